@@ -1,0 +1,48 @@
+/* control.h -- turns messages and timers into decisions and publishes; one lock for all */
+#ifndef PYLIGHT_CONTROL_H
+#define PYLIGHT_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "thresholds.h"
+
+struct control;
+
+struct control_out {
+	/* Publishes at the configured QoS. Called with the control lock held. */
+	void (*publish)(void *ctx, const char *topic, const char *payload, size_t len, bool retain);
+	/* The earliest zone deadline changed (monotonic ms, INT64_MAX = none). Lock held. */
+	void (*wake)(void *ctx, int64_t when);
+	void *ctx;
+};
+
+struct control_stats {
+	uint64_t readings, orders, rejected, overrides, stale;
+	size_t zones;
+};
+
+/* Takes ownership of `t`. The configuration must outlive the control. */
+int control_new(const struct config *cfg, struct thresholds *t, const struct control_out *out,
+		struct control **ctl);
+void control_free(struct control *ctl);
+
+/* A message from the broker: a reading or an override, by topic. Thread-safe. */
+void control_message(struct control *ctl, const char *topic, const void *payload, size_t len);
+/* Runs every zone whose deadline has passed. Thread-safe. */
+void control_timer(struct control *ctl);
+/*
+ * Swaps in new thresholds (ownership taken) and re-evaluates every zone with its latest
+ * reading; a reading is decided entirely by the old table or entirely by the new one.
+ */
+void control_reload(struct control *ctl, struct thresholds *t);
+void control_stats(struct control *ctl, struct control_stats *st);
+/* One line per zone: state, mode, lux, thresholds, counters. */
+void control_dump(struct control *ctl, void (*line)(const char *text));
+/* Monotonic milliseconds, the clock every deadline is on. */
+int64_t control_now(void);
+
+#endif

@@ -1,0 +1,68 @@
+/* decide.h -- the decision engine: pure functions of a zone's state, its parameters and time */
+#ifndef PYLIGHT_DECIDE_H
+#define PYLIGHT_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reading.h"
+#include "thresholds.h"
+
+#define DECIDE_NEVER INT64_MAX
+
+enum light { LIGHT_UNKNOWN, LIGHT_OFF, LIGHT_ON };
+enum zone_mode { MODE_AUTO, MODE_OVERRIDE, MODE_FAILSAFE };
+
+/*
+ * A zone's runtime state. Times are milliseconds on one monotonic clock supplied by the
+ * caller. The caller owns `window` and guarantees wcap >= the zone's smoothing before any
+ * decide_* call (see decide_window_resize).
+ */
+struct zone_state {
+	double lux;             /* latest accepted reading */
+	double smoothed;        /* median of the window */
+	double *window;         /* ring buffer of the last wlen readings */
+	uint8_t wcap, wlen, wpos;
+	bool has_reading;
+	enum light light;       /* LIGHT_UNKNOWN until the first decision */
+	enum zone_mode mode;
+	int64_t changed_at;     /* when the order that started the current light was published */
+	int64_t last_reading;   /* when the latest reading was accepted */
+	int64_t override_until; /* end of the override, in MODE_OVERRIDE */
+	uint32_t switches;      /* orders that changed the light */
+};
+
+struct decision {
+	bool order;     /* publish an order for `light` */
+	bool changed;   /* light or mode changed: publish the explanation */
+	enum light light;
+	int64_t wake;   /* when decide_tick must run for this zone next; DECIDE_NEVER if not */
+	char reason[96];/* why the zone is in its state, e.g. "40 < on_below 300" */
+};
+
+/* Accepts a reading (pushes it into the window) and decides. */
+void decide_reading(struct zone_state *z, const struct zone_params *p, double lux, int64_t now,
+		    struct decision *d);
+/*
+ * Applies an override. `duration` < 0 means p->override_for. OVERRIDE_AUTO ends an
+ * override (or is accepted without one) and re-evaluates at once.
+ */
+void decide_override(struct zone_state *z, const struct zone_params *p, enum override_cmd cmd,
+		     int64_t duration, int64_t now, struct decision *d);
+/*
+ * Re-evaluates without a new reading: the end of a dwell, the end of an override, a zone
+ * gone stale, or new parameters after a reload. Harmless to call at any time.
+ */
+void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
+		 struct decision *d);
+
+/*
+ * Moves the window into `buf` of capacity `cap` (1..SMOOTHING_MAX), keeping the newest
+ * readings that fit. The caller frees the old window afterwards if it owned it.
+ */
+void decide_window_resize(struct zone_state *z, double *buf, uint8_t cap);
+
+const char *light_name(enum light l);     /* "ON", "OFF", "UNKNOWN" */
+const char *mode_name(enum zone_mode m);  /* "auto", "override", "failsafe" */
+
+#endif

@@ -1,0 +1,23 @@
+/* number.h -- the one number rule shared by ref.txt, pylight.ini and readings */
+#ifndef PYLIGHT_NUMBER_H
+#define PYLIGHT_NUMBER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses a whole decimal number (optional sign, digits, fraction, exponent; `1e3` yes,
+ * `0x10`, `inf`, `nan`, `12abc`, "" no). Leading and trailing white space is allowed.
+ * `len` bytes of `s` are read; `s` need not be NUL-terminated. Returns 0 or -EINVAL
+ * (also for results that overflow to infinity).
+ */
+int number_parse(const char *s, size_t len, double *out);
+
+/*
+ * Parses a duration: a number >= 0 as above, optionally followed by `s`, `m` or `h`
+ * (seconds without a suffix). The result is in milliseconds, rounded. Returns 0, -EINVAL,
+ * -ERANGE (negative or too large).
+ */
+int duration_parse(const char *s, size_t len, int64_t *ms);
+
+#endif

@@ -1,0 +1,26 @@
+/* reading.h -- what arrives on MQTT: lux readings and override commands */
+#ifndef PYLIGHT_READING_H
+#define PYLIGHT_READING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses a reading: a plain decimal number (surrounding white space allowed) or a JSON
+ * object whose number is taken from `json_field` (a dotted path such as "BH1750.Illuminance")
+ * or, when `json_field` is empty, from the first present of illuminance_lux, illuminance,
+ * lux, value. The payload is not NUL-terminated. Returns 0 with a finite *lux >= 0, else
+ * -EINVAL (and never reads past `len`).
+ */
+int reading_parse(const void *payload, size_t len, const char *json_field, double *lux);
+
+enum override_cmd { OVERRIDE_AUTO, OVERRIDE_ON, OVERRIDE_OFF };
+
+/*
+ * Parses "ON", "OFF" or "AUTO" in any case, optionally followed by white space and a
+ * duration ("ON 15m", "off 90s"). *duration is milliseconds, or -1 when none was given.
+ * A duration after AUTO is an error. Returns 0 or -EINVAL.
+ */
+int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration);
+
+#endif

@@ -1,0 +1,51 @@
+/* thresholds.h -- ref.txt: the thresholds operators edit, parsed into an immutable table */
+#ifndef PYLIGHT_THRESHOLDS_H
+#define PYLIGHT_THRESHOLDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+
+#include "errlist.h"
+
+enum failsafe { FAILSAFE_HOLD, FAILSAFE_ON, FAILSAFE_OFF };
+
+/* Effective parameters of one zone. Durations are milliseconds. */
+struct zone_params {
+	double on_below;
+	double off_above;
+	double lamp_lux;
+	int64_t min_on;
+	int64_t min_off;
+	int64_t override_for;
+	int64_t stale_after; /* 0 = never stale */
+	unsigned smoothing;  /* 1..64 */
+	enum failsafe failsafe;
+};
+
+#define SMOOTHING_MAX 64
+
+struct thresholds;
+
+/*
+ * Parses `len` bytes of `text` (ref.txt's content; `path` only names it in messages).
+ * On success returns 0 and a new table in *out. On any error every error is added to
+ * `errs` as "PATH:LINE: message", *out is left NULL and -EINVAL is returned.
+ */
+int thresholds_parse(const char *path, const char *text, size_t len, struct thresholds **out,
+		     struct errlist *errs);
+/* Reads and parses the file at `path`; an unreadable file is one error "PATH: strerror". */
+int thresholds_load(const char *path, struct thresholds **out, struct errlist *errs);
+void thresholds_free(struct thresholds *t);
+
+/* Parameters for `zone`: its [zone NAME] section if any, else the global ones. Never NULL. */
+const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone);
+/* The number of [zone NAME] sections. */
+size_t thresholds_sections(const struct thresholds *t);
+/* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */
+void thresholds_describe(const struct thresholds *t, char *buf, size_t len);
+/* Writes the effective global parameters and each section's, in ref.txt syntax (for -t). */
+void thresholds_dump(const struct thresholds *t, FILE *f);
+
+#endif

@@ -1,0 +1,533 @@
+/* config.c -- pylight.ini: defaults, parsing, checks and dump, all driven by CONFIG_KEYS */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+enum key_type { KT_STR, KT_PATH, KT_TOPIC, KT_SECRET, KT_BOOL, KT_INT, KT_PROTO, KT_LEVEL };
+
+enum key_id {
+#define KEY_ID(type, section, key, def) KEY_##section##_##key,
+	CONFIG_KEYS(KEY_ID)
+#undef KEY_ID
+	KEY_COUNT
+};
+
+struct key_def {
+	enum key_type type;
+	const char *section;
+	const char *name;
+	const char *def;
+	size_t offset;
+};
+
+static const struct key_def key_defs[KEY_COUNT] = {
+#define KEY_DEF(type, section, key, def) \
+	{ KT_##type, #section, #key, def, offsetof(struct config, section##_##key) },
+	CONFIG_KEYS(KEY_DEF)
+#undef KEY_DEF
+};
+
+/*
+ * Every INT key needs its range here. The defaults go through the same check, so a key
+ * missing from this table makes every load fail at once.
+ */
+static const struct {
+	int min, max;
+	const char *expect;
+} int_ranges[KEY_COUNT] = {
+	[KEY_mqtt_port] = { 1, 65535, "an integer 1..65535" },
+	[KEY_mqtt_keepalive] = { 0, 65535, "0 or an integer 5..65535" },
+	[KEY_mqtt_qos] = { 0, 2, "an integer 0..2" },
+	[KEY_mqtt_reconnect_min] = { 1, INT_MAX, "an integer >= 1" },
+	[KEY_mqtt_reconnect_max] = { 1, INT_MAX, "an integer >= 1" },
+	[KEY_readings_max_payload] = { 1, 1048576, "an integer 1..1048576" },
+	[KEY_readings_max_zones] = { 1, 10000000, "an integer 1..10000000" },
+};
+
+/* STR, TOPIC and SECRET keys must be non-empty unless listed here; an empty PATH means unset. */
+static const bool may_be_empty[KEY_COUNT] = {
+	[KEY_mqtt_username] = true,	/* no authentication */
+	[KEY_mqtt_password] = true,
+	[KEY_topics_zone_state] = true, /* no zone explanations */
+	[KEY_readings_json_field] = true, /* the well-known field names */
+};
+
+struct named {
+	const char *name;
+	int value;
+};
+
+static const struct named bools[] = {
+	{ "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
+	{ "on", 1 },   { "off", 0 },   { "1", 1 },   { "0", 0 },
+};
+
+static const struct named protocols[] = { { "3.1.1", 311 }, { "5", 5 } };
+
+static const struct named levels[] = {
+	{ "debug", LOG_DEBUG },	    { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+	{ "warning", LOG_WARNING }, { "error", LOG_ERR },
+};
+
+#define NAMED(table) table, sizeof(table) / sizeof(table[0])
+
+struct load_ctx {
+	struct config *cfg;
+	struct errlist *errs;
+	FILE *f;
+	char *raw;
+	size_t raw_cap;
+	int read_errno;
+	unsigned line;
+	unsigned key_line[KEY_COUNT]; /* where each key was set, 0 = default */
+	bool key_bad[KEY_COUNT];
+	bool expect_pair; /* the line handed to inih must reach the handler */
+	bool got_pair;
+	bool skip_section; /* inside an unknown or broken section, already reported */
+	bool nomem;
+};
+
+static bool key_is_string(const struct key_def *k)
+{
+	return k->type == KT_STR || k->type == KT_PATH || k->type == KT_TOPIC ||
+	       k->type == KT_SECRET;
+}
+
+static void *key_field(struct config *cfg, enum key_id id)
+{
+	return (char *)cfg + key_defs[id].offset;
+}
+
+static int key_find(const char *section, const char *name)
+{
+	int id;
+
+	for (id = 0; id < KEY_COUNT; id++)
+		if (!strcmp(key_defs[id].section, section) && !strcmp(key_defs[id].name, name))
+			return id;
+	return -ENOENT;
+}
+
+static bool section_known(const char *name, size_t len)
+{
+	int id;
+
+	for (id = 0; id < KEY_COUNT; id++)
+		if (strlen(key_defs[id].section) == len && !strncmp(key_defs[id].section, name, len))
+			return true;
+	return false;
+}
+
+static int named_find(const struct named *t, size_t n, const char *name, int *value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(t[i].name, name)) {
+			*value = t[i].value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *named_name(const struct named *t, size_t n, int value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].value == value)
+			return t[i].name;
+	return "?";
+}
+
+static int int_parse(const char *s, int min, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static bool topic_valid(const char *t)
+{
+	size_t len = strlen(t);
+
+	return !strpbrk(t, "+#") && (len == 0 || t[len - 1] != '/');
+}
+
+/* Resolves `value` against the folder of `ini`; a bare ini name means the current folder. */
+static char *path_resolve(const char *ini, const char *value)
+{
+	const char *slash = strrchr(ini, '/');
+	char *out;
+
+	if (!*value || *value == '/' || !slash)
+		return strdup(value);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - ini), ini, value) < 0)
+		return NULL;
+	return out;
+}
+
+static void string_set(struct load_ctx *ctx, char **field, char *copy)
+{
+	if (!copy) {
+		ctx->nomem = true;
+		return;
+	}
+	free(*field);
+	*field = copy;
+}
+
+static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
+{
+	const struct key_def *k = &key_defs[id];
+	void *field = key_field(ctx->cfg, id);
+	const char *expect = NULL;
+	int n;
+
+	switch (k->type) {
+	case KT_STR:
+	case KT_TOPIC:
+	case KT_SECRET:
+		if (!*value && !may_be_empty[id])
+			expect = "a non-empty value";
+		else if (k->type == KT_TOPIC && !topic_valid(value))
+			expect = "a topic without '+', '#' or a trailing '/'";
+		else
+			string_set(ctx, field, strdup(value));
+		break;
+	case KT_PATH:
+		string_set(ctx, field, path_resolve(ctx->cfg->path, value));
+		break;
+	case KT_BOOL:
+		if (named_find(NAMED(bools), value, &n) < 0)
+			expect = "true/false, yes/no, on/off or 1/0";
+		else
+			*(bool *)field = n;
+		break;
+	case KT_INT:
+		/* libmosquitto refuses a keepalive of 1 to 4 seconds */
+		if (int_parse(value, int_ranges[id].min, int_ranges[id].max, &n) < 0 ||
+		    (id == KEY_mqtt_keepalive && n > 0 && n < 5))
+			expect = int_ranges[id].expect;
+		else
+			*(int *)field = n;
+		break;
+	case KT_PROTO:
+		if (named_find(NAMED(protocols), value, &n) < 0)
+			expect = "3.1.1 or 5";
+		else
+			*(int *)field = n;
+		break;
+	case KT_LEVEL:
+		if (named_find(NAMED(levels), value, &n) < 0)
+			expect = "debug, info, notice, warning or error";
+		else
+			*(int *)field = n;
+		break;
+	}
+	if (expect) {
+		ctx->key_bad[id] = true;
+		errlist_add(ctx->errs, ctx->cfg->path, ctx->line, "bad value '%s' for %s: expected %s",
+			    value, k->name, expect);
+	}
+}
+
+static int ini_on_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	const char *path = ctx->cfg->path;
+	int id;
+
+	ctx->got_pair = true;
+	if (ctx->skip_section)
+		return 1;
+	if (!*name) {
+		errlist_add(ctx->errs, path, ctx->line, "missing key name before '='");
+		return 1;
+	}
+	if (!*section) {
+		errlist_add(ctx->errs, path, ctx->line, "key '%s' is outside any [section]", name);
+		return 1;
+	}
+	id = key_find(section, name);
+	if (id < 0) {
+		errlist_add(ctx->errs, path, ctx->line, "unknown key '%s' in [%s]", name, section);
+		return 1;
+	}
+	if (ctx->key_line[id]) {
+		errlist_add(ctx->errs, path, ctx->line, "duplicate key '%s' in [%s] (first set on line %u)",
+			    name, section, ctx->key_line[id]);
+		return 1;
+	}
+	ctx->key_line[id] = ctx->line;
+	value_set(ctx, id, value);
+	return 1;
+}
+
+/* Finds the ']' of a header the way inih does: an inline ';' comment ends the search. */
+static const char *section_end(const char *s)
+{
+	bool was_space = false;
+
+	for (; *s; s++) {
+		if (*s == ']')
+			return s;
+		if (was_space && *s == ';')
+			return NULL;
+		was_space = isspace((unsigned char)*s);
+	}
+	return NULL;
+}
+
+/* Checks a "[section]" line; returns the line for inih, or "" to hide a broken header. */
+static const char *section_open(struct load_ctx *ctx, const char *text)
+{
+	const char *end = section_end(text + 1);
+	int len;
+
+	if (!end) {
+		errlist_add(ctx->errs, ctx->cfg->path, ctx->line, "missing ']' in section header");
+		ctx->skip_section = true;
+		return "";
+	}
+	len = (int)(end - text - 1);
+	ctx->skip_section = !section_known(text + 1, (size_t)len);
+	if (ctx->skip_section)
+		errlist_add(ctx->errs, ctx->cfg->path, ctx->line, "unknown section [%.*s]", len, text + 1);
+	return text;
+}
+
+/*
+ * inih's reader, with the line checks inih leaves out: it reports only its first bad line,
+ * tells nobody which line a key came from, and cuts long lines in two. Leading white space is
+ * dropped so that inih never takes an indented key for a continuation line.
+ */
+static char *ini_read_line(char *buf, int size, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	const char *text;
+	ssize_t len;
+
+	if (ctx->expect_pair && !ctx->got_pair)
+		errlist_add(ctx->errs, ctx->cfg->path, ctx->line,
+			    "expected 'key = value', '[section]' or a comment");
+	ctx->expect_pair = ctx->got_pair = false;
+
+	len = getline(&ctx->raw, &ctx->raw_cap, ctx->f);
+	if (len < 0) {
+		if (ferror(ctx->f))
+			ctx->read_errno = errno;
+		return NULL;
+	}
+	ctx->line++;
+	if (len > 0 && ctx->raw[len - 1] == '\n')
+		ctx->raw[--len] = '\0';
+	if (len > 0 && ctx->raw[len - 1] == '\r')
+		ctx->raw[--len] = '\0';
+	text = ctx->raw;
+	if (ctx->line == 1 && !strncmp(text, "\xEF\xBB\xBF", 3)) {
+		text += 3;
+		len -= 3;
+	}
+	while (isspace((unsigned char)*text))
+		text++;
+	/* inih's buffer holds the line, "\r\n" and a NUL */
+	if (len > size - 3) {
+		errlist_add(ctx->errs, ctx->cfg->path, ctx->line, "line is longer than %d characters",
+			    size - 3);
+		if (*text == '[')
+			ctx->skip_section = true;
+		text = "";
+	} else if (*text == '[') {
+		text = section_open(ctx, text);
+	} else if (*text && *text != ';' && *text != '#') {
+		ctx->expect_pair = true;
+	}
+	snprintf(buf, (size_t)size, "%s\n", text);
+	return buf;
+}
+
+/* The line for an error about two keys: the later of the two, where it became an error. */
+static unsigned pair_line(const struct load_ctx *ctx, enum key_id a, enum key_id b)
+{
+	return ctx->key_line[a] > ctx->key_line[b] ? ctx->key_line[a] : ctx->key_line[b];
+}
+
+static void config_check(struct load_ctx *ctx)
+{
+	const struct config *cfg = ctx->cfg;
+	enum key_id tls_id = cfg->mqtt_tls_cert_file[0] ? KEY_mqtt_tls_cert_file : KEY_mqtt_tls_key_file;
+
+	if (!ctx->key_bad[KEY_mqtt_reconnect_min] && !ctx->key_bad[KEY_mqtt_reconnect_max] &&
+	    cfg->mqtt_reconnect_max < cfg->mqtt_reconnect_min)
+		errlist_add(ctx->errs, cfg->path,
+			    pair_line(ctx, KEY_mqtt_reconnect_min, KEY_mqtt_reconnect_max),
+			    "reconnect_max %d is less than reconnect_min %d", cfg->mqtt_reconnect_max,
+			    cfg->mqtt_reconnect_min);
+	if (!cfg->mqtt_tls_cert_file[0] != !cfg->mqtt_tls_key_file[0])
+		errlist_add(ctx->errs, cfg->path, ctx->key_line[tls_id],
+			    "tls_cert_file and tls_key_file must be set together");
+	/* libmosquitto refuses a client certificate without a CA to check the broker against */
+	if (cfg->mqtt_tls_cert_file[0] && !cfg->mqtt_tls_ca_file[0])
+		errlist_add(ctx->errs, cfg->path, ctx->key_line[KEY_mqtt_tls_cert_file],
+			    "tls_cert_file needs tls_ca_file");
+	if (!ctx->key_bad[KEY_orders_on_payload] && !ctx->key_bad[KEY_orders_off_payload] &&
+	    !strcmp(cfg->orders_on_payload, cfg->orders_off_payload))
+		errlist_add(ctx->errs, cfg->path,
+			    pair_line(ctx, KEY_orders_on_payload, KEY_orders_off_payload),
+			    "on_payload and off_payload must differ");
+}
+
+static void mode_warn(struct errlist *warns, const char *path, FILE *f, const char *what)
+{
+	struct stat st;
+
+	if (!fstat(fileno(f), &st) && (st.st_mode & 077))
+		errlist_add(warns, path, 0, "%s is readable by other users (mode %04o)", what,
+			    (unsigned)(st.st_mode & 07777));
+}
+
+/* The password is the file's first line, so that an editor's final newline does not count. */
+static void password_load(struct load_ctx *ctx, struct errlist *warns)
+{
+	const char *file = ctx->cfg->mqtt_password_file;
+	unsigned line = ctx->key_line[KEY_mqtt_password_file];
+	char *pw = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (!*file)
+		return;
+	f = fopen(file, "re");
+	if (!f) {
+		errlist_add(ctx->errs, ctx->cfg->path, line, "cannot read password_file %s: %s", file,
+			    strerror(errno));
+		return;
+	}
+	len = getline(&pw, &cap, f);
+	if (len < 0 && ferror(f)) {
+		errlist_add(ctx->errs, ctx->cfg->path, line, "cannot read password_file %s: %s", file,
+			    strerror(errno));
+	} else {
+		if (len > 0 && pw[len - 1] == '\n')
+			pw[--len] = '\0';
+		if (len > 0 && pw[len - 1] == '\r')
+			pw[--len] = '\0';
+		if (len <= 0) {
+			errlist_add(ctx->errs, ctx->cfg->path, line, "password_file %s is empty", file);
+		} else {
+			string_set(ctx, &ctx->cfg->mqtt_password, pw);
+			pw = NULL;
+			mode_warn(warns, file, f, "password file");
+		}
+	}
+	free(pw);
+	fclose(f);
+}
+
+int config_load(const char *path, struct config *cfg, struct errlist *errs, struct errlist *warns)
+{
+	struct load_ctx ctx = { .cfg = cfg, .errs = errs };
+	size_t before = errs->count;
+	int id;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = strdup(path);
+	if (!cfg->path)
+		return -ENOMEM;
+	ctx.f = fopen(path, "re");
+	if (!ctx.f) {
+		errlist_add(errs, path, 0, "%s", strerror(errno));
+		config_free(cfg);
+		return -EINVAL;
+	}
+	for (id = 0; id < KEY_COUNT; id++)
+		value_set(&ctx, id, key_defs[id].def);
+	/* every bad line was reported by the reader or the handler; inih's result repeats one */
+	(void)ini_parse_stream(ini_read_line, &ctx, ini_on_pair, &ctx);
+	free(ctx.raw);
+	if (ctx.read_errno)
+		errlist_add(errs, path, 0, "%s", strerror(ctx.read_errno));
+	config_check(&ctx);
+	password_load(&ctx, warns);
+	if (ctx.key_line[KEY_mqtt_password] && cfg->mqtt_password[0])
+		mode_warn(warns, path, ctx.f, "file with a password");
+	fclose(ctx.f);
+	if (ctx.nomem || errs->count > before) {
+		config_free(cfg);
+		return ctx.nomem ? -ENOMEM : -EINVAL;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	int id;
+
+	if (!cfg)
+		return;
+	for (id = 0; id < KEY_COUNT; id++)
+		if (key_is_string(&key_defs[id]))
+			free(*(char **)key_field(cfg, id));
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_dump(const struct config *cfg, FILE *f)
+{
+	const char *section = NULL;
+	char num[16];
+	int id;
+
+	for (id = 0; id < KEY_COUNT; id++) {
+		const struct key_def *k = &key_defs[id];
+		const void *field = (const char *)cfg + k->offset;
+		const char *v = "";
+
+		if (!section || strcmp(section, k->section))
+			fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section);
+		section = k->section;
+		switch (k->type) {
+		case KT_STR:
+		case KT_PATH:
+		case KT_TOPIC:
+			v = *(char *const *)field;
+			break;
+		case KT_SECRET:
+			v = **(char *const *)field ? "********" : "";
+			break;
+		case KT_BOOL:
+			v = *(const bool *)field ? "true" : "false";
+			break;
+		case KT_INT:
+			snprintf(num, sizeof(num), "%d", *(const int *)field);
+			v = num;
+			break;
+		case KT_PROTO:
+			v = named_name(NAMED(protocols), *(const int *)field);
+			break;
+		case KT_LEVEL:
+			v = named_name(NAMED(levels), *(const int *)field);
+			break;
+		}
+		/* no trailing blank after an empty value, so golden files stay clean */
+		fprintf(f, "%s =%s%s\n", k->name, *v ? " " : "", v);
+	}
+}

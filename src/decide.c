@@ -1,0 +1,303 @@
+/* decide.c -- the decision engine: hysteresis, dwell, overrides and staleness as pure functions */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decide.h"
+
+/* Saturates so that a huge duration means "never" instead of a wrapped clock. */
+static int64_t time_add(int64_t t, int64_t dt)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(t, dt, &r))
+		return DECIDE_NEVER;
+	return r;
+}
+
+/* Slots wpos-wlen .. wpos-1 (mod wcap) hold the readings, oldest first. */
+static double window_newest(const struct zone_state *z, unsigned i)
+{
+	return z->window[(z->wpos + z->wcap - 1 - i) % z->wcap];
+}
+
+/* Keeps up to `smoothing` readings; a longer window left by a reload just stops growing. */
+static void window_push(struct zone_state *z, const struct zone_params *p, double lux)
+{
+	z->window[z->wpos] = lux;
+	z->wpos = (uint8_t)((z->wpos + 1) % z->wcap);
+	if (z->wlen < z->wcap && z->wlen < p->smoothing)
+		z->wlen++;
+}
+
+static double window_median(const struct zone_state *z, const struct zone_params *p)
+{
+	double v[SMOOTHING_MAX];
+	unsigned n = z->wlen < p->smoothing ? z->wlen : p->smoothing;
+
+	for (unsigned i = 0; i < n; i++) {
+		double x = window_newest(z, i);
+		unsigned j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void decide_window_resize(struct zone_state *z, double *buf, uint8_t cap)
+{
+	uint8_t keep = z->wlen < cap ? z->wlen : cap;
+
+	for (unsigned i = 0; i < keep; i++)
+		buf[keep - 1 - i] = window_newest(z, i);
+	z->window = buf;
+	z->wcap = cap;
+	z->wlen = keep;
+	z->wpos = keep % cap;
+}
+
+static bool zone_stale(const struct zone_state *z, const struct zone_params *p, int64_t now)
+{
+	return p->stale_after > 0 && z->has_reading &&
+	       now >= time_add(z->last_reading, p->stale_after);
+}
+
+/* The order that changes the light restarts the dwell clock. */
+static void zone_switch(struct zone_state *z, enum light light, int64_t now, struct decision *d)
+{
+	if (z->light == light)
+		return;
+	z->light = light;
+	z->changed_at = now;
+	z->switches++;
+	d->order = true;
+}
+
+/* Appends to the reason; vsnprintf truncates safely once the buffer is full. */
+__attribute__((format(printf, 2, 3)))
+static void reason_add(struct decision *d, const char *fmt, ...)
+{
+	size_t used = strlen(d->reason);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->reason + used, sizeof(d->reason) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Hysteresis on the smoothed value; returns when a change its dwell forbids may happen. */
+static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, int64_t now,
+			     struct decision *d)
+{
+	enum light want = z->light;
+	double v = z->smoothed;
+	int64_t until;
+
+	if (z->light == LIGHT_UNKNOWN)
+		reason_add(d, "first reading ");
+	if (z->light == LIGHT_ON && p->lamp_lux != 0) {
+		v -= p->lamp_lux;
+		reason_add(d, "%g - lamp_lux %g = ", z->smoothed, p->lamp_lux);
+	}
+	reason_add(d, "%g", v);
+
+	if (z->light == LIGHT_UNKNOWN) {
+		want = v < p->on_below ? LIGHT_ON : LIGHT_OFF;
+		reason_add(d, " %s on_below %g", want == LIGHT_ON ? "<" : ">=", p->on_below);
+		zone_switch(z, want, now, d);
+		return DECIDE_NEVER;
+	}
+
+	if (v < p->on_below) {
+		want = LIGHT_ON;
+		reason_add(d, " < on_below %g", p->on_below);
+	} else if (v > p->off_above) {
+		want = LIGHT_OFF;
+		reason_add(d, " > off_above %g", p->off_above);
+	} else {
+		reason_add(d, " between on_below %g and off_above %g: stays %s", p->on_below,
+			   p->off_above, light_name(z->light));
+	}
+
+	until = time_add(z->changed_at, z->light == LIGHT_ON ? p->min_on : p->min_off);
+	if (want != z->light && now < until) {
+		reason_add(d, ": %s deferred by %s until +%gs", light_name(want),
+			   z->light == LIGHT_ON ? "min_on" : "min_off", (double)(until - now) / 1000);
+		return until;
+	}
+	zone_switch(z, want, now, d);
+	return DECIDE_NEVER;
+}
+
+static void failsafe_reason(const struct zone_state *z, const struct zone_params *p, int64_t now,
+			    struct decision *d)
+{
+	const char *what = "hold";
+
+	if (p->failsafe == FAILSAFE_ON)
+		what = "on";
+	else if (p->failsafe == FAILSAFE_OFF)
+		what = "off";
+
+	reason_add(d, "stale %gs: failsafe %s", (double)(now - z->last_reading) / 1000, what);
+}
+
+/* Applied once when the zone goes stale; no dwell, since the sensor can no longer be trusted. */
+static void zone_failsafe(struct zone_state *z, const struct zone_params *p, int64_t now,
+			  struct decision *d)
+{
+	z->mode = MODE_FAILSAFE;
+	if (p->failsafe == FAILSAFE_ON)
+		zone_switch(z, LIGHT_ON, now, d);
+	else if (p->failsafe == FAILSAFE_OFF)
+		zone_switch(z, LIGHT_OFF, now, d);
+	failsafe_reason(z, p, now, d);
+}
+
+/* Automatic control, unless the zone is already stale. */
+static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, int64_t now,
+			   struct decision *d)
+{
+	if (zone_stale(z, p, now)) {
+		zone_failsafe(z, p, now, d);
+		return DECIDE_NEVER;
+	}
+	z->mode = MODE_AUTO;
+	if (!z->has_reading) {
+		reason_add(d, "auto, no reading yet");
+		return DECIDE_NEVER;
+	}
+	/* Parameters may have changed since the last reading (reload): recompute. */
+	z->smoothed = window_median(z, p);
+	return zone_evaluate(z, p, now, d);
+}
+
+static void override_reason(const struct zone_state *z, struct decision *d)
+{
+	reason_add(d, "override %s", light_name(z->light));
+}
+
+static void decision_start(struct decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->wake = DECIDE_NEVER;
+}
+
+/* `deferred` is the end of a dwell that holds back a change, or DECIDE_NEVER. */
+static void decision_finish(const struct zone_state *z, const struct zone_params *p,
+			    enum light old_light, enum zone_mode old_mode, int64_t deferred,
+			    struct decision *d)
+{
+	int64_t wake = deferred;
+
+	if (z->mode == MODE_OVERRIDE && z->override_until < wake)
+		wake = z->override_until;
+	if (z->mode == MODE_AUTO && p->stale_after > 0 && z->has_reading) {
+		int64_t stale = time_add(z->last_reading, p->stale_after);
+
+		if (stale < wake)
+			wake = stale;
+	}
+	d->wake = wake;
+	d->light = z->light;
+	if (z->light != old_light || z->mode != old_mode)
+		d->changed = true;
+}
+
+void decide_reading(struct zone_state *z, const struct zone_params *p, double lux, int64_t now,
+		    struct decision *d)
+{
+	enum light old_light = z->light;
+	enum zone_mode old_mode = z->mode;
+	int64_t deferred = DECIDE_NEVER;
+
+	decision_start(d);
+	window_push(z, p, lux);
+	z->lux = lux;
+	z->last_reading = now;
+	z->has_reading = true;
+	z->smoothed = window_median(z, p);
+	if (z->mode == MODE_OVERRIDE && now < z->override_until) {
+		override_reason(z, d);
+	} else {
+		z->mode = MODE_AUTO;
+		deferred = zone_evaluate(z, p, now, d);
+	}
+	decision_finish(z, p, old_light, old_mode, deferred, d);
+}
+
+void decide_override(struct zone_state *z, const struct zone_params *p, enum override_cmd cmd,
+		     int64_t duration, int64_t now, struct decision *d)
+{
+	enum light old_light = z->light;
+	enum zone_mode old_mode = z->mode;
+	int64_t deferred = DECIDE_NEVER;
+
+	decision_start(d);
+	if (cmd == OVERRIDE_AUTO) {
+		deferred = zone_resume(z, p, now, d);
+	} else {
+		zone_switch(z, cmd == OVERRIDE_ON ? LIGHT_ON : LIGHT_OFF, now, d);
+		/* An explicit command is obeyed even when the light is already in that state. */
+		d->order = true;
+		d->changed = true;
+		z->mode = MODE_OVERRIDE;
+		z->override_until = time_add(now, duration < 0 ? p->override_for : duration);
+		override_reason(z, d);
+	}
+	decision_finish(z, p, old_light, old_mode, deferred, d);
+}
+
+void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
+		 struct decision *d)
+{
+	enum light old_light = z->light;
+	enum zone_mode old_mode = z->mode;
+	int64_t deferred = DECIDE_NEVER;
+
+	decision_start(d);
+	switch (z->mode) {
+	case MODE_OVERRIDE:
+		if (now >= z->override_until)
+			deferred = zone_resume(z, p, now, d);
+		else
+			override_reason(z, d);
+		break;
+	case MODE_FAILSAFE:
+		/* Only a new reading ends a failsafe; the order is not repeated. */
+		failsafe_reason(z, p, now, d);
+		break;
+	case MODE_AUTO:
+		deferred = zone_resume(z, p, now, d);
+		break;
+	}
+	decision_finish(z, p, old_light, old_mode, deferred, d);
+}
+
+const char *light_name(enum light l)
+{
+	switch (l) {
+	case LIGHT_ON:
+		return "ON";
+	case LIGHT_OFF:
+		return "OFF";
+	case LIGHT_UNKNOWN:
+		break;
+	}
+	return "UNKNOWN";
+}
+
+const char *mode_name(enum zone_mode m)
+{
+	switch (m) {
+	case MODE_OVERRIDE:
+		return "override";
+	case MODE_FAILSAFE:
+		return "failsafe";
+	case MODE_AUTO:
+		break;
+	}
+	return "auto";
+}

@@ -1,0 +1,81 @@
+/* log.c -- the daemon's one way to say something: the journal under systemd, else stderr */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+
+static int max_level = LOG_INFO;
+static bool to_journal;
+
+static const char *const prio_names[] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+};
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is its journal stream. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_open(void)
+{
+	to_journal = stderr_is_journal();
+}
+
+void log_set_level(int level)
+{
+	max_level = level;
+}
+
+int log_level_enabled(int prio)
+{
+	return prio <= max_level;
+}
+
+static void log_v(int prio, const char *zone, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	if (!log_level_enabled(prio))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (to_journal) {
+		if (zone)
+			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio, "ZONE=%s", zone,
+					"SYSLOG_IDENTIFIER=pylightd", NULL);
+		else
+			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio,
+					"SYSLOG_IDENTIFIER=pylightd", NULL);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", prio_names[prio & 7], buf);
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(prio, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_zone(int prio, const char *zone, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(prio, zone, fmt, ap);
+	va_end(ap);
+}

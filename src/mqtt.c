@@ -1,0 +1,379 @@
+/* mqtt.c -- the broker connection: libmosquitto's loop thread, reconnects, will, shutdown */
+#include "mqtt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread, readable when it exits */
+#endif
+
+struct mqtt {
+	struct mosquitto *mosq;
+	const struct config *cfg;
+	struct mqtt_events ev;
+	char *sub_readings; /* "value/light/#" also matches "value/light" */
+	char *sub_override;
+
+	pid_t loop_tid;
+	int loop_fd;           /* pidfd of the loop thread, or -1 */
+	atomic_llong cb_since; /* monotonic ms when the running callback began, 0 if none */
+
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t flushed;
+	bool connected;
+	long inflight; /* QoS > 0 publishes not yet acknowledged */
+	char why[160];
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_why(struct mqtt *m, bool connected, const char *why)
+{
+	pthread_mutex_lock(&m->lock);
+	m->connected = connected;
+	snprintf(m->why, sizeof(m->why), "%s", why);
+	pthread_mutex_unlock(&m->lock);
+	if (m->ev.state)
+		m->ev.state(m->ev.ctx, connected, why);
+}
+
+/*
+ * Every publish that libmosquitto will confirm through on_publish is counted, so that
+ * shutdown can wait for them. QoS 0 is confirmed once written; a QoS > 0 message refused
+ * with NO_CONN is queued all the same (and must never be retried: that would duplicate it).
+ */
+static int publish_counted(struct mqtt *m, const char *topic, const void *payload, size_t len,
+			   int qos, bool retain)
+{
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+
+	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && rc == MOSQ_ERR_NO_CONN)) {
+		pthread_mutex_lock(&m->lock);
+		m->inflight++;
+		pthread_mutex_unlock(&m->lock);
+		return rc == MOSQ_ERR_SUCCESS ? 0 : -ENOTCONN;
+	}
+	return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+	const struct config *c = m->cfg;
+	char why[160];
+
+	atomic_store(&m->cb_since, mono_ms());
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
+			 c->mqtt_protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
+		set_why(m, false, why);
+		atomic_store(&m->cb_since, 0);
+		return;
+	}
+	/* A broker restarted without persistence has no session: always resubscribe. */
+	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
+	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
+	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
+	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
+	set_why(m, true, why);
+	atomic_store(&m->cb_since, 0);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+	char why[160];
+
+	(void)mosq;
+	atomic_store(&m->cb_since, mono_ms());
+	if (rc == 0)
+		snprintf(why, sizeof(why), "disconnected");
+	else
+		snprintf(why, sizeof(why), "connection lost: %s", mosquitto_strerror(rc));
+	set_why(m, false, why);
+	atomic_store(&m->cb_since, 0);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	(void)mid;
+	pthread_mutex_lock(&m->lock);
+	m->inflight--;
+	pthread_cond_broadcast(&m->flushed);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	atomic_store(&m->cb_since, mono_ms());
+	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
+	atomic_store(&m->cb_since, 0);
+}
+
+/* libmosquitto says why a connection failed (TLS, DNS) only through its log. */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) {
+		log_msg(LOG_WARNING, "mqtt: %s", str);
+		pthread_mutex_lock(&m->lock);
+		snprintf(m->why, sizeof(m->why), "%s", str);
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+static char *topic_all(const char *base)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/#", base) < 0)
+		return NULL;
+	return s;
+}
+
+static int fail(int rc, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what,
+		 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	switch (rc) {
+	case MOSQ_ERR_NOMEM:
+		return -ENOMEM;
+	case MOSQ_ERR_ERRNO:
+		return errno ? -errno : -EIO;
+	default:
+		return -EINVAL;
+	}
+}
+
+int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt **out, char *err,
+	     size_t errlen)
+{
+	struct mqtt *m;
+	int rc;
+
+	mosquitto_lib_init();
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cfg = c;
+	m->ev = *ev;
+	m->loop_fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->flushed, NULL);
+	snprintf(m->why, sizeof(m->why), "connecting to %s:%d", c->mqtt_host, c->mqtt_port);
+	m->sub_readings = topic_all(c->topics_readings);
+	m->sub_override = topic_all(c->topics_override);
+	m->mosq = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, m);
+	if (!m->sub_readings || !m->sub_override || !m->mosq) {
+		snprintf(err, errlen, "mqtt: %s", strerror(errno ? errno : ENOMEM));
+		mqtt_free(m);
+		return -ENOMEM;
+	}
+	rc = mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+				  c->mqtt_protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	if (rc == MOSQ_ERR_SUCCESS && c->mqtt_username[0])
+		rc = mosquitto_username_pw_set(m->mosq, c->mqtt_username,
+					       c->mqtt_password[0] ? c->mqtt_password : NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_will_set(m->mosq, c->topics_status, 7, "offline", 1, /* retain = */ true);
+	if (rc == MOSQ_ERR_SUCCESS && (c->mqtt_tls_ca_file[0] || c->mqtt_tls_cert_file[0])) {
+		rc = mosquitto_tls_set(m->mosq, c->mqtt_tls_ca_file[0] ? c->mqtt_tls_ca_file : NULL,
+				       NULL, c->mqtt_tls_cert_file[0] ? c->mqtt_tls_cert_file : NULL,
+				       c->mqtt_tls_key_file[0] ? c->mqtt_tls_key_file : NULL, NULL);
+		if (rc == MOSQ_ERR_SUCCESS)
+			rc = mosquitto_tls_insecure_set(m->mosq, c->mqtt_tls_insecure);
+	}
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_reconnect_delay_set(m->mosq, (unsigned)c->mqtt_reconnect_min,
+						   (unsigned)c->mqtt_reconnect_max, /* exponential = */ true);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		rc = fail(rc, err, errlen, "mqtt setup");
+		mqtt_free(m);
+		return rc;
+	}
+	mosquitto_connect_callback_set(m->mosq, on_connect);
+	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+	mosquitto_publish_callback_set(m->mosq, on_publish);
+	mosquitto_message_callback_set(m->mosq, on_message);
+	mosquitto_log_callback_set(m->mosq, on_log);
+	*out = m;
+	return 0;
+}
+
+static void tids(pid_t *buf, size_t *n, size_t cap)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	*n = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d)) && *n < cap)
+		if (e->d_name[0] != '.')
+			buf[(*n)++] = (pid_t)atoi(e->d_name);
+	closedir(d);
+}
+
+/* Finds the thread mosquitto_loop_start just created, so that its end can be noticed. */
+static void watch_loop_thread(struct mqtt *m, const pid_t *before, size_t nbefore)
+{
+	pid_t after[64];
+	size_t nafter, i, j;
+
+	if (m->loop_fd >= 0)
+		close(m->loop_fd);
+	m->loop_fd = -1;
+	m->loop_tid = 0;
+	tids(after, &nafter, 64);
+	for (i = 0; i < nafter && !m->loop_tid; i++) {
+		for (j = 0; j < nbefore && before[j] != after[i]; j++)
+			;
+		if (j == nbefore)
+			m->loop_tid = after[i];
+	}
+	if (m->loop_tid)
+		m->loop_fd = (int)syscall(SYS_pidfd_open, m->loop_tid, PIDFD_THREAD);
+}
+
+static int loop_begin(struct mqtt *m, char *err, size_t errlen)
+{
+	pid_t before[64];
+	size_t nbefore;
+	int rc;
+
+	tids(before, &nbefore, 64);
+	/* loop_start before connect_async, or a broker down at start is never retried. */
+	rc = mosquitto_loop_start(m->mosq);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return fail(rc, err, errlen, "mqtt loop");
+	watch_loop_thread(m, before, nbefore);
+	return 0;
+}
+
+int mqtt_start(struct mqtt *m, char *err, size_t errlen)
+{
+	int rc = loop_begin(m, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	rc = mosquitto_connect_async(m->mosq, m->cfg->mqtt_host, m->cfg->mqtt_port,
+				     m->cfg->mqtt_keepalive);
+	/* Errors a retry can cure (DNS, refused) are left to the loop's reconnects. */
+	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+		return fail(rc, err, errlen, "mqtt connect");
+	return 0;
+}
+
+int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
+{
+	int rc;
+
+	mosquitto_loop_stop(m->mosq, /* force = */ false); /* joins the ended thread */
+	rc = loop_begin(m, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = mosquitto_reconnect_async(m->mosq);
+	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+		return fail(rc, err, errlen, "mqtt reconnect");
+	return 0;
+}
+
+int mqtt_thread_fd(const struct mqtt *m)
+{
+	return m->loop_fd;
+}
+
+int mqtt_check(struct mqtt *m, long long stuck_ms)
+{
+	char path[64];
+	long long since = atomic_load(&m->cb_since);
+
+	if (m->loop_tid) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d", (int)m->loop_tid);
+		if (access(path, F_OK) < 0)
+			return -EPIPE;
+	}
+	if (since && mono_ms() - since > stuck_ms)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	return publish_counted(m, topic, payload, len, m->cfg->mqtt_qos, retain);
+}
+
+void mqtt_describe(struct mqtt *m, char *buf, size_t len)
+{
+	pthread_mutex_lock(&m->lock);
+	snprintf(buf, len, "%s", m->why);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mqtt_shutdown(struct mqtt *m, int timeout_ms)
+{
+	struct timespec deadline;
+	bool connected;
+
+	publish_counted(m, m->cfg->topics_status, "offline", 7, 1, /* retain = */ true);
+	pthread_mutex_lock(&m->lock);
+	connected = m->connected;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	while (connected && m->inflight > 0 && m->connected)
+		if (pthread_cond_timedwait(&m->flushed, &m->lock, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&m->lock);
+	mosquitto_disconnect(m->mosq);
+	mosquitto_loop_stop(m->mosq, /* force = */ false);
+}
+
+void mqtt_free(struct mqtt *m)
+{
+	if (!m)
+		return;
+	if (m->mosq)
+		mosquitto_destroy(m->mosq);
+	if (m->loop_fd >= 0)
+		close(m->loop_fd);
+	free(m->sub_readings);
+	free(m->sub_override);
+	pthread_cond_destroy(&m->flushed);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	mosquitto_lib_cleanup();
+}

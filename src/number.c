@@ -1,0 +1,121 @@
+/* number.c -- the one strict decimal rule shared by ref.txt, pylight.ini and readings */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "number.h"
+
+/* No person or sensor writes a longer number; the bound keeps the terminated copy on the stack. */
+#define NUMBER_MAX 64
+/* 100 years of 365.25 days: anything longer is a typo, and ms stay far from int64 overflow. */
+#define DURATION_MAX_MS (36525.0 * 24 * 3600 * 1000)
+
+/* isspace() without the locale: payloads and files are ASCII. */
+static bool is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_space(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_space((*s)[*len - 1]))
+		(*len)--;
+}
+
+static size_t skip_digits(const char *s, size_t i, size_t len)
+{
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * [+-]?digits[.digits]?([eE][+-]?digits)? with a digit somewhere in the mantissa. Checked by
+ * hand because strtod also takes hex, inf, nan and a prefix of anything.
+ */
+static bool number_valid(const char *s, size_t len)
+{
+	size_t i = 0, j;
+	bool mantissa;
+
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	j = skip_digits(s, i, len);
+	mantissa = j > i;
+	i = j;
+	if (i < len && s[i] == '.') {
+		j = skip_digits(s, i + 1, len);
+		mantissa = mantissa || j > i + 1;
+		i = j;
+	}
+	if (!mantissa)
+		return false;
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		j = skip_digits(s, i, len);
+		if (j == i)
+			return false;
+		i = j;
+	}
+	return i == len;
+}
+
+int number_parse(const char *s, size_t len, double *out)
+{
+	char buf[NUMBER_MAX + 1];
+	char *end;
+	double v;
+
+	trim(&s, &len);
+	if (len == 0 || len > NUMBER_MAX || !number_valid(s, len))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+
+	/* The end check also catches a decimal comma should someone set LC_NUMERIC. */
+	v = strtod(buf, &end);
+	if (end != buf + len || isinf(v))
+		return -EINVAL;
+	*out = v == 0 ? 0 : v; /* -0 would print as "-0" */
+	return 0;
+}
+
+int duration_parse(const char *s, size_t len, int64_t *ms)
+{
+	double v, unit = 1000;
+
+	trim(&s, &len);
+	if (len > 0) {
+		switch (s[len - 1]) {
+		case 's':
+			len--;
+			break;
+		case 'm':
+			unit = 60 * 1000;
+			len--;
+			break;
+		case 'h':
+			unit = 3600 * 1000;
+			len--;
+			break;
+		}
+	}
+	/* The suffix belongs to the number: "15 m" is more likely a mistake than a style. */
+	if (len == 0 || is_space(s[len - 1]) || number_parse(s, len, &v) < 0)
+		return -EINVAL;
+	if (v < 0)
+		return -ERANGE;
+	v *= unit;
+	if (v > DURATION_MAX_MS)
+		return -ERANGE;
+	*ms = (int64_t)(v + 0.5);
+	return 0;
+}

@@ -1,0 +1,170 @@
+/* reading.c -- turns MQTT payloads into lux readings and override commands */
+#include "reading.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+#include <json-c/json.h>
+
+#include "number.h"
+
+/* The C-locale set, spelled out so that a locale can never change what a payload means. */
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && is_space(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && is_space((*s)[*len - 1]))
+		(*len)--;
+}
+
+/* A segment of a dotted path is not NUL-terminated, so json_object_object_get_ex cannot take it. */
+static struct json_object *object_get_n(struct json_object *obj, const char *key, size_t len)
+{
+	json_object_object_foreach(obj, k, v) {
+		if (strlen(k) == len && memcmp(k, key, len) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* NULL when a segment is missing, or is JSON null, or its parent is not an object. */
+static struct json_object *json_walk(struct json_object *obj, const char *path)
+{
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (!json_object_is_type(obj, json_type_object))
+			return NULL;
+		obj = object_get_n(obj, path, n);
+		if (!dot)
+			return obj;
+		path = dot + 1;
+	}
+}
+
+/*
+ * The first key that exists decides, even when it holds no number: falling through to
+ * the next name would silently read a different quantity from the same sensor.
+ */
+static struct json_object *json_default_field(struct json_object *obj)
+{
+	static const char *const keys[] = { "illuminance_lux", "illuminance", "lux", "value" };
+	struct json_object *val;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(obj, keys[i], &val))
+			return val;
+	return NULL;
+}
+
+static int json_number(struct json_object *val, double *out)
+{
+	switch (json_object_get_type(val)) {
+	case json_type_int:
+		/* json-c 0.16 saturates integers beyond 2^64-1 instead of failing: value unknown. */
+		if (json_object_get_uint64(val) == UINT64_MAX)
+			return -EINVAL;
+		*out = json_object_get_double(val);
+		return 0;
+	case json_type_double:
+		*out = json_object_get_double(val);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * A tokener per call rather than per thread: a thread-local one would need a key destructor
+ * to be freed at thread exit, and the object tree allocates anyway. Strict mode: sensors
+ * speak RFC 8259 JSON, and anything looser is more likely a broken payload than a reading;
+ * it also refuses anything but white space after the object.
+ */
+static int reading_parse_json(const char *s, size_t len, const char *json_field, double *out)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *val;
+	int r = -EINVAL;
+
+	if (len > INT_MAX)
+		return -EINVAL;
+	tok = json_tokener_new();
+	if (!tok)
+		return -EINVAL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, s, (int)len);
+	if (root) {
+		val = json_field && *json_field ? json_walk(root, json_field) : json_default_field(root);
+		r = json_number(val, out);
+	}
+	json_object_put(root);
+	json_tokener_free(tok);
+	return r;
+}
+
+int reading_parse(const void *payload, size_t len, const char *json_field, double *lux)
+{
+	const char *s = payload;
+	size_t i = 0;
+	double v;
+	int r;
+
+	/* libmosquitto hands over an empty payload as NULL. */
+	if (len == 0 || memchr(s, '\0', len))
+		return -EINVAL;
+	while (i < len && is_space(s[i]))
+		i++;
+	if (i < len && s[i] == '{')
+		r = reading_parse_json(s + i, len - i, json_field, &v);
+	else
+		r = number_parse(s, len, &v);
+	if (r < 0 || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*lux = v == 0 ? 0 : v;
+	return 0;
+}
+
+int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration)
+{
+	static const struct {
+		const char *word;
+		enum override_cmd cmd;
+	} words[] = {
+		{ "ON", OVERRIDE_ON },
+		{ "OFF", OVERRIDE_OFF },
+		{ "AUTO", OVERRIDE_AUTO },
+	};
+	const char *s = payload, *arg;
+	size_t wlen = 0, alen, i;
+	int64_t ms = -1;
+
+	if (len == 0 || memchr(s, '\0', len))
+		return -EINVAL;
+	trim(&s, &len);
+	while (wlen < len && !is_space(s[wlen]))
+		wlen++;
+	arg = s + wlen;
+	alen = len - wlen;
+	trim(&arg, &alen);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i].word) == wlen && strncasecmp(words[i].word, s, wlen) == 0)
+			break;
+	if (i == sizeof(words) / sizeof(words[0]))
+		return -EINVAL;
+	if (alen && (words[i].cmd == OVERRIDE_AUTO || duration_parse(arg, alen, &ms) < 0))
+		return -EINVAL;
+	*cmd = words[i].cmd;
+	*duration = ms;
+	return 0;
+}

@@ -1,0 +1,720 @@
+/* thresholds.c -- ref.txt parsed into an immutable table of zone parameters, all errors reported */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* An allocation failure must reject the file, not exit the daemon. */
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
+
+#include "number.h"
+#include "thresholds.h"
+
+/* ref.txt is typed by people; anything this big is a mistake, not a configuration. */
+#define FILE_MAX_MIB 16
+#define FILE_MAX ((size_t)FILE_MAX_MIB << 20)
+/* Longest key or value quoted in a message, so that a garbage line gives a readable error. */
+#define SHOW_MAX 64
+#define SHOW(n) ((int)((n) > SHOW_MAX ? SHOW_MAX : (n)))
+
+struct zone {
+	UT_hash_handle hh;
+	struct zone_params p;
+	unsigned line; /* of its header, to point a duplicate at the first one */
+	char name[];
+};
+
+struct thresholds {
+	struct zone_params global;
+	struct zone *zones; /* sorted by name once parsed, so that dumps are deterministic */
+};
+
+enum key_type { KEY_LUX, KEY_DURATION, KEY_SMOOTHING, KEY_FAILSAFE };
+
+#define KEY(field, type) { #field, type, offsetof(struct zone_params, field), \
+			   sizeof(((struct zone_params *)0)->field) }
+
+/* Every key of ref.txt, in the order thresholds_dump writes them. */
+static const struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset, size;
+} keys[] = {
+	KEY(on_below, KEY_LUX),
+	KEY(off_above, KEY_LUX),
+	KEY(min_on, KEY_DURATION),
+	KEY(min_off, KEY_DURATION),
+	KEY(smoothing, KEY_SMOOTHING),
+	KEY(lamp_lux, KEY_LUX),
+	KEY(override_for, KEY_DURATION),
+	KEY(stale_after, KEY_DURATION),
+	KEY(failsafe, KEY_FAILSAFE),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+/* The keys the parser needs by name: their positions in keys[] and their bits in a key set. */
+enum { K_ON_BELOW, K_OFF_ABOVE };
+#define ON_BELOW (1u << K_ON_BELOW)
+#define OFF_ABOVE (1u << K_OFF_ABOVE)
+
+/* on_below has no default and off_above defaults to its scope's on_below. */
+static const struct zone_params defaults = {
+	.override_for = 3600 * 1000,
+	.smoothing = 1,
+	.failsafe = FAILSAFE_HOLD,
+};
+
+static const char *const failsafe_names[] = {
+	[FAILSAFE_HOLD] = "hold",
+	[FAILSAFE_ON] = "on",
+	[FAILSAFE_OFF] = "off",
+};
+
+/* The global section, or one [zone NAME] section while it is being read. */
+struct section {
+	struct zone_params p;
+	unsigned seen;  /* keys written in the section, by bit of keys[] */
+	unsigned valid; /* ... with a value that parsed */
+	unsigned line[NKEYS];
+	const char *kind; /* messages say " in [KIND LABEL]"; NULL in the global section */
+	const char *label;
+	int label_len;
+	struct zone *dest; /* receives the effective values; NULL for a section being discarded */
+};
+
+enum style { STYLE_NONE, STYLE_NUMBERS, STYLE_KEYS };
+
+struct parser {
+	const char *path;
+	struct errlist *errs;
+	struct thresholds *t;
+	struct section global, cur; /* cur: the zone section being read */
+	bool in_zone;
+	enum style style;
+	unsigned numbers_line;
+	bool oom;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_space(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_space((*s)[*len - 1]))
+		(*len)--;
+}
+
+static void *field(struct zone_params *p, const struct key *k)
+{
+	return (char *)p + k->offset;
+}
+
+static int key_find(const char *s, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len && memcmp(keys[i].name, s, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Text that reads back as the same double, without %.17g noise when %.15g is exact. */
+static void format_number(double v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, size, "%.17g", v);
+}
+
+/* An error about a line of a section: a zone section's adds " in [zone NAME]". */
+static void section_error(struct parser *ps, const struct section *sec, unsigned line,
+			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void section_error(struct parser *ps, const struct section *sec, unsigned line,
+			  const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		errlist_add(ps->errs, ps->path, line, "out of memory");
+		return;
+	}
+	if (sec->kind)
+		errlist_add(ps->errs, ps->path, line, "%s in [%s%.*s]", msg, sec->kind,
+			    sec->label_len, sec->label);
+	else
+		errlist_add(ps->errs, ps->path, line, "%s", msg);
+	free(msg);
+}
+
+/* Parses the value of keys[k] into sec->p. Returns 0 or -EINVAL after reporting why. */
+static int value_parse(struct parser *ps, struct section *sec, unsigned line, size_t k,
+		       const char *s, size_t len)
+{
+	const struct key *key = &keys[k];
+	void *dst = field(&sec->p, key);
+	int64_t ms;
+	double v;
+	int r;
+
+	if (len == 0) {
+		section_error(ps, sec, line, "missing value for %s", key->name);
+		return -EINVAL;
+	}
+	switch (key->type) {
+	case KEY_LUX:
+		if (number_parse(s, len, &v) < 0) {
+			section_error(ps, sec, line, "bad number '%.*s' for %s", SHOW(len), s,
+				      key->name);
+			return -EINVAL;
+		}
+		if (v < 0) {
+			section_error(ps, sec, line, "negative value '%.*s' for %s", SHOW(len), s,
+				      key->name);
+			return -EINVAL;
+		}
+		*(double *)dst = v;
+		return 0;
+	case KEY_DURATION:
+		r = duration_parse(s, len, &ms);
+		if (r == -ERANGE && s[0] == '-')
+			section_error(ps, sec, line, "negative duration '%.*s' for %s", SHOW(len),
+				      s, key->name);
+		else if (r == -ERANGE)
+			section_error(ps, sec, line, "duration '%.*s' for %s is over 100 years",
+				      SHOW(len), s, key->name);
+		else if (r < 0)
+			section_error(ps, sec, line, "bad duration '%.*s' for %s", SHOW(len), s,
+				      key->name);
+		else
+			*(int64_t *)dst = ms;
+		return r < 0 ? -EINVAL : 0;
+	case KEY_SMOOTHING:
+		if (number_parse(s, len, &v) < 0 || v < 1 || v > SMOOTHING_MAX ||
+		    (double)(unsigned)v != v) {
+			section_error(ps, sec, line,
+				      "smoothing '%.*s' is not an integer from 1 to %d",
+				      SHOW(len), s, SMOOTHING_MAX);
+			return -EINVAL;
+		}
+		*(unsigned *)dst = (unsigned)v;
+		return 0;
+	case KEY_FAILSAFE:
+		for (size_t i = 0; i < sizeof(failsafe_names) / sizeof(failsafe_names[0]); i++) {
+			if (strlen(failsafe_names[i]) == len &&
+			    strncasecmp(failsafe_names[i], s, len) == 0) {
+				*(enum failsafe *)dst = (enum failsafe)i;
+				return 0;
+			}
+		}
+		section_error(ps, sec, line, "bad failsafe '%.*s' (hold, on or off)", SHOW(len), s);
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* "off_above 100 is below on_below 200", a value taken from the global section marked so. */
+static void pair_error(struct parser *ps, const struct section *sec, unsigned line,
+		       const struct zone_params *p, bool off_global, bool on_global)
+{
+	char on[32], off[32];
+
+	format_number(p->off_above, off, sizeof(off));
+	format_number(p->on_below, on, sizeof(on));
+	section_error(ps, sec, line, "off_above %s%s is below on_below %s%s", off,
+		      off_global ? " (global)" : "", on, on_global ? " (global)" : "");
+}
+
+/*
+ * Records keys[k] as written on `line`, so that it counts as present even when its value is
+ * bad. A pair written in one section is checked at once, at the line that completes it.
+ */
+static void key_set(struct parser *ps, struct section *sec, unsigned line, size_t k,
+		    const char *val, size_t len)
+{
+	sec->seen |= 1u << k;
+	sec->line[k] = line;
+	if (value_parse(ps, sec, line, k, val, len) < 0)
+		return;
+	sec->valid |= 1u << k;
+	if ((k == K_ON_BELOW || k == K_OFF_ABOVE) &&
+	    (sec->valid & (ON_BELOW | OFF_ABOVE)) == (ON_BELOW | OFF_ABOVE) &&
+	    sec->p.off_above < sec->p.on_below)
+		pair_error(ps, sec, line, &sec->p, false, false);
+}
+
+/* The global section is complete: off_above defaults to on_below. */
+static void global_end(struct parser *ps)
+{
+	struct section *g = &ps->global;
+
+	if (!(g->seen & OFF_ABOVE)) {
+		g->p.off_above = g->p.on_below;
+		if (g->valid & ON_BELOW)
+			g->valid |= OFF_ABOVE;
+	}
+}
+
+/*
+ * A zone section is complete: its effective values are the global ones overridden by its own.
+ * off_above inherits the global off_above only when that one was written; otherwise it is the
+ * zone's on_below, as in the global section. A pair half inherited is checked here, at the line
+ * of the zone's half; a pair written in the zone was checked by key_set.
+ */
+static void zone_end(struct parser *ps)
+{
+	struct section *g = &ps->global, *s = &ps->cur;
+	struct zone_params eff = g->p;
+
+	for (size_t k = 0; k < NKEYS; k++)
+		if (s->valid & (1u << k))
+			memcpy(field(&eff, &keys[k]), field(&s->p, &keys[k]), keys[k].size);
+
+	switch (s->seen & (ON_BELOW | OFF_ABOVE)) {
+	case ON_BELOW:
+		if (!(g->seen & OFF_ABOVE))
+			eff.off_above = eff.on_below;
+		else if ((s->valid & ON_BELOW) && (g->valid & OFF_ABOVE) &&
+			 eff.off_above < eff.on_below)
+			pair_error(ps, s, s->line[K_ON_BELOW], &eff, true, false);
+		break;
+	case OFF_ABOVE:
+		if ((s->valid & OFF_ABOVE) && (g->valid & ON_BELOW) && eff.off_above < eff.on_below)
+			pair_error(ps, s, s->line[K_OFF_ABOVE], &eff, false, true);
+		break;
+	}
+	if (s->dest)
+		s->dest->p = eff;
+}
+
+static void section_end(struct parser *ps)
+{
+	if (ps->in_zone)
+		zone_end(ps);
+	else
+		global_end(ps);
+}
+
+/* Only the first non-blank line chooses the file's form; the other form is an error. */
+static bool style_check(struct parser *ps, unsigned line, enum style style)
+{
+	if (ps->style == STYLE_NONE)
+		ps->style = style;
+	if (ps->style == style)
+		return true;
+	errlist_add(ps->errs, ps->path, line, "numbers cannot be mixed with 'key = value' lines");
+	return false;
+}
+
+/* Returns the new zone, NULL after reporting a duplicate or running out of memory. */
+static struct zone *zone_add(struct parser *ps, unsigned line, const char *name, size_t len)
+{
+	struct zone *z, *dup;
+
+	z = malloc(sizeof(*z) + len + 1);
+	if (!z) {
+		ps->oom = true;
+		return NULL;
+	}
+	memcpy(z->name, name, len);
+	z->name[len] = '\0';
+	z->line = line;
+
+	HASH_FIND_STR(ps->t->zones, z->name, dup);
+	if (dup) {
+		errlist_add(ps->errs, ps->path, line,
+			    "duplicate section [zone %s], first at line %u", z->name, dup->line);
+		free(z);
+		return NULL;
+	}
+	HASH_ADD_STR(ps->t->zones, name, z);
+	if (!z->hh.tbl) {
+		ps->oom = true;
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+/*
+ * "[zone NAME]". A bad header still opens a section, one that is checked and discarded, so
+ * that its keys are neither lost to nor blamed on the previous section.
+ */
+static void parse_header(struct parser *ps, unsigned line, const char *s, size_t len)
+{
+	const char *close = memrchr(s, ']', len), *in = s + 1, *name;
+	size_t in_len, name_len;
+
+	section_end(ps);
+	ps->in_zone = true;
+	ps->cur = (struct section){ .kind = "" };
+
+	if (!close) {
+		errlist_add(ps->errs, ps->path, line, "missing ']' in section header");
+		in_len = len - 1;
+	} else if (close != s + len - 1) {
+		errlist_add(ps->errs, ps->path, line, "text after ']' in section header");
+		in_len = (size_t)(close - in);
+	} else {
+		in_len = (size_t)(close - in);
+	}
+	trim(&in, &in_len);
+	ps->cur.label = in;
+	ps->cur.label_len = (int)in_len;
+
+	if (in_len < 4 || memcmp(in, "zone", 4) != 0 || (in_len > 4 && !is_space(in[4]))) {
+		errlist_add(ps->errs, ps->path, line, "unknown section [%.*s]", SHOW(in_len), in);
+		return;
+	}
+	name = in + 4;
+	name_len = in_len - 4;
+	trim(&name, &name_len);
+	ps->cur.kind = "zone ";
+	ps->cur.label = name;
+	ps->cur.label_len = (int)name_len;
+	if (name_len == 0) {
+		errlist_add(ps->errs, ps->path, line, "missing zone name in [zone]");
+		return;
+	}
+	if (close == s + len - 1)
+		ps->cur.dest = zone_add(ps, line, name, name_len);
+}
+
+static void parse_assignment(struct parser *ps, unsigned line, const char *s, size_t len,
+			     const char *eq)
+{
+	struct section *sec = ps->in_zone ? &ps->cur : &ps->global;
+	const char *key = s, *val = eq + 1;
+	size_t key_len = (size_t)(eq - s), val_len = (size_t)(s + len - val);
+	int k;
+
+	trim(&key, &key_len);
+	trim(&val, &val_len);
+	if (key_len == 0) {
+		section_error(ps, sec, line, "missing key before '='");
+		return;
+	}
+	k = key_find(key, key_len);
+	if (k < 0) {
+		section_error(ps, sec, line, "unknown key '%.*s'", SHOW(key_len), key);
+		return;
+	}
+	if (sec->seen & (1u << k)) {
+		section_error(ps, sec, line, "duplicate key '%s'", keys[k].name);
+		return;
+	}
+	key_set(ps, sec, line, (size_t)k, val, val_len);
+}
+
+/* The legacy forms: "T" or "A B", on one line of the whole file. */
+static void parse_numbers(struct parser *ps, unsigned line, const char *s, size_t len)
+{
+	struct section *g = &ps->global;
+	const char *tok[3];
+	size_t tok_len[3], n = 0;
+
+	while (len > 0 && n < 3) {
+		size_t i = 0;
+
+		while (i < len && !is_space(s[i]))
+			i++;
+		tok[n] = s;
+		tok_len[n++] = i;
+		s += i;
+		len -= i;
+		trim(&s, &len);
+	}
+
+	if (ps->numbers_line) {
+		errlist_add(ps->errs, ps->path, line,
+			    "more than one line of numbers, first at line %u", ps->numbers_line);
+		return;
+	}
+	ps->numbers_line = line;
+	if (n > 2) {
+		g->seen |= ON_BELOW | OFF_ABOVE;
+		errlist_add(ps->errs, ps->path, line, "more than two numbers");
+		return;
+	}
+	/* keys[0] and keys[1] are on_below and off_above, in the order the numbers come. */
+	for (size_t k = 0; k < n; k++)
+		key_set(ps, g, line, k, tok[k], tok_len[k]);
+}
+
+static void parse_line(struct parser *ps, unsigned line, const char *s, size_t len)
+{
+	struct section *sec = ps->in_zone ? &ps->cur : &ps->global;
+	const char *p;
+	int k;
+
+	if (memchr(s, '\0', len)) {
+		errlist_add(ps->errs, ps->path, line, "NUL byte in line");
+		return;
+	}
+	p = memchr(s, '#', len);
+	if (p)
+		len = (size_t)(p - s);
+	trim(&s, &len);
+	if (len == 0)
+		return;
+
+	if (s[0] == '[') {
+		if (style_check(ps, line, STYLE_KEYS))
+			parse_header(ps, line, s, len);
+		return;
+	}
+	p = memchr(s, '=', len);
+	if (p) {
+		if (style_check(ps, line, STYLE_KEYS))
+			parse_assignment(ps, line, s, len, p);
+		return;
+	}
+	/* "on_below 300" is a forgotten '=', not a bad legacy number nor a missing key. */
+	for (p = s; p < s + len && !is_space(*p); p++)
+		;
+	k = key_find(s, (size_t)(p - s));
+	if (k >= 0) {
+		if (style_check(ps, line, STYLE_KEYS)) {
+			sec->seen |= 1u << k;
+			sec->line[k] = line;
+			section_error(ps, sec, line, "missing '=' after '%s'", keys[k].name);
+		}
+		return;
+	}
+	if (style_check(ps, line, STYLE_NUMBERS))
+		parse_numbers(ps, line, s, len);
+}
+
+static int zone_cmp(const struct zone *a, const struct zone *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+int thresholds_parse(const char *path, const char *text, size_t len, struct thresholds **out,
+		     struct errlist *errs)
+{
+	struct parser ps = { .path = path, .errs = errs };
+	const char *p = text, *end = text + len;
+	size_t errors = errs->count;
+	unsigned line = 0;
+
+	*out = NULL;
+	ps.t = calloc(1, sizeof(*ps.t));
+	if (!ps.t) {
+		errlist_add(errs, path, 0, "out of memory");
+		return -ENOMEM;
+	}
+	ps.global.p = defaults;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		parse_line(&ps, ++line, p, (size_t)(eol - p));
+		p = nl ? nl + 1 : end;
+	}
+	section_end(&ps);
+
+	if (ps.style == STYLE_NONE) {
+		/* A file whose only lines were rejected is not also reported empty. */
+		if (errs->count == errors)
+			errlist_add(errs, path, 0, "no thresholds (the file is empty)");
+	} else if (!(ps.global.seen & ON_BELOW)) {
+		errlist_add(errs, path, 0, "missing on_below in the global section");
+	}
+	if (ps.oom)
+		errlist_add(errs, path, 0, "out of memory");
+
+	if (errs->count != errors) {
+		thresholds_free(ps.t);
+		return ps.oom ? -ENOMEM : -EINVAL;
+	}
+	ps.t->global = ps.global.p;
+	HASH_SRT(hh, ps.t->zones, zone_cmp);
+	*out = ps.t;
+	return 0;
+}
+
+/* Reads the whole file into a malloc'd buffer. Returns 0, -errno or -EFBIG. */
+static int file_read(const char *path, char **text, size_t *len)
+{
+	struct stat st;
+	size_t cap, n = 0;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The size is only a hint: the file may grow while it is read. */
+	cap = st.st_size > 0 && (size_t)st.st_size <= FILE_MAX ? (size_t)st.st_size + 1 : 4096;
+	for (;;) {
+		ssize_t got;
+
+		if (n == cap || !buf) {
+			char *nbuf;
+
+			if (buf)
+				cap *= 2;
+			nbuf = realloc(buf, cap);
+			if (!nbuf) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nbuf;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > FILE_MAX) {
+			r = -EFBIG;
+			goto out;
+		}
+	}
+	*text = buf;
+	*len = n;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int thresholds_load(const char *path, struct thresholds **out, struct errlist *errs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	r = file_read(path, &text, &len);
+	if (r == -EFBIG) {
+		errlist_add(errs, path, 0, "file is larger than %d MiB", FILE_MAX_MIB);
+		return r;
+	}
+	if (r < 0) {
+		errlist_add(errs, path, 0, "%s", strerror(-r));
+		return r;
+	}
+	r = thresholds_parse(path, text, len, out, errs);
+	free(text);
+	return r;
+}
+
+void thresholds_free(struct thresholds *t)
+{
+	struct zone *z, *tmp;
+
+	if (!t)
+		return;
+	HASH_ITER(hh, t->zones, z, tmp) {
+		HASH_DEL(t->zones, z);
+		free(z);
+	}
+	free(t);
+}
+
+const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
+{
+	struct zone *z;
+
+	HASH_FIND_STR(t->zones, zone, z);
+	return z ? &z->p : &t->global;
+}
+
+size_t thresholds_sections(const struct thresholds *t)
+{
+	return HASH_COUNT(t->zones);
+}
+
+void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
+{
+	size_t n = HASH_COUNT(t->zones);
+	char on[32], off[32];
+
+	format_number(t->global.on_below, on, sizeof(on));
+	format_number(t->global.off_above, off, sizeof(off));
+	snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s", on, off, n,
+		 n == 1 ? "" : "s");
+}
+
+/* Milliseconds as seconds with no trailing zeros: 30000 -> "30", 1500 -> "1.5". */
+static void format_seconds(int64_t ms, char *buf, size_t size)
+{
+	int n;
+
+	if (ms % 1000 == 0) {
+		snprintf(buf, size, "%lld", (long long)(ms / 1000));
+		return;
+	}
+	n = snprintf(buf, size, "%lld.%03d", (long long)(ms / 1000), (int)(ms % 1000));
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+}
+
+static void params_dump(const struct zone_params *p, FILE *f)
+{
+	char buf[32];
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		const void *v = (const char *)p + keys[k].offset;
+
+		switch (keys[k].type) {
+		case KEY_LUX:
+			format_number(*(const double *)v, buf, sizeof(buf));
+			fprintf(f, "%s = %s\n", keys[k].name, buf);
+			break;
+		case KEY_DURATION:
+			format_seconds(*(const int64_t *)v, buf, sizeof(buf));
+			fprintf(f, "%s = %ss\n", keys[k].name, buf);
+			break;
+		case KEY_SMOOTHING:
+			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
+			break;
+		case KEY_FAILSAFE:
+			fprintf(f, "%s = %s\n", keys[k].name,
+				failsafe_names[*(const enum failsafe *)v]);
+			break;
+		}
+	}
+}
+
+void thresholds_dump(const struct thresholds *t, FILE *f)
+{
+	const struct zone *z;
+
+	params_dump(&t->global, f);
+	for (z = t->zones; z; z = z->hh.next) {
+		fprintf(f, "\n[zone %s]\n", z->name);
+		params_dump(&z->p, f);
+	}
+}

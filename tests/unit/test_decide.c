@@ -1,0 +1,723 @@
+/* test_decide.c -- unit tests of the decision engine: hysteresis, smoothing, dwell, overrides */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decide.h"
+
+#define S 1000 /* one second in the engine's milliseconds */
+
+struct fixture {
+	struct zone_params p;
+	struct zone_state z;
+	struct decision d;
+	double buf[SMOOTHING_MAX];
+};
+
+static struct fixture *fixture_new(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->p.on_below = 300;
+	f->p.off_above = 400;
+	f->p.override_for = 3600 * S;
+	f->p.smoothing = 1;
+	f->p.failsafe = FAILSAFE_HOLD;
+	f->z.window = f->buf;
+	f->z.wcap = SMOOTHING_MAX;
+	return f;
+}
+
+static void reading(struct fixture *f, double lux, int64_t now)
+{
+	decide_reading(&f->z, &f->p, lux, now, &f->d);
+}
+
+static void tick(struct fixture *f, int64_t now)
+{
+	decide_tick(&f->z, &f->p, now, &f->d);
+}
+
+static void override(struct fixture *f, enum override_cmd cmd, int64_t duration, int64_t now)
+{
+	decide_override(&f->z, &f->p, cmd, duration, now, &f->d);
+}
+
+static void test_first_decision(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	reading(fixture_new(&f), 299, 0);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_string_equal(f.d.reason, "first reading 299 < on_below 300");
+	assert_int_equal(f.z.switches, 1);
+
+	reading(fixture_new(&f), 300, 0);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	assert_string_equal(f.d.reason, "first reading 300 >= on_below 300");
+}
+
+static void test_first_decision_has_no_dwell(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.min_on = 60 * S;
+	f.p.min_off = 60 * S;
+	reading(&f, 10, 5 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.changed_at, 5 * S);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+}
+
+static void test_hysteresis_edges(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	reading(fixture_new(&f), 350, 0);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+
+	reading(&f, 300, S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_string_equal(f.d.reason, "300 between on_below 300 and off_above 400: stays OFF");
+
+	reading(&f, 299.5, 2 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_string_equal(f.d.reason, "299.5 < on_below 300");
+
+	reading(&f, 400, 3 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_string_equal(f.d.reason, "400 between on_below 300 and off_above 400: stays ON");
+
+	reading(&f, 400.5, 4 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_string_equal(f.d.reason, "400.5 > off_above 400");
+	assert_int_equal(f.z.changed_at, 4 * S);
+	assert_int_equal(f.z.switches, 3);
+}
+
+static void test_single_threshold(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.off_above = 300;
+	reading(&f, 200, 0);
+	reading(&f, 300, S);
+	assert_false(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	reading(&f, 301, 2 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+}
+
+static void test_order_only_on_change(void **state)
+{
+	static const double lux[] = { 100, 50, 200, 350, 500, 600, 350, 250, 10 };
+	static const bool order[] = { true, false, false, false, true, false, false, true, false };
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	for (size_t i = 0; i < sizeof(lux) / sizeof(lux[0]); i++) {
+		reading(&f, lux[i], (int64_t)i * S);
+		assert_int_equal(f.d.order, order[i]);
+		assert_int_equal(f.d.changed, order[i]);
+	}
+	assert_int_equal(f.z.switches, 3);
+	assert_int_equal(f.z.changed_at, 7 * S);
+}
+
+static void test_median(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.smoothing = 3;
+	reading(&f, 100, 0);
+	assert_true(f.z.smoothed == 100);
+	reading(&f, 500, S);
+	assert_true(f.z.smoothed == 300); /* partial, even: mean of the two middle values */
+	assert_true(f.z.lux == 500);
+	reading(&f, 200, 2 * S);
+	assert_true(f.z.smoothed == 200);
+	reading(&f, 1000, 3 * S); /* 100 leaves the window: median of 500 200 1000 */
+	assert_true(f.z.smoothed == 500);
+	assert_int_equal(f.z.wlen, 3);
+	reading(&f, 900, 4 * S);
+	assert_true(f.z.smoothed == 900);
+
+	fixture_new(&f);
+	f.p.smoothing = 4;
+	reading(&f, 3, 0);
+	reading(&f, 100, S);
+	reading(&f, 1, 2 * S);
+	reading(&f, 2, 3 * S);
+	assert_true(f.z.smoothed == 2.5);
+	assert_string_equal(f.d.reason, "2.5 < on_below 300");
+}
+
+static void test_median_decides(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.smoothing = 3;
+	reading(&f, 500, 0);
+	reading(&f, 500, S);
+	reading(&f, 10, 2 * S); /* one dark outlier does not switch */
+	assert_false(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	reading(&f, 10, 3 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+}
+
+static void test_smoothing_lowered_uses_newest(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.smoothing = 4;
+	reading(&f, 1000, 0);
+	reading(&f, 2000, S);
+	reading(&f, 10, 2 * S);
+	reading(&f, 20, 3 * S);
+	assert_true(f.z.smoothed == 510);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	f.p.smoothing = 2; /* a reload, before the window is resized */
+	tick(&f, 4 * S);
+	assert_true(f.z.smoothed == 15);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	reading(&f, 3000, 5 * S);
+	assert_true(f.z.smoothed == 1510);
+	assert_int_equal(f.z.wlen, 4);
+}
+
+static void test_window_resize(void **state)
+{
+	struct fixture f;
+	double small[2], big[5];
+
+	(void)state;
+	fixture_new(&f);
+	f.p.smoothing = 4;
+	f.z.wcap = 4;
+	for (int i = 1; i <= 5; i++)
+		reading(&f, i * 10, i * S);
+	assert_int_equal(f.z.wpos, 1); /* wrapped */
+
+	decide_window_resize(&f.z, small, 2);
+	assert_ptr_equal(f.z.window, small);
+	assert_int_equal(f.z.wcap, 2);
+	assert_int_equal(f.z.wlen, 2);
+	assert_int_equal(f.z.wpos, 0);
+	assert_true(small[0] == 40);
+	assert_true(small[1] == 50);
+	f.p.smoothing = 2;
+	tick(&f, 6 * S);
+	assert_true(f.z.smoothed == 45);
+	reading(&f, 60, 7 * S);
+	assert_true(f.z.smoothed == 55);
+
+	decide_window_resize(&f.z, big, 5);
+	assert_int_equal(f.z.wcap, 5);
+	assert_int_equal(f.z.wlen, 2);
+	assert_int_equal(f.z.wpos, 2);
+	assert_true(big[0] == 50);
+	assert_true(big[1] == 60);
+	f.p.smoothing = 5;
+	reading(&f, 10, 8 * S);
+	assert_int_equal(f.z.wlen, 3);
+	assert_true(f.z.smoothed == 50);
+
+	fixture_new(&f);
+	f.z.window = NULL;
+	f.z.wcap = 0;
+	decide_window_resize(&f.z, small, 1);
+	assert_int_equal(f.z.wlen, 0);
+	assert_int_equal(f.z.wpos, 0);
+	reading(&f, 7, 0);
+	assert_true(small[0] == 7);
+	assert_true(f.z.smoothed == 7);
+}
+
+static void test_dwell(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.min_on = 30 * S;
+	f.p.min_off = 10 * S;
+	reading(&f, 100, 0);
+	assert_int_equal(f.z.light, LIGHT_ON);
+
+	reading(&f, 500, 5 * S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.d.wake, 30 * S);
+	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +25s");
+
+	tick(&f, 30 * S - 1);
+	assert_false(f.d.order);
+	assert_int_equal(f.d.wake, 30 * S);
+	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +0.001s");
+
+	tick(&f, 30 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+	assert_int_equal(f.z.changed_at, 30 * S);
+	assert_int_equal(f.z.switches, 2);
+	assert_string_equal(f.d.reason, "500 > off_above 400");
+
+	reading(&f, 100, 31 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.d.wake, 40 * S);
+	assert_string_equal(f.d.reason, "100 < on_below 300: ON deferred by min_off until +9s");
+
+	/* The light came back before the dwell ended: nothing is pending any more. */
+	reading(&f, 350, 32 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+	tick(&f, 40 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+
+	reading(&f, 100, 41 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+}
+
+static void test_override_when_already_on(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 100, 0);
+	override(&f, OVERRIDE_ON, -1, 10 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	assert_int_equal(f.z.override_until, 3610 * S);
+	assert_int_equal(f.d.wake, 3610 * S);
+	assert_int_equal(f.z.switches, 1);
+	assert_int_equal(f.z.changed_at, 0);
+	assert_string_equal(f.d.reason, "override ON");
+
+	/* Repeated under override: ordered again, and the new end is worth publishing. */
+	override(&f, OVERRIDE_ON, 60 * S, 20 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.override_until, 80 * S);
+	assert_int_equal(f.z.switches, 1);
+}
+
+static void test_override_ignores_dwell(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.min_on = 60 * S;
+	reading(&f, 100, 0);
+	override(&f, OVERRIDE_OFF, 15 * 60 * S, 5 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.changed_at, 5 * S);
+	assert_int_equal(f.z.switches, 2);
+	assert_int_equal(f.z.override_until, 905 * S);
+	assert_string_equal(f.d.reason, "override OFF");
+}
+
+static void test_override_freezes_readings(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.smoothing = 2;
+	reading(&f, 500, 0);
+	override(&f, OVERRIDE_OFF, 60 * S, S);
+	reading(&f, 10, 2 * S);
+	reading(&f, 20, 3 * S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	assert_string_equal(f.d.reason, "override OFF");
+	assert_int_equal(f.d.wake, 61 * S);
+	assert_true(f.z.lux == 20);
+	assert_true(f.z.smoothed == 15);
+	assert_int_equal(f.z.last_reading, 3 * S);
+}
+
+static void test_auto_reevaluates(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 500, 0);
+	override(&f, OVERRIDE_OFF, -1, S);
+	reading(&f, 10, 2 * S);
+	override(&f, OVERRIDE_AUTO, -1, 3 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_string_equal(f.d.reason, "10 < on_below 300");
+
+	/* AUTO without an override: accepted, re-evaluates, nothing changes. */
+	override(&f, OVERRIDE_AUTO, -1, 4 * S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_string_equal(f.d.reason, "10 < on_below 300");
+}
+
+static void test_auto_keeps_state_when_in_band(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 500, 0);
+	override(&f, OVERRIDE_ON, -1, S);
+	reading(&f, 350, 2 * S);
+	override(&f, OVERRIDE_AUTO, -1, 3 * S);
+	assert_false(f.d.order);
+	assert_true(f.d.changed); /* the mode changed */
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_string_equal(f.d.reason, "350 between on_below 300 and off_above 400: stays ON");
+}
+
+static void test_auto_dwell_counts_from_override(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.min_on = 60 * S;
+	reading(&f, 500, 0);
+	override(&f, OVERRIDE_ON, -1, 10 * S);
+	override(&f, OVERRIDE_AUTO, -1, 20 * S);
+	assert_false(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.d.wake, 70 * S);
+	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +50s");
+	tick(&f, 70 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+}
+
+static void test_override_without_reading(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	override(&f, OVERRIDE_ON, -1, 0);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.switches, 1);
+	override(&f, OVERRIDE_AUTO, -1, S);
+	assert_false(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+	assert_string_equal(f.d.reason, "auto, no reading yet");
+	tick(&f, 1000 * S); /* never stale without a reading */
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+}
+
+static void test_override_expiry(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 100, 0);
+	override(&f, OVERRIDE_ON, 60 * S, S);
+	reading(&f, 500, 2 * S);
+	tick(&f, 61 * S - 1);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	assert_int_equal(f.d.wake, 61 * S);
+	assert_string_equal(f.d.reason, "override ON");
+	tick(&f, 61 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+}
+
+static void test_reading_after_expiry_resumes(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 100, 0);
+	override(&f, OVERRIDE_ON, 60 * S, S);
+	reading(&f, 500, 61 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+}
+
+static void stale_case(enum failsafe fs, bool order, enum light light, const char *reason)
+{
+	struct fixture f;
+
+	fixture_new(&f);
+	f.p.stale_after = 120 * S;
+	f.p.failsafe = fs;
+	reading(&f, 350, 0); /* OFF */
+	reading(&f, 350, 10 * S);
+	assert_int_equal(f.d.wake, 130 * S);
+	tick(&f, 130 * S - 1);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+
+	tick(&f, 130 * S);
+	assert_int_equal(f.d.order, order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+	assert_int_equal(f.d.light, light);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+	assert_string_equal(f.d.reason, reason);
+
+	tick(&f, 500 * S); /* once only */
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+
+	reading(&f, 500, 501 * S);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.d.order, light == LIGHT_ON);
+	assert_int_equal(f.d.wake, 621 * S);
+}
+
+static void test_stale(void **state)
+{
+	(void)state;
+	stale_case(FAILSAFE_ON, true, LIGHT_ON, "stale 120s: failsafe on");
+	stale_case(FAILSAFE_OFF, false, LIGHT_OFF, "stale 120s: failsafe off");
+	stale_case(FAILSAFE_HOLD, false, LIGHT_OFF, "stale 120s: failsafe hold");
+}
+
+static void test_failsafe_ignores_dwell(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	f.p.min_on = 3600 * S;
+	f.p.failsafe = FAILSAFE_OFF;
+	reading(&f, 100, 0);
+	tick(&f, 10 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.changed_at, 10 * S);
+}
+
+static void test_stale_during_override(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	f.p.failsafe = FAILSAFE_ON;
+	reading(&f, 500, 0);
+	override(&f, OVERRIDE_OFF, 60 * S, S);
+	assert_int_equal(f.d.wake, 61 * S); /* no stale wake under override */
+	tick(&f, 30 * S);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	tick(&f, 61 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_string_equal(f.d.reason, "stale 61s: failsafe on");
+}
+
+static void test_lamp_lux(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.lamp_lux = 100;
+	reading(&f, 200, 0);
+	assert_int_equal(f.z.light, LIGHT_ON);
+
+	reading(&f, 450, S);
+	assert_false(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	assert_string_equal(f.d.reason,
+			    "450 - lamp_lux 100 = 350 between on_below 300 and off_above 400: stays ON");
+
+	reading(&f, 510, 2 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	assert_string_equal(f.d.reason, "510 - lamp_lux 100 = 410 > off_above 400");
+
+	reading(&f, 350, 3 * S);
+	assert_false(f.d.order);
+	assert_string_equal(f.d.reason, "350 between on_below 300 and off_above 400: stays OFF");
+
+	/* Without lamp_lux 450 switches off. */
+	fixture_new(&f);
+	reading(&f, 200, 0);
+	reading(&f, 450, S);
+	assert_true(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+}
+
+static void test_wake(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 100, 0);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+
+	f.p.stale_after = 100 * S;
+	f.p.min_on = 30 * S;
+	reading(&f, 500, 10 * S);
+	assert_int_equal(f.d.wake, 30 * S); /* dwell end before stale */
+	f.p.min_on = 300 * S;
+	reading(&f, 500, 20 * S);
+	assert_int_equal(f.d.wake, 120 * S); /* stale before dwell end */
+	reading(&f, 100, 30 * S);
+	assert_int_equal(f.d.wake, 130 * S);
+
+	override(&f, OVERRIDE_OFF, 500 * S, 40 * S);
+	assert_int_equal(f.d.wake, 540 * S);
+
+	/* A duration too large for the clock means never. */
+	override(&f, OVERRIDE_OFF, INT64_MAX, 50 * S);
+	assert_int_equal(f.z.override_until, DECIDE_NEVER);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+}
+
+static void test_decision_filled(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 100, 0);
+	memset(&f.d, 0xa5, sizeof(f.d));
+	tick(&f, S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.d.wake, DECIDE_NEVER);
+	assert_string_equal(f.d.reason, "100 < on_below 300");
+}
+
+static void test_reason_truncated(void **state)
+{
+	static const char head[] =
+		"1e+300 - lamp_lux 0.000123456 = 1e+300 > off_above 9.87654e+08: OFF deferred";
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.on_below = 123456789;
+	f.p.off_above = 987654321;
+	f.p.lamp_lux = 0.000123456;
+	f.p.min_on = 1000000 * S;
+	reading(&f, 1.5, 0);
+	reading(&f, 1e300, S);
+	assert_int_equal(strlen(f.d.reason), sizeof(f.d.reason) - 1);
+	assert_memory_equal(f.d.reason, head, strlen(head));
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(light_name(LIGHT_ON), "ON");
+	assert_string_equal(light_name(LIGHT_OFF), "OFF");
+	assert_string_equal(light_name(LIGHT_UNKNOWN), "UNKNOWN");
+	assert_string_equal(mode_name(MODE_AUTO), "auto");
+	assert_string_equal(mode_name(MODE_OVERRIDE), "override");
+	assert_string_equal(mode_name(MODE_FAILSAFE), "failsafe");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_decision),
+		cmocka_unit_test(test_first_decision_has_no_dwell),
+		cmocka_unit_test(test_hysteresis_edges),
+		cmocka_unit_test(test_single_threshold),
+		cmocka_unit_test(test_order_only_on_change),
+		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_median_decides),
+		cmocka_unit_test(test_smoothing_lowered_uses_newest),
+		cmocka_unit_test(test_window_resize),
+		cmocka_unit_test(test_dwell),
+		cmocka_unit_test(test_override_when_already_on),
+		cmocka_unit_test(test_override_ignores_dwell),
+		cmocka_unit_test(test_override_freezes_readings),
+		cmocka_unit_test(test_auto_reevaluates),
+		cmocka_unit_test(test_auto_keeps_state_when_in_band),
+		cmocka_unit_test(test_auto_dwell_counts_from_override),
+		cmocka_unit_test(test_override_without_reading),
+		cmocka_unit_test(test_override_expiry),
+		cmocka_unit_test(test_reading_after_expiry_resumes),
+		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_failsafe_ignores_dwell),
+		cmocka_unit_test(test_stale_during_override),
+		cmocka_unit_test(test_lamp_lux),
+		cmocka_unit_test(test_wake),
+		cmocka_unit_test(test_decision_filled),
+		cmocka_unit_test(test_reason_truncated),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

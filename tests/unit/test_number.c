@@ -1,0 +1,185 @@
+/* test_number.c -- the strict decimal and duration rules */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "number.h"
+
+#define PARSE(lit, out) number_parse(lit, sizeof(lit) - 1, out)
+#define DURATION(lit, out) duration_parse(lit, sizeof(lit) - 1, out)
+
+static void accepts(const char *s, size_t len, double want)
+{
+	double v = -12345;
+
+	assert_int_equal(number_parse(s, len, &v), 0);
+	assert_true(v == want);
+}
+
+#define ACCEPTS(lit, want) accepts(lit, sizeof(lit) - 1, want)
+
+static void test_number_accepts_decimals(void **state)
+{
+	(void)state;
+	ACCEPTS("523", 523);
+	ACCEPTS(" 12.5\n", 12.5);
+	ACCEPTS("\t7\r\n", 7);
+	ACCEPTS("1e3", 1000);
+	ACCEPTS("1E3", 1000);
+	ACCEPTS("2.5e-1", 0.25);
+	ACCEPTS("1e+2", 100);
+	ACCEPTS("+5", 5);
+	ACCEPTS("-5", -5);
+	ACCEPTS("5.", 5);
+	ACCEPTS(".5", 0.5);
+	ACCEPTS("007", 7);
+	ACCEPTS("1e-400", 0); /* underflow is zero, not an error */
+}
+
+static void test_number_negative_zero_is_zero(void **state)
+{
+	double v = 1;
+
+	(void)state;
+	assert_int_equal(PARSE("-0", &v), 0);
+	assert_true(v == 0);
+	assert_false(signbit(v));
+	assert_int_equal(PARSE("-0.0e5", &v), 0);
+	assert_false(signbit(v));
+}
+
+static void test_number_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"0x10", "0X1A", "inf", "-inf", "nan", "NaN", "Infinity", "12abc", "", " ", "\n",
+		"+", "-", "1e", "1e+", "e3", ".", "1..2", "1.2.3", "1 2", "1,5", "--1", "+-1",
+		".e1", "1e3.5", "1e999", "-1e999", "abc",
+	};
+	double v = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (number_parse(bad[i], strlen(bad[i]), &v) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+	}
+	assert_true(v == 42); /* untouched on error */
+}
+
+static void test_number_reads_only_len_bytes(void **state)
+{
+	double v;
+
+	(void)state;
+	/* Not NUL-terminated: the digits after len must not be read. */
+	assert_int_equal(number_parse("123456", 3, &v), 0);
+	assert_true(v == 123);
+	/* A NUL inside the payload is not white space. */
+	assert_int_equal(PARSE("12\0", &v), -EINVAL);
+	assert_int_equal(PARSE("\0" "12", &v), -EINVAL);
+	assert_int_equal(PARSE("1\0" "2", &v), -EINVAL);
+}
+
+static void test_number_rejects_overlong(void **state)
+{
+	char buf[80];
+	double v;
+
+	(void)state;
+	memset(buf, '0', sizeof(buf));
+	buf[63] = '1';
+	assert_int_equal(number_parse(buf, 64, &v), 0);
+	assert_true(v == 1);
+	assert_int_equal(number_parse(buf, 65, &v), -EINVAL);
+}
+
+static void test_duration_units(void **state)
+{
+	int64_t ms = -1;
+
+	(void)state;
+	assert_int_equal(DURATION("90s", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(DURATION("15m", &ms), 0);
+	assert_int_equal(ms, 15 * 60000);
+	assert_int_equal(DURATION("1.5h", &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(DURATION("30", &ms), 0);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(DURATION(" 2m \r\n", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(DURATION("1e1s", &ms), 0);
+	assert_int_equal(ms, 10000);
+	assert_int_equal(DURATION("0", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(DURATION("-0", &ms), 0);
+	assert_int_equal(ms, 0);
+}
+
+static void test_duration_rounds_to_ms(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(DURATION("0.0016", &ms), 0);
+	assert_int_equal(ms, 2);
+	assert_int_equal(DURATION("0.0004s", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(DURATION("0.25", &ms), 0);
+	assert_int_equal(ms, 250);
+}
+
+static void test_duration_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"15 m", "m", "s", "", " ", "5x", "5ms", "5M", "h5", "1e", "0x10s", "5s5", "inf",
+		"nan",
+	};
+	int64_t ms = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (duration_parse(bad[i], strlen(bad[i]), &ms) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+	}
+	assert_int_equal(DURATION("5s\0", &ms), -EINVAL);
+	assert_int_equal(ms, 7);
+}
+
+static void test_duration_range(void **state)
+{
+	int64_t ms = 7;
+
+	(void)state;
+	assert_int_equal(DURATION("-1", &ms), -ERANGE);
+	assert_int_equal(DURATION("-5m", &ms), -ERANGE);
+	assert_int_equal(DURATION("-0.001s", &ms), -ERANGE);
+	assert_int_equal(ms, 7);
+	/* 100 years of 365.25 days is the limit. */
+	assert_int_equal(DURATION("876600h", &ms), 0);
+	assert_int_equal(ms, INT64_C(3155760000000));
+	assert_int_equal(DURATION("876601h", &ms), -ERANGE);
+	assert_int_equal(DURATION("1e300", &ms), -ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_number_accepts_decimals),
+		cmocka_unit_test(test_number_negative_zero_is_zero),
+		cmocka_unit_test(test_number_rejects),
+		cmocka_unit_test(test_number_reads_only_len_bytes),
+		cmocka_unit_test(test_number_rejects_overlong),
+		cmocka_unit_test(test_duration_units),
+		cmocka_unit_test(test_duration_rounds_to_ms),
+		cmocka_unit_test(test_duration_rejects),
+		cmocka_unit_test(test_duration_range),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

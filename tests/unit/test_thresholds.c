@@ -1,0 +1,596 @@
+/* test_thresholds.c -- ref.txt: accepted forms, inheritance, every error with its line, scale */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "errlist.h"
+#include "thresholds.h"
+
+/* Parses a string literal (which may hold NULs) that must be valid. */
+#define PARSE_OK(lit) parse_ok(lit, sizeof(lit) - 1)
+/* Parses a string literal that must be rejected with exactly these messages, in this order. */
+#define PARSE_ERRORS(lit, ...)                                                      \
+	do {                                                                        \
+		const char *const want_[] = { __VA_ARGS__ };                        \
+		parse_errors(lit, sizeof(lit) - 1, want_, sizeof(want_) / sizeof(want_[0])); \
+	} while (0)
+
+static struct thresholds *parse_ok(const char *text, size_t len)
+{
+	struct errlist errs = { 0 };
+	struct thresholds *t = NULL;
+	int r;
+
+	r = thresholds_parse("ref.txt", text, len, &t, &errs);
+	if (r != 0)
+		fail_msg("rejected (%d): %s", r, errs.kept ? errs.msg[0] : "no message");
+	assert_int_equal(errs.count, 0);
+	assert_non_null(t);
+	return t;
+}
+
+static void parse_errors(const char *text, size_t len, const char *const *want, size_t n)
+{
+	struct errlist errs = { 0 };
+	struct thresholds *t = (struct thresholds *)&errs; /* must be reset to NULL */
+
+	assert_int_equal(thresholds_parse("ref.txt", text, len, &t, &errs), -EINVAL);
+	assert_null(t);
+	for (size_t i = 0; i < errs.kept && i < n; i++)
+		assert_string_equal(errs.msg[i], want[i]);
+	assert_int_equal(errs.count, n);
+	assert_int_equal(errs.kept, n);
+	errlist_clear(&errs);
+}
+
+static char *dump(const struct thresholds *t)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	assert_non_null(f);
+	thresholds_dump(t, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void test_one_number(void **state)
+{
+	struct thresholds *t = PARSE_OK("300\n");
+	const struct zone_params *p = thresholds_get(t, "");
+
+	(void)state;
+	assert_true(p->on_below == 300);
+	assert_true(p->off_above == 300);
+	assert_int_equal(p->smoothing, 1);
+	assert_int_equal(p->min_on, 0);
+	assert_int_equal(p->min_off, 0);
+	assert_true(p->lamp_lux == 0);
+	assert_int_equal(p->override_for, 3600 * 1000);
+	assert_int_equal(p->stale_after, 0);
+	assert_int_equal(p->failsafe, FAILSAFE_HOLD);
+	assert_int_equal(thresholds_sections(t), 0);
+	thresholds_free(t);
+}
+
+static void test_two_numbers(void **state)
+{
+	/* Comment, CRLF, no final newline, blank and comment lines around. */
+	struct thresholds *t = PARSE_OK("# lux\r\n\r\n  300\t4e2 # on off\r\n# end");
+	const struct zone_params *p = thresholds_get(t, "");
+
+	(void)state;
+	assert_true(p->on_below == 300);
+	assert_true(p->off_above == 400);
+	thresholds_free(t);
+}
+
+static void test_keys_all(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"off_above=400\n"
+					"min_on = 30\n"
+					"min_off = 2m\n"
+					"smoothing = 5\n"
+					"lamp_lux = 12.5\n"
+					"override_for = 1.5h\n"
+					"stale_after = 90s\n"
+					"failsafe = off\n");
+	const struct zone_params *p = thresholds_get(t, "any/zone");
+
+	(void)state;
+	assert_true(p->on_below == 300);
+	assert_true(p->off_above == 400);
+	assert_int_equal(p->min_on, 30000);
+	assert_int_equal(p->min_off, 120000);
+	assert_int_equal(p->smoothing, 5);
+	assert_true(p->lamp_lux == 12.5);
+	assert_int_equal(p->override_for, 5400000);
+	assert_int_equal(p->stale_after, 90000);
+	assert_int_equal(p->failsafe, FAILSAFE_OFF);
+	thresholds_free(t);
+}
+
+static void test_keys_defaults(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 250\n");
+	const struct zone_params *p = thresholds_get(t, "");
+
+	(void)state;
+	assert_true(p->off_above == 250);
+	assert_int_equal(p->override_for, 3600000);
+	assert_int_equal(p->smoothing, 1);
+	assert_int_equal(p->failsafe, FAILSAFE_HOLD);
+	thresholds_free(t);
+}
+
+static void test_failsafe_any_case(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 1\nfailsafe = ON\n[zone a]\nfailsafe = Hold\n");
+
+	(void)state;
+	assert_int_equal(thresholds_get(t, "")->failsafe, FAILSAFE_ON);
+	assert_int_equal(thresholds_get(t, "a")->failsafe, FAILSAFE_HOLD);
+	thresholds_free(t);
+}
+
+static void test_inheritance(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"off_above = 400\n"
+					"min_on = 30s\n"
+					"[zone hall]\n"
+					"on_below = 100\n"
+					"[zone yard]\n"
+					"off_above = 500\n"
+					"min_on = 0\n"
+					"[zone porch]\n"
+					"smoothing = 3\n");
+	const struct zone_params *g = thresholds_get(t, "");
+	const struct zone_params *hall = thresholds_get(t, "hall");
+	const struct zone_params *yard = thresholds_get(t, "yard");
+	const struct zone_params *porch = thresholds_get(t, "porch");
+
+	(void)state;
+	assert_int_equal(thresholds_sections(t), 3);
+	/* The global off_above was written, so a zone setting only on_below keeps it. */
+	assert_true(hall->on_below == 100);
+	assert_true(hall->off_above == 400);
+	assert_int_equal(hall->min_on, 30000);
+	assert_true(yard->on_below == 300);
+	assert_true(yard->off_above == 500);
+	assert_int_equal(yard->min_on, 0);
+	assert_true(porch->on_below == 300);
+	assert_true(porch->off_above == 400);
+	assert_int_equal(porch->smoothing, 3);
+	assert_int_equal(g->smoothing, 1);
+	/* A zone without a section, and the default zone, get the global parameters. */
+	assert_ptr_equal(thresholds_get(t, "nowhere"), g);
+	assert_ptr_equal(thresholds_get(t, "hall/x"), g);
+	assert_true(g->on_below == 300 && g->off_above == 400);
+	thresholds_free(t);
+}
+
+static void test_inheritance_off_above_defaulted(void **state)
+{
+	/* The global off_above was only defaulted: a zone's own on_below is its default. */
+	struct thresholds *t = PARSE_OK("on_below = 300\n[zone hall]\non_below = 500\n");
+
+	(void)state;
+	assert_true(thresholds_get(t, "hall")->on_below == 500);
+	assert_true(thresholds_get(t, "hall")->off_above == 500);
+	assert_true(thresholds_get(t, "")->off_above == 300);
+	thresholds_free(t);
+}
+
+static void test_zone_names(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 1\n"
+					"[zone   floor1/main hall  ]   # comment\r\n"
+					"on_below = 2\r\n"
+					"[zone\tfloor2/hall]\n"
+					"on_below = 3\n"
+					"[ zone x ]\n"
+					"on_below = 4\n");
+
+	(void)state;
+	assert_int_equal(thresholds_sections(t), 3);
+	assert_true(thresholds_get(t, "floor1/main hall")->on_below == 2);
+	assert_true(thresholds_get(t, "floor2/hall")->on_below == 3);
+	assert_true(thresholds_get(t, "x")->on_below == 4);
+	assert_true(thresholds_get(t, "floor1/main  hall")->on_below == 1);
+	assert_true(thresholds_get(t, "floor1")->on_below == 1);
+	thresholds_free(t);
+}
+
+static void test_comments(void **state)
+{
+	struct thresholds *t = PARSE_OK("# thresholds\n"
+					"   # indented comment\n"
+					"on_below = 300# no space\n"
+					"off_above = 400 # = 5\n"
+					"[zone a] # [zone b]\n"
+					"min_on = 1m #\n");
+
+	(void)state;
+	assert_true(thresholds_get(t, "")->off_above == 400);
+	assert_int_equal(thresholds_get(t, "a")->min_on, 60000);
+	assert_int_equal(thresholds_sections(t), 1);
+	thresholds_free(t);
+}
+
+static void test_describe(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\noff_above = 400\n[zone a]\n[zone b]\n");
+	char buf[128];
+
+	(void)state;
+	thresholds_describe(t, buf, sizeof(buf));
+	assert_string_equal(buf, "on_below 300 off_above 400, 2 zone sections");
+	thresholds_free(t);
+
+	t = PARSE_OK("12.5\n");
+	thresholds_describe(t, buf, sizeof(buf));
+	assert_string_equal(buf, "on_below 12.5 off_above 12.5, 0 zone sections");
+	thresholds_free(t);
+
+	t = PARSE_OK("on_below = 0.1\n[zone a]\n");
+	thresholds_describe(t, buf, sizeof(buf));
+	assert_string_equal(buf, "on_below 0.1 off_above 0.1, 1 zone section");
+	thresholds_free(t);
+}
+
+static void test_dump(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"off_above = 4e2\n"
+					"min_on = 1.5m\n"
+					"override_for = 0.0016\n"
+					"[zone z/last]\n"
+					"failsafe = ON\n"
+					"[zone a b]\n"
+					"on_below = 100\n"
+					"smoothing = 7\n"
+					"stale_after = 2h\n"
+					"lamp_lux = 0.1\n");
+	char *text = dump(t);
+
+	(void)state;
+	/* Sorted zone names, every effective key, durations in seconds. */
+	assert_string_equal(text, "on_below = 300\n"
+				  "off_above = 400\n"
+				  "min_on = 90s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 1\n"
+				  "lamp_lux = 0\n"
+				  "override_for = 0.002s\n"
+				  "stale_after = 0s\n"
+				  "failsafe = hold\n"
+				  "\n"
+				  "[zone a b]\n"
+				  "on_below = 100\n"
+				  "off_above = 400\n"
+				  "min_on = 90s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 7\n"
+				  "lamp_lux = 0.1\n"
+				  "override_for = 0.002s\n"
+				  "stale_after = 7200s\n"
+				  "failsafe = hold\n"
+				  "\n"
+				  "[zone z/last]\n"
+				  "on_below = 300\n"
+				  "off_above = 400\n"
+				  "min_on = 90s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 1\n"
+				  "lamp_lux = 0\n"
+				  "override_for = 0.002s\n"
+				  "stale_after = 0s\n"
+				  "failsafe = on\n");
+	thresholds_free(t);
+
+	/* The dump reads back as the same table. */
+	struct thresholds *again = parse_ok(text, strlen(text));
+	char *text2 = dump(again);
+
+	assert_string_equal(text2, text);
+	free(text2);
+	free(text);
+	thresholds_free(again);
+}
+
+static void test_error_keys(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 1\nfoo = 2\n", "ref.txt:2: unknown key 'foo'");
+	PARSE_ERRORS("on_below = 1\nOn_Below = 2\n", "ref.txt:2: unknown key 'On_Below'");
+	PARSE_ERRORS("on_below = 1\n= 2\n", "ref.txt:2: missing key before '='");
+	PARSE_ERRORS("on_below =\n", "ref.txt:1: missing value for on_below");
+	/* ... and on_below counts as written: no "missing on_below" as well. */
+	PARSE_ERRORS("on_below 300\n", "ref.txt:1: missing '=' after 'on_below'");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nmin_on\n",
+		     "ref.txt:3: missing '=' after 'min_on' in [zone a]");
+	PARSE_ERRORS("on_below = 1\non_below = 1\n", "ref.txt:2: duplicate key 'on_below'");
+	PARSE_ERRORS("on_below = 1\n[zone hall]\nmin_on = 1\nmin_on = 2\n",
+		     "ref.txt:4: duplicate key 'min_on' in [zone hall]");
+	/* A bad value still counts as written: a second one is a duplicate. */
+	PARSE_ERRORS("on_below = x\non_below = 1\n", "ref.txt:1: bad number 'x' for on_below",
+		     "ref.txt:2: duplicate key 'on_below'");
+}
+
+static void test_error_values(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = abc\n", "ref.txt:1: bad number 'abc' for on_below");
+	PARSE_ERRORS("on_below = 0x10\n", "ref.txt:1: bad number '0x10' for on_below");
+	PARSE_ERRORS("on_below = 1e3\noff_above = inf\n",
+		     "ref.txt:2: bad number 'inf' for off_above");
+	PARSE_ERRORS("on_below = -5\n", "ref.txt:1: negative value '-5' for on_below");
+	PARSE_ERRORS("on_below = 1\nlamp_lux = -0.5\n",
+		     "ref.txt:2: negative value '-0.5' for lamp_lux");
+	PARSE_ERRORS("on_below = 1\nmin_on = 5x\n", "ref.txt:2: bad duration '5x' for min_on");
+	PARSE_ERRORS("on_below = 1\nmin_off = 15 m\n",
+		     "ref.txt:2: bad duration '15 m' for min_off");
+	PARSE_ERRORS("on_below = 1\nmin_on = -5s\n",
+		     "ref.txt:2: negative duration '-5s' for min_on");
+	PARSE_ERRORS("on_below = 1\nstale_after = 1e9h\n",
+		     "ref.txt:2: duration '1e9h' for stale_after is over 100 years");
+	PARSE_ERRORS("on_below = 1\nsmoothing = 0\n",
+		     "ref.txt:2: smoothing '0' is not an integer from 1 to 64");
+	PARSE_ERRORS("on_below = 1\nsmoothing = 65\n",
+		     "ref.txt:2: smoothing '65' is not an integer from 1 to 64");
+	PARSE_ERRORS("on_below = 1\nsmoothing = 2.5\n",
+		     "ref.txt:2: smoothing '2.5' is not an integer from 1 to 64");
+	PARSE_ERRORS("on_below = 1\nfailsafe = maybe\n",
+		     "ref.txt:2: bad failsafe 'maybe' (hold, on or off)");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nlamp_lux = x\n",
+		     "ref.txt:3: bad number 'x' for lamp_lux in [zone a]");
+}
+
+static void test_smoothing_bounds(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 1\nsmoothing = 64\n"
+					"[zone a]\nsmoothing = 1e0\n");
+
+	(void)state;
+	assert_int_equal(thresholds_get(t, "")->smoothing, 64);
+	assert_int_equal(thresholds_get(t, "a")->smoothing, 1);
+	thresholds_free(t);
+}
+
+static void test_error_pair(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 200\noff_above = 100\n",
+		     "ref.txt:2: off_above 100 is below on_below 200");
+	/* Reported where the pair is complete, whichever key comes last. */
+	PARSE_ERRORS("off_above = 100\n\non_below = 200\n",
+		     "ref.txt:3: off_above 100 is below on_below 200");
+	PARSE_ERRORS("200 100\n", "ref.txt:1: off_above 100 is below on_below 200");
+	PARSE_ERRORS("on_below = 1\n[zone hall]\non_below = 200\noff_above = 100\n",
+		     "ref.txt:4: off_above 100 is below on_below 200 in [zone hall]");
+	/* Effective values: half of the pair inherited, reported at the zone's own key. */
+	PARSE_ERRORS("on_below = 300\noff_above = 400\n[zone hall]\n\non_below = 500\nmin_on = 1\n",
+		     "ref.txt:5: off_above 400 (global) is below on_below 500 in [zone hall]");
+	PARSE_ERRORS("on_below = 300\n[zone hall]\noff_above = 100\n",
+		     "ref.txt:3: off_above 100 is below on_below 300 (global) in [zone hall]");
+	/* The zone's own on_below replaces the global one before the check. */
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"[zone hall]\noff_above = 100\non_below = 50\n");
+
+	assert_true(thresholds_get(t, "hall")->off_above == 100);
+	thresholds_free(t);
+}
+
+static void test_error_missing_on_below(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("off_above = 5\n", "ref.txt: missing on_below in the global section");
+	/* A zone's on_below does not stand in for the global one. */
+	PARSE_ERRORS("[zone a]\non_below = 5\n", "ref.txt: missing on_below in the global section");
+}
+
+static void test_error_empty(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("", "ref.txt: no thresholds (the file is empty)");
+	PARSE_ERRORS("# nothing\n\n  \r\n", "ref.txt: no thresholds (the file is empty)");
+}
+
+static void test_error_legacy(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("300\non_below = 3\n",
+		     "ref.txt:2: numbers cannot be mixed with 'key = value' lines");
+	PARSE_ERRORS("on_below = 3\n\n300\n",
+		     "ref.txt:3: numbers cannot be mixed with 'key = value' lines");
+	PARSE_ERRORS("300\n[zone a]\n",
+		     "ref.txt:2: numbers cannot be mixed with 'key = value' lines");
+	PARSE_ERRORS("300\n400\n", "ref.txt:2: more than one line of numbers, first at line 1");
+	PARSE_ERRORS("1 2 3\n", "ref.txt:1: more than two numbers");
+	PARSE_ERRORS("300 abc\n", "ref.txt:1: bad number 'abc' for off_above");
+	PARSE_ERRORS("-1\n", "ref.txt:1: negative value '-1' for on_below");
+}
+
+static void test_error_sections(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 1\n[zone]\n", "ref.txt:2: missing zone name in [zone]");
+	PARSE_ERRORS("on_below = 1\n[zone   ]\n", "ref.txt:2: missing zone name in [zone]");
+	PARSE_ERRORS("on_below = 1\n[global]\n", "ref.txt:2: unknown section [global]");
+	PARSE_ERRORS("on_below = 1\n[zonehall]\n", "ref.txt:2: unknown section [zonehall]");
+	PARSE_ERRORS("on_below = 1\n[zone a\n", "ref.txt:2: missing ']' in section header");
+	PARSE_ERRORS("on_below = 1\n[zone a] b\n", "ref.txt:2: text after ']' in section header");
+	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone b]\n[zone  a ]\n",
+		     "ref.txt:4: duplicate section [zone a], first at line 2");
+	/* Keys under a bad header are checked against that section, not the previous one. */
+	PARSE_ERRORS("on_below = 1\n[zone a]\nmin_on = 1\n[global]\nmin_on = 1\nmin_on = x\n",
+		     "ref.txt:4: unknown section [global]",
+		     "ref.txt:6: duplicate key 'min_on' in [global]");
+	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone a]\nmin_on = x\n",
+		     "ref.txt:3: duplicate section [zone a], first at line 2",
+		     "ref.txt:4: bad duration 'x' for min_on in [zone a]");
+}
+
+static void test_error_nul(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 1\nmin_on = 1\0\n", "ref.txt:2: NUL byte in line");
+	/* Even in a comment; and the file is not also called empty. */
+	PARSE_ERRORS("# \0\n", "ref.txt:1: NUL byte in line");
+}
+
+static void test_many_errors_all_reported(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("# every line is wrong\r\n"
+		     "on_below = 200\r\n"
+		     "off_above = 100\r\n"
+		     "foo = 1\r\n"
+		     "min_on = -1\r\n"
+		     "smoothing = 99\r\n"
+		     "[zone hall]\r\n"
+		     "on_below = abc\r\n"
+		     "on_below = 1\r\n"
+		     "[zone hall]\r\n"
+		     "[oops]\r\n"
+		     "42\r\n",
+		     "ref.txt:3: off_above 100 is below on_below 200",
+		     "ref.txt:4: unknown key 'foo'",
+		     "ref.txt:5: negative duration '-1' for min_on",
+		     "ref.txt:6: smoothing '99' is not an integer from 1 to 64",
+		     "ref.txt:8: bad number 'abc' for on_below in [zone hall]",
+		     "ref.txt:9: duplicate key 'on_below' in [zone hall]",
+		     "ref.txt:10: duplicate section [zone hall], first at line 7",
+		     "ref.txt:11: unknown section [oops]",
+		     "ref.txt:12: numbers cannot be mixed with 'key = value' lines");
+}
+
+static void test_errlist_keeps_first(void **state)
+{
+	struct errlist errs = { 0 };
+	struct thresholds *t;
+	char text[4096];
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text), "on_below = 1\n");
+	for (int i = 0; i < ERRLIST_KEEP + 20; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "k%d = 1\n", i);
+	assert_int_equal(thresholds_parse("ref.txt", text, (size_t)n, &t, &errs), -EINVAL);
+	assert_int_equal(errs.count, ERRLIST_KEEP + 20);
+	assert_int_equal(errs.kept, ERRLIST_KEEP);
+	assert_string_equal(errs.msg[0], "ref.txt:2: unknown key 'k0'");
+	assert_string_equal(errs.msg[ERRLIST_KEEP - 1], "ref.txt:101: unknown key 'k99'");
+	errlist_clear(&errs);
+	assert_int_equal(errs.count, 0);
+	assert_int_equal(errs.kept, 0);
+}
+
+static void test_ten_thousand_zones(void **state)
+{
+	size_t cap = 1 << 20, len;
+	char *text = malloc(cap);
+	struct thresholds *t;
+	struct timespec a, b;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(text);
+	f = fmemopen(text, cap, "w");
+	assert_non_null(f);
+	fprintf(f, "on_below = 300\noff_above = 400\n");
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "[zone floor%d/room %d]\non_below = %d\nmin_on = 5m\n", i % 10, i,
+			i % 300);
+	len = (size_t)ftell(f);
+	assert_int_equal(fclose(f), 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t = parse_ok(text, len);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	print_message("10000 zones parsed in %.1f ms\n",
+		      (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+
+	assert_int_equal(thresholds_sections(t), 10000);
+	assert_true(thresholds_get(t, "floor7/room 9997")->on_below == 9997 % 300);
+	assert_int_equal(thresholds_get(t, "floor0/room 0")->min_on, 300000);
+	assert_true(thresholds_get(t, "floor0/room 10000")->on_below == 300);
+	thresholds_free(t);
+	free(text);
+}
+
+static void test_load(void **state)
+{
+	char path[] = "/tmp/test_thresholds.XXXXXX";
+	struct errlist errs = { 0 };
+	struct thresholds *t;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "250 300\n", 8), 8);
+
+	assert_int_equal(thresholds_load(path, &t, &errs), 0);
+	assert_true(thresholds_get(t, "")->off_above == 300);
+	thresholds_free(t);
+
+	/* Sparse, so the test stays cheap. */
+	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
+	assert_int_equal(thresholds_load(path, &t, &errs), -EFBIG);
+	assert_null(t);
+	assert_int_equal(errs.count, 1);
+	assert_true(strstr(errs.msg[0], ": file is larger than 16 MiB") != NULL);
+	errlist_clear(&errs);
+	close(fd);
+	unlink(path);
+
+	assert_int_equal(thresholds_load("/nonexistent/ref.txt", &t, &errs), -ENOENT);
+	assert_null(t);
+	assert_int_equal(errs.count, 1);
+	assert_string_equal(errs.msg[0], "/nonexistent/ref.txt: No such file or directory");
+	errlist_clear(&errs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_number),
+		cmocka_unit_test(test_two_numbers),
+		cmocka_unit_test(test_keys_all),
+		cmocka_unit_test(test_keys_defaults),
+		cmocka_unit_test(test_failsafe_any_case),
+		cmocka_unit_test(test_inheritance),
+		cmocka_unit_test(test_inheritance_off_above_defaulted),
+		cmocka_unit_test(test_zone_names),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_error_keys),
+		cmocka_unit_test(test_error_values),
+		cmocka_unit_test(test_smoothing_bounds),
+		cmocka_unit_test(test_error_pair),
+		cmocka_unit_test(test_error_missing_on_below),
+		cmocka_unit_test(test_error_empty),
+		cmocka_unit_test(test_error_legacy),
+		cmocka_unit_test(test_error_sections),
+		cmocka_unit_test(test_error_nul),
+		cmocka_unit_test(test_many_errors_all_reported),
+		cmocka_unit_test(test_errlist_keeps_first),
+		cmocka_unit_test(test_ten_thousand_zones),
+		cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
