@@ -2,8 +2,14 @@
 #ifndef PYLIGHT_NUMBER_H
 #define PYLIGHT_NUMBER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* isspace() without the locale: payloads and files are ASCII. */
+bool number_is_space(char c);
+/* Narrows [*s, *s + *len) to exclude leading and trailing white space. */
+void number_trim(const char **s, size_t *len);
 
 /*
  * Parses a whole decimal number (optional sign, digits, fraction, exponent; `1e3` yes,

@@ -12,19 +12,18 @@
 /* 100 years of 365.25 days: anything longer is a typo, and ms stay far from int64 overflow. */
 #define DURATION_MAX_MS (36525.0 * 24 * 3600 * 1000)
 
-/* isspace() without the locale: payloads and files are ASCII. */
-static bool is_space(char c)
+bool number_is_space(char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static void trim(const char **s, size_t *len)
+void number_trim(const char **s, size_t *len)
 {
-	while (*len > 0 && is_space(**s)) {
+	while (*len > 0 && number_is_space(**s)) {
 		(*s)++;
 		(*len)--;
 	}
-	while (*len > 0 && is_space((*s)[*len - 1]))
+	while (*len > 0 && number_is_space((*s)[*len - 1]))
 		(*len)--;
 }
 
@@ -74,7 +73,7 @@ int number_parse(const char *s, size_t len, double *out)
 	char *end;
 	double v;
 
-	trim(&s, &len);
+	number_trim(&s, &len);
 	if (len == 0 || len > NUMBER_MAX || !number_valid(s, len))
 		return -EINVAL;
 	memcpy(buf, s, len);
@@ -92,7 +91,7 @@ int duration_parse(const char *s, size_t len, int64_t *ms)
 {
 	double v, unit = 1000;
 
-	trim(&s, &len);
+	number_trim(&s, &len);
 	if (len > 0) {
 		switch (s[len - 1]) {
 		case 's':
@@ -109,7 +108,7 @@ int duration_parse(const char *s, size_t len, int64_t *ms)
 		}
 	}
 	/* The suffix belongs to the number: "15 m" is more likely a mistake than a style. */
-	if (len == 0 || is_space(s[len - 1]) || number_parse(s, len, &v) < 0)
+	if (len == 0 || number_is_space(s[len - 1]) || number_parse(s, len, &v) < 0)
 		return -EINVAL;
 	if (v < 0)
 		return -ERANGE;

@@ -11,21 +11,7 @@
 
 #include "number.h"
 
-/* The C-locale set, spelled out so that a locale can never change what a payload means. */
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len && is_space(**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len && is_space((*s)[*len - 1]))
-		(*len)--;
-}
 
 /* A segment of a dotted path is not NUL-terminated, so json_object_object_get_ex cannot take it. */
 static struct json_object *object_get_n(struct json_object *obj, const char *key, size_t len)
@@ -123,7 +109,7 @@ int reading_parse(const void *payload, size_t len, const char *json_field, doubl
 	/* libmosquitto hands over an empty payload as NULL. */
 	if (len == 0 || memchr(s, '\0', len))
 		return -EINVAL;
-	while (i < len && is_space(s[i]))
+	while (i < len && number_is_space(s[i]))
 		i++;
 	if (i < len && s[i] == '{')
 		r = reading_parse_json(s + i, len - i, json_field, &v);
@@ -151,12 +137,12 @@ int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int6
 
 	if (len == 0 || memchr(s, '\0', len))
 		return -EINVAL;
-	trim(&s, &len);
-	while (wlen < len && !is_space(s[wlen]))
+	number_trim(&s, &len);
+	while (wlen < len && !number_is_space(s[wlen]))
 		wlen++;
 	arg = s + wlen;
 	alen = len - wlen;
-	trim(&arg, &alen);
+	number_trim(&arg, &alen);
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strlen(words[i].word) == wlen && strncasecmp(words[i].word, s, wlen) == 0)
 			break;

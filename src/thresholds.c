@@ -103,20 +103,7 @@ struct parser {
 	bool oom;
 };
 
-static bool is_space(char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && is_space(**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && is_space((*s)[*len - 1]))
-		(*len)--;
-}
 
 static void *field(struct zone_params *p, const struct key *k)
 {
@@ -376,17 +363,17 @@ static void parse_header(struct parser *ps, unsigned line, const char *s, size_t
 	} else {
 		in_len = (size_t)(close - in);
 	}
-	trim(&in, &in_len);
+	number_trim(&in, &in_len);
 	ps->cur.label = in;
 	ps->cur.label_len = (int)in_len;
 
-	if (in_len < 4 || memcmp(in, "zone", 4) != 0 || (in_len > 4 && !is_space(in[4]))) {
+	if (in_len < 4 || memcmp(in, "zone", 4) != 0 || (in_len > 4 && !number_is_space(in[4]))) {
 		errlist_add(ps->errs, ps->path, line, "unknown section [%.*s]", SHOW(in_len), in);
 		return;
 	}
 	name = in + 4;
 	name_len = in_len - 4;
-	trim(&name, &name_len);
+	number_trim(&name, &name_len);
 	ps->cur.kind = "zone ";
 	ps->cur.label = name;
 	ps->cur.label_len = (int)name_len;
@@ -406,8 +393,8 @@ static void parse_assignment(struct parser *ps, unsigned line, const char *s, si
 	size_t key_len = (size_t)(eq - s), val_len = (size_t)(s + len - val);
 	int k;
 
-	trim(&key, &key_len);
-	trim(&val, &val_len);
+	number_trim(&key, &key_len);
+	number_trim(&val, &val_len);
 	if (key_len == 0) {
 		section_error(ps, sec, line, "missing key before '='");
 		return;
@@ -434,13 +421,13 @@ static void parse_numbers(struct parser *ps, unsigned line, const char *s, size_
 	while (len > 0 && n < 3) {
 		size_t i = 0;
 
-		while (i < len && !is_space(s[i]))
+		while (i < len && !number_is_space(s[i]))
 			i++;
 		tok[n] = s;
 		tok_len[n++] = i;
 		s += i;
 		len -= i;
-		trim(&s, &len);
+		number_trim(&s, &len);
 	}
 
 	if (ps->numbers_line) {
@@ -472,7 +459,7 @@ static void parse_line(struct parser *ps, unsigned line, const char *s, size_t l
 	p = memchr(s, '#', len);
 	if (p)
 		len = (size_t)(p - s);
-	trim(&s, &len);
+	number_trim(&s, &len);
 	if (len == 0)
 		return;
 
@@ -488,7 +475,7 @@ static void parse_line(struct parser *ps, unsigned line, const char *s, size_t l
 		return;
 	}
 	/* "on_below 300" is a forgotten '=', not a bad legacy number nor a missing key. */
-	for (p = s; p < s + len && !is_space(*p); p++)
+	for (p = s; p < s + len && !number_is_space(*p); p++)
 		;
 	k = key_find(s, (size_t)(p - s));
 	if (k >= 0) {
