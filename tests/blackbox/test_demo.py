@@ -1,0 +1,40 @@
+"""test_demo.py -- `make demo` runs unattended for a few seconds and leaves nothing behind"""
+
+import os
+import re
+import subprocess
+
+from conftest import PYLIGHTD, ROOT, require_binary, sanitizer_report
+
+DEMO = ROOT / "tests/demo/demo.sh"
+
+
+def processes_mentioning(text):
+    """PIDs of live processes whose command line contains text."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            pids.append((int(entry), cmdline))
+    return pids
+
+
+def test_demo_shows_readings_and_orders_then_cleans_up(tmp_path):
+    require_binary()
+    env = dict(os.environ, DEMO_SECONDS="8", TMPDIR=str(tmp_path))
+    res = subprocess.run([str(DEMO), str(PYLIGHTD)], env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=60)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert re.search(r"^.*\breading\b.*\d+(\.\d+)? lx", res.stdout, re.M), out
+    assert re.search(r"^.*\bORDER\b.*\b(ON|OFF)\b", res.stdout, re.M), out
+    assert not sanitizer_report(out), out
+    # Everything the demo started lives under its folder in TMPDIR.
+    assert processes_mentioning(str(tmp_path)) == []
+    assert list(tmp_path.iterdir()) == []

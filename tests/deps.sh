@@ -1,0 +1,32 @@
+#!/bin/sh
+# deps.sh -- installs the Debian 12 packages `make check` and `make demo` need, when missing
+set -eu
+
+PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
+uthash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest"
+
+command -v dpkg-query >/dev/null 2>&1 || {
+	echo "deps: dpkg-query not found; this needs Debian 12 with: $PACKAGES" >&2
+	exit 1
+}
+
+missing=
+for pkg in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing="$missing $pkg"
+done
+[ -n "$missing" ] || exit 0
+
+echo "deps: installing missing Debian packages:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "deps: not root and no sudo; as root run:" >&2
+	echo "    apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+$sudo apt-get update
+# shellcheck disable=SC2086 # one word per package
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
