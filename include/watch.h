@@ -9,7 +9,8 @@ enum watch_event {
 	WATCH_CHANGED, /* the file was written and closed, moved in or recreated */
 	WATCH_REMOVED, /* the file was deleted or moved away */
 	WATCH_LOST,    /* the folder itself went away: watch_rearm until it returns */
-	WATCH_OVERFLOW /* events were lost: treat as changed */
+	WATCH_OVERFLOW, /* events were lost: treat as changed */
+	WATCH_WRITING   /* a writer has the file open: nothing to read before it closes it */
 };
 
 /* Watches the folder of `path` for its last component. Returns 0 or -errno. */

@@ -10,12 +10,13 @@
 
 /*
  * The folder, not the file: a rename-save (sed -i, web apps, vim) replaces the inode and a
- * watch on the file dies with it. MODIFY is ignored on purpose: a slow writer triggers it
- * on every write, and reading then would see half a file.
+ * watch on the file dies with it. MODIFY never triggers a reload (a slow writer triggers it
+ * on every write, and reading then would see half a file); it only says that a writer is at
+ * work, so that a reload still pending from an earlier save waits for its close-write.
  */
 #define DIR_EVENTS                                                                  \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |     \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+	 IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 struct watch {
 	int fd;
@@ -85,6 +86,8 @@ static enum watch_event classify(const struct watch *w, const struct inotify_eve
 		return WATCH_CHANGED;
 	if (e->mask & (IN_DELETE | IN_MOVED_FROM))
 		return WATCH_REMOVED;
+	if (e->mask & IN_MODIFY)
+		return WATCH_WRITING;
 	return WATCH_NONE; /* IN_CREATE: wait for the close-write that follows */
 }
 
