@@ -1,6 +1,7 @@
 /* main.c -- pylightd: wiring, signals and the one main loop */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #define SHUTDOWN_FLUSH_MS 2000
 #define STATUS_DELAY_MS 1000
 #define WATCH_RETRY_MS 2000
+#define THREAD_POLL_US 1000000 /* how often the MQTT thread is checked when it has no pidfd */
 
 /* What epoll tells the main loop; each event source has a name, not an index. */
 enum source {
@@ -50,6 +52,7 @@ struct daemon {
 	int fd[SRC_COUNT];
 	uint64_t watchdog_usec;
 	int restart_delay_s; /* back-off between restarts of an ended MQTT loop */
+	bool restart_pending;
 	atomic_bool status_armed;
 	bool stuck_logged;
 	char reload_result[256];
@@ -83,19 +86,27 @@ static void timer_drain(int fd)
 	(void)!read(fd, &n, sizeof(n));
 }
 
-static void update_status(struct daemon *d)
+/* Connection, zones, counters and the last reload: the STATUS line, also logged by SIGUSR1. */
+static void status_text(struct daemon *d, char *status, size_t cap)
 {
 	struct control_stats st;
-	char conn[160], status[640];
+	char conn[160];
 
 	mqtt_describe(d->mqtt, conn, sizeof(conn));
 	control_stats(d->ctl, &st);
-	snprintf(status, sizeof(status),
+	snprintf(status, cap,
 		 "%s; %zu zones; readings %llu, orders %llu, rejected %llu, overrides %llu, "
 		 "stale %llu; %s",
 		 conn, st.zones, (unsigned long long)st.readings, (unsigned long long)st.orders,
 		 (unsigned long long)st.rejected, (unsigned long long)st.overrides,
 		 (unsigned long long)st.stale, d->reload_result);
+}
+
+static void update_status(struct daemon *d)
+{
+	char status[640];
+
+	status_text(d, status, sizeof(status));
 	notify_status(status);
 }
 
@@ -207,10 +218,15 @@ static bool on_signal(struct daemon *d)
 		case SIGHUP:
 			reload(d, "SIGHUP");
 			break;
-		case SIGUSR1:
-			update_status(d);
+		case SIGUSR1: {
+			char status[640];
+
+			status_text(d, status, sizeof(status));
+			notify_status(status);
+			log_msg(LOG_INFO, "status: %s", status);
 			control_dump(d->ctl, dump_line);
 			break;
+		}
 		}
 	}
 	return false;
@@ -225,6 +241,11 @@ static void on_watch(struct daemon *d)
 	case WATCH_OVERFLOW:
 		/* Wait for the writer to settle: several saves in a row give one reload. */
 		timer_set(d->fd[SRC_DEBOUNCE], DEBOUNCE_MS, false);
+		break;
+	case WATCH_WRITING:
+		/* A writer is mid-file: a reload pending from an earlier save would read half of
+		 * it. Its close-write arms the debounce again. */
+		timer_set(d->fd[SRC_DEBOUNCE], 0, false);
 		break;
 	case WATCH_REMOVED:
 		timer_set(d->fd[SRC_DEBOUNCE], 0, false);
@@ -260,6 +281,7 @@ static void on_mqtt_ended(struct daemon *d)
 	mqtt_describe(d->mqtt, why, sizeof(why));
 	log_msg(LOG_ERR, "mqtt: network loop ended (%s), restarting it in %d s", why,
 		d->restart_delay_s);
+	d->restart_pending = true;
 	timer_set(d->fd[SRC_MQTT_RESTART], (int64_t)d->restart_delay_s * 1000, false);
 	d->restart_delay_s *= 2;
 	if (d->restart_delay_s > d->cfg.mqtt_reconnect_max)
@@ -279,9 +301,11 @@ static int on_mqtt_restart(struct daemon *d)
 	char err[256];
 
 	if (mqtt_restart(d->mqtt, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_msg(LOG_ERR, "%s, retrying in %d s", err, d->restart_delay_s);
+		timer_set(d->fd[SRC_MQTT_RESTART], (int64_t)d->restart_delay_s * 1000, false);
 		return -1;
 	}
+	d->restart_pending = false;
 	if (mqtt_thread_fd(d->mqtt) >= 0)
 		watch_fd_add(d, mqtt_thread_fd(d->mqtt), SRC_MQTT_ENDED);
 	return 0;
@@ -289,13 +313,13 @@ static int on_mqtt_restart(struct daemon *d)
 
 static void on_watchdog(struct daemon *d)
 {
-	int rc = mqtt_check(d->mqtt, (long long)(d->watchdog_usec / 1000));
+	int rc = mqtt_check(d->mqtt, d->watchdog_usec ? (long long)(d->watchdog_usec / 1000)
+						      : LLONG_MAX);
 
 	update_status(d);
-	if (rc == -EPIPE && mqtt_thread_fd(d->mqtt) < 0) {
-		on_mqtt_ended(d); /* no pidfd on this kernel: noticed here instead */
-		return;
-	}
+	/* No pidfd for a thread before Linux 6.9: its end is noticed here instead, once. */
+	if (rc == -EPIPE && mqtt_thread_fd(d->mqtt) < 0 && !d->restart_pending)
+		on_mqtt_ended(d);
 	if (rc == -ETIMEDOUT) {
 		/* Withholding the ping is the point: systemd restarts a wedged daemon. */
 		if (!d->stuck_logged)
@@ -483,9 +507,13 @@ static int serve(const char *path)
 	if (mqtt_thread_fd(d.mqtt) >= 0)
 		watch_fd_add(&d, mqtt_thread_fd(d.mqtt), SRC_MQTT_ENDED);
 	d.watchdog_usec = notify_watchdog_usec();
-	if (d.watchdog_usec) {
+	if (d.watchdog_usec || mqtt_thread_fd(d.mqtt) < 0) {
 		struct itimerspec its = { 0 };
 		uint64_t half = d.watchdog_usec / 2;
+
+		/* Without a pidfd the MQTT thread's end is only seen by polling it. */
+		if (mqtt_thread_fd(d.mqtt) < 0 && (!half || half > THREAD_POLL_US))
+			half = THREAD_POLL_US;
 
 		its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)(half / 1000000);
 		its.it_value.tv_nsec = its.it_interval.tv_nsec = (long)(half % 1000000) * 1000;
