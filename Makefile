@@ -63,18 +63,68 @@ check: deps
 	tests/run-units.sh $(BUILD)/tests build/san/tests
 	PYLIGHTD=$(abspath $(BUILD)/pylightd) tests/run-blackbox.sh
 	PYLIGHTD=$(abspath build/san/pylightd) tests/run-blackbox.sh
+	tests/systemd/run.sh
+
+# Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
+BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen
+$(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
+
+bench: deps $(BUILD)/pylightd $(BENCH_BINS) $(BUILD)/bench/reload
+	tests/bench/bench.sh $(BUILD)
+
+$(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS) | $(BUILD)
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
+
+# libFuzzer targets (clang, ASan+UBSan); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+lint:
+	tests/lint.sh
 
 demo: deps $(BUILD)/pylightd
 	tests/demo/demo.sh $(abspath $(BUILD)/pylightd)
 
+# The samples in conf/ are installed only where no file exists yet: an operator's
+# pylight.ini and ref.txt are never overwritten, and `uninstall` removes them only
+# while they are still identical to the samples.
+CONFDIR ?= $(SYSCONFDIR)/pylight
+
 install: $(BUILD)/pylightd
 	install -D -m 755 $(BUILD)/pylightd $(DESTDIR)$(SBINDIR)/pylightd
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/pylight.service \
+		>$(DESTDIR)$(UNITDIR)/pylight.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/pylight.service
+	install -m 644 man/pylightd.8 $(DESTDIR)$(MANDIR)/man8/pylightd.8
+	install -m 644 man/pylight.ini.5 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 755 $(DESTDIR)$(CONFDIR)
+	for f in pylight.ini ref.txt; do \
+		if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then \
+			echo "install: keeping the existing $(DESTDIR)$(CONFDIR)/$$f"; \
+		else \
+			install -m 644 conf/$$f $(DESTDIR)$(CONFDIR)/$$f || exit 1; \
+		fi; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pylightd
+	rm -f $(DESTDIR)$(SBINDIR)/pylightd $(DESTDIR)$(UNITDIR)/pylight.service \
+		$(DESTDIR)$(MANDIR)/man8/pylightd.8 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+	for f in pylight.ini ref.txt; do \
+		if cmp -s conf/$$f $(DESTDIR)$(CONFDIR)/$$f; then \
+			rm -f $(DESTDIR)$(CONFDIR)/$$f; \
+		elif [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then \
+			echo "uninstall: keeping the changed $(DESTDIR)$(CONFDIR)/$$f"; \
+		fi; \
+	done
+	[ ! -d $(DESTDIR)$(CONFDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(CONFDIR)
 
 clean:
 	rm -rf build pylightd
 
-.PHONY: all units deps check demo install uninstall clean
+.PHONY: all units deps check demo bench fuzz lint install uninstall clean
 -include $(OBJS:.o=.d)

@@ -1,0 +1,542 @@
+#!/bin/bash
+# run.sh -- pylight under the machine's real systemd. Boots /lib/systemd/systemd as PID 1 of
+# private pid/mount/cgroup/net/uts/ipc namespaces on a throw-away overlay of /, starts a real
+# mosquitto in there, installs pylight with `make install DESTDIR=`, and checks what an
+# administrator relies on: start once ready, orders, reload, the watchdog, the refused
+# invalid configuration, the journal, a clean stop; then that nothing is left behind.
+# One line per check, then "N passed, N failed"; exit status 1 on any failure. Needs root.
+# SAN=1 in the environment installs the ASan+UBSan build (build/san) instead.
+# Checks are functions run through check() and wait_until() (SC2317); "A && B || { WHY=...;
+# return 1; }" means exactly "unless A and B, fail" (SC2015); '$...' in single quotes is
+# meant for the sandbox's shell or awk (SC2016).
+# shellcheck disable=SC2317,SC2015,SC2016
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+PORT=18883          # the sandbox has a network namespace of its own: no clash possible
+WATCHDOG_SEC=3
+TIMEOUT=30          # seconds any awaited behaviour may take on a loaded machine
+OP_USER=pylight-op  # an operator, member of pylight-operators (README)
+MQ=(-h 127.0.0.1 -p "$PORT" -u tester -P tester-pw)
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS  $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
+# check DESCRIPTION COMMAND...: the command fails with WHY set to say what went wrong.
+WHY=
+check() {
+	local desc=$1
+	shift
+	WHY=
+	if "$@"; then
+		pass "$desc"
+	else
+		fail "$desc${WHY:+: $WHY}"
+		[ -n "${PID1:-}" ] && in_box journalctl -u pylight.service -n 12 --no-pager -o short-monotonic 2>&1 |
+			sed 's/^/    /' >&2
+	fi
+}
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+die() {
+	echo "systemd tests: $*" >&2
+	fail "systemd tests could not run: $*"
+	summary
+	exit 1
+}
+
+# ---------------------------------------------------------------- preconditions ----
+[ "$(id -u)" -eq 0 ] || die "need root to boot systemd in private namespaces (CI runs as root)"
+for tool in unshare nsenter setpriv mosquitto mosquitto_pub mosquitto_sub mosquitto_passwd \
+	systemd-analyze pkg-config; do
+	command -v "$tool" >/dev/null || die "$tool not found"
+done
+[ -x /lib/systemd/systemd ] || die "/lib/systemd/systemd not found"
+why=$(unshare --cgroup --mount --pid --fork --uts --ipc --net true 2>&1) ||
+	die "cannot create namespaces with unshare: $why"
+
+# ------------------------------------------------------- state and cleanup ----
+T=$(mktemp -d /tmp/pylight-sdbox.XXXXXX)
+mkdir "$T/mnt"
+: >"$T/console.log"
+CG2=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
+OWN_CG2=
+LAUNCHER=
+PID1=
+CG=
+BOX=
+
+in_box() { nsenter --target "$PID1" --all "$@"; }
+box_show() { in_box systemctl show -P "$1" pylight.service 2>/dev/null; }
+
+cleanup() {
+	set +e
+	if [ -n "$PID1" ] && kill -0 "$PID1" 2>/dev/null; then
+		in_box timeout 10 systemctl poweroff >/dev/null 2>&1
+		for _ in $(seq 100); do kill -0 "$LAUNCHER" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID1" 2>/dev/null # SIGKILL of a pidns init kills the whole namespace
+	fi
+	if [ -n "$LAUNCHER" ]; then
+		kill -KILL "$LAUNCHER" 2>/dev/null
+		wait "$LAUNCHER" 2>/dev/null
+	fi
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		for _ in $(seq 100); do
+			[ -z "$(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+	fi
+	[ -n "$OWN_CG2" ] && umount "$CG2" && rmdir "$CG2"
+	# never recurse into a cgroup file system that failed to unmount
+	if [ -n "$OWN_CG2" ] && mountpoint -q "$CG2"; then
+		echo "systemd tests: cannot unmount $CG2" >&2
+	else
+		rm -rf "$T"
+	fi
+	PID1=
+}
+trap 'cleanup' EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---------------------------------------------------------- unit file checks ----
+unit_out=$(tests/systemd/unit-check.sh 2>&1)
+echo "$unit_out" | grep -v '^PASS\|^FAIL' >&2
+passed=$((passed + $(echo "$unit_out" | grep -c '^PASS')))
+failed=$((failed + $(echo "$unit_out" | grep -c '^FAIL')))
+echo "$unit_out" | grep '^PASS\|^FAIL'
+
+# make install into an empty tree: PREFIX is honoured, uninstall leaves nothing behind.
+make_q() { env -u MAKEFLAGS -u MFLAGS make -s --no-print-directory "$@"; }
+SAN=${SAN:-}
+[ "$SAN" = 1 ] && BUILD_VARS=(SAN=1) || BUILD_VARS=()
+install_uninstall() {
+	local d=$T/inst out f unitdir
+	unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
+	out=$(make_q install DESTDIR="$d" PREFIX=/opt/pylight 2>&1) || { WHY="install: $out"; return 1; }
+	for f in /opt/pylight/sbin/pylightd "$unitdir/pylight.service" \
+		/opt/pylight/share/man/man8/pylightd.8 /opt/pylight/share/man/man5/pylight.ini.5 \
+		/etc/pylight/pylight.ini /etc/pylight/ref.txt; do
+		[ -f "$d$f" ] || { WHY="$f not installed"; return 1; }
+	done
+	grep -qx 'ExecStart=/opt/pylight/sbin/pylightd -c /etc/pylight/pylight.ini' \
+		"$d$unitdir/pylight.service" || { WHY="ExecStart not substituted"; return 1; }
+	out=$(make_q uninstall DESTDIR="$d" PREFIX=/opt/pylight 2>&1) || { WHY="uninstall: $out"; return 1; }
+	out=$(find "$d" -type f)
+	[ -z "$out" ] || { WHY="left: $(echo "$out" | tr '\n' ' ')"; return 1; }
+}
+check "install: PREFIX and DESTDIR honoured; uninstall removes every unchanged file" install_uninstall
+
+# ------------------------------------------------------------------ sandbox ----
+if [ -z "$CG2" ]; then
+	CG2=$T/cg2
+	mkdir "$CG2"
+	mount -t cgroup2 none "$CG2" || die "cannot mount cgroup2"
+	OWN_CG2=1
+fi
+CG=$CG2/$(basename "$T") # the sandbox's cgroup root
+mkdir "$CG" || die "cannot create cgroup $CG"
+
+# PID 1 of the new namespaces: an overlay of / on a tmpfs, pivot_root into it, exec systemd.
+cat >"$T/pid1.sh" <<'EOF'
+#!/bin/bash
+set -eu
+T=$1; M=$T/mnt; R=$M/root
+mount -n -t tmpfs -o mode=700 pylight-sdbox "$M"
+mkdir "$M/upper" "$M/work" "$R"
+mount -n -t overlay overlay -o "lowerdir=/,upperdir=$M/upper,workdir=$M/work" "$R"
+mount -n -t proc proc "$R/proc"
+mount -n --bind "$R/proc/sys" "$R/proc/sys"; mount -n -o remount,bind,ro "$R/proc/sys"
+mount -n -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
+mount -n -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"
+mount -n -t tmpfs -o mode=755,nosuid pylight-dev "$R/dev"
+for d in null zero full random urandom tty; do : >"$R/dev/$d"; mount -n --bind "/dev/$d" "$R/dev/$d"; done
+mkdir "$R/dev/pts" "$R/dev/shm"
+mount -n -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$R/dev/pts"
+ln -s pts/ptmx "$R/dev/ptmx"
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"
+ln -s /proc/self/fd "$R/dev/fd"
+for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$R/dev/${i#*:}"; done
+: >"$R/dev/console"; mount -n --bind "$T/console.log" "$R/dev/console"
+mount -n -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
+# none of the host's enabled services in here; a pylight installed on the host is not ours
+rm -rf "$R"/etc/systemd/system/*.wants "$R"/etc/systemd/system/pylight.service* \
+	"$R/etc/systemd/system/dbus-org.freedesktop.timesync1.service" "$R/etc/pylight"
+ln -sf /dev/null "$R/etc/systemd/system/console-getty.service"
+mkdir -p "$R/.oldroot"; cd "$R"; pivot_root . .oldroot; umount -n -l /.oldroot; rmdir /.oldroot
+# systemd leaves propagation to a container manager; services' mounts (credentials) need it
+mount -n --make-rshared /
+exec setpriv --bounding-set -sys_module,-sys_rawio,-sys_time,-sys_pacct,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override,-audit_control,-audit_read \
+	env -i container=pylight-test TERM=dumb /lib/systemd/systemd --unit=multi-user.target --show-status=no
+EOF
+chmod +x "$T/pid1.sh"
+
+# Enter $CG before unsharing the cgroup namespace, so that $CG is the sandbox's "/".
+# --pdeathsig: unshare dies with this script; --kill-child then kills the sandbox.
+sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$CG" setpriv --pdeathsig KILL \
+	unshare --cgroup --mount --propagation private --pid --fork --kill-child --uts --ipc --net \
+	"$T/pid1.sh" "$T" >"$T/unshare.log" 2>&1 </dev/null &
+LAUNCHER=$!
+for _ in $(seq 600); do
+	PID1=$(awk '{print $1}' "/proc/$LAUNCHER/task/$LAUNCHER/children" 2>/dev/null || true)
+	[ -n "$PID1" ] && [ "$(cat "/proc/$PID1/comm" 2>/dev/null)" = systemd ] &&
+		[ -S "/proc/$PID1/root/run/systemd/private" ] && break
+	sleep 0.05
+done
+if [ -z "$PID1" ] || [ ! -S "/proc/$PID1/root/run/systemd/private" ]; then
+	cat "$T/unshare.log" "$T/console.log" >&2
+	die "systemd did not boot in the sandbox"
+fi
+state=$(in_box timeout 60 systemctl is-system-running --wait 2>&1)
+case $state in
+running | degraded) pass "sandbox: systemd booted as PID 1 ($state)" ;;
+*) die "sandbox: systemd state '$state'" ;;
+esac
+BOX=/proc/$PID1/root
+
+# ----------------------------------------------------------------- helpers ----
+# wait_until SECONDS COMMAND...: polls the command until it succeeds.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+MQTT_LOG=$BOX/run/pylight-test/mqtt.log # everything the broker carries, "topic payload"
+mark() { wc -l <"$MQTT_LOG"; }
+# seen_since MARK "TOPIC PAYLOAD": that message went through after the mark.
+seen_since() { tail -n "+$(($1 + 1))" "$MQTT_LOG" | grep -qxF "$2"; }
+expect_msg() {
+	wait_until "$TIMEOUT" seen_since "$1" "$2" || { WHY="no '$2' on the broker within $TIMEOUT s"; return 1; }
+}
+pub() { in_box mosquitto_pub "${MQ[@]}" -q 1 -t "$1" -m "$2"; }
+# journal_has PATTERN...: one journal entry of pylight.service (JSON) holds every pattern.
+journal_has() {
+	local lines
+	lines=$(in_box journalctl -u pylight.service -o json --no-pager 2>/dev/null)
+	for p in "$@"; do lines=$(echo "$lines" | grep -F -- "$p") || return 1; done
+}
+expect_journal() {
+	wait_until "$TIMEOUT" journal_has "$@" || { WHY="no journal entry with: $*"; return 1; }
+}
+prop_is() { [ "$(box_show "$1")" = "$2" ]; }
+expect_prop() {
+	wait_until "$TIMEOUT" prop_is "$1" "$2" || { WHY="$1=$(box_show "$1"), expected $2"; return 1; }
+}
+# how the last run of pylight.service ended: "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS"
+last_end_is() { [ "$(tail -n 1 "$BOX/run/pylight-test/ends" 2>/dev/null)" = "$1" ]; }
+expect_end() {
+	wait_until "$TIMEOUT" last_end_is "$1" ||
+		{ WHY="ended '$(tail -n 1 "$BOX/run/pylight-test/ends" 2>/dev/null)', expected '$1'"; return 1; }
+}
+as_operator() { in_box runuser -u "$OP_USER" -- sh -c "umask 002; $1"; }
+
+# ---------------------------------------------------- broker and subscriber ----
+mkdir -p "$BOX/etc/pylight-test" "$BOX/run/pylight-test"
+cat >"$BOX/etc/pylight-test/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous false
+password_file /etc/pylight-test/passwd
+persistence false
+set_tcp_nodelay true
+log_dest stderr
+EOF
+: >"$BOX/etc/pylight-test/passwd"
+in_box mosquitto_passwd -b /etc/pylight-test/passwd tester tester-pw
+in_box mosquitto_passwd -b /etc/pylight-test/passwd pylight pylight-secret-pw
+chmod 644 "$BOX/etc/pylight-test/passwd"
+broker_up() { in_box mosquitto_pub "${MQ[@]}" -t pylight-test/ping -m ping 2>/dev/null; }
+in_box systemd-run --quiet --unit=pylight-test-broker /usr/sbin/mosquitto \
+	-c /etc/pylight-test/mosquitto.conf
+wait_until "$TIMEOUT" broker_up || die "mosquitto did not start in the sandbox"
+: >"$MQTT_LOG"
+in_box systemd-run --quiet --unit=pylight-test-sub -p StandardOutput=file:/run/pylight-test/mqtt.log \
+	mosquitto_sub "${MQ[@]}" -v -t '#'
+sub_up() { pub pylight-test/hello hello && seen_since 0 "pylight-test/hello hello"; }
+wait_until "$TIMEOUT" sub_up || die "mosquitto_sub did not start in the sandbox"
+
+# ------------------------------------------------------------------ install ----
+OPS_REF='# the operators own thresholds
+on_below = 300
+off_above = 400'
+mkdir -p "$BOX/etc/pylight"
+printf '%s\n' "$OPS_REF" >"$BOX/etc/pylight/ref.txt"
+install_box() {
+	local out
+	out=$(make_q install DESTDIR="$BOX" "${BUILD_VARS[@]}" 2>&1) || { WHY=$out; return 1; }
+	in_box test -x /usr/local/sbin/pylightd || { WHY="no /usr/local/sbin/pylightd"; return 1; }
+	cmp -s conf/pylight.ini "$BOX/etc/pylight/pylight.ini" || { WHY="pylight.ini not installed"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt")" = "$OPS_REF" ] || { WHY="the existing ref.txt was overwritten"; return 1; }
+	for f in /usr/local/share/man/man8/pylightd.8 /usr/local/share/man/man5/pylight.ini.5; do
+		[ -f "$BOX$f" ] || { WHY="$f not installed"; return 1; }
+	done
+	in_box systemctl daemon-reload
+	prop_is FragmentPath "$(pkg-config --variable=systemdsystemunitdir systemd)/pylight.service" ||
+		{ WHY="systemd does not see the installed unit"; return 1; }
+	out=$(in_box systemd-analyze verify pylight.service 2>&1)
+	[ -z "$out" ] || { WHY="verify in the sandbox said: $out"; return 1; }
+}
+check "install: make install DESTDIR=sandbox installs, keeps the existing ref.txt, unit verifies" install_box
+
+# The README's setup: operators' group owns /etc/pylight (setgid, 2775), ref.txt 664.
+in_box groupadd --system pylight-operators
+in_box useradd --system --no-create-home --shell /bin/sh --groups pylight-operators "$OP_USER"
+in_box chgrp pylight-operators /etc/pylight /etc/pylight/ref.txt
+in_box chmod 2775 /etc/pylight
+in_box chmod 664 /etc/pylight/ref.txt
+# The broker password as a credential (pylight.ini(5)), in a root-only file.
+printf 'pylight-secret-pw\n' >"$BOX/etc/pylight/mqtt-password"
+chmod 600 "$BOX/etc/pylight/mqtt-password"
+
+write_ini() {
+	cat >"$BOX/etc/pylight/pylight.ini" <<EOF
+[mqtt]
+host = 127.0.0.1
+port = $PORT
+username = pylight
+password_file = /run/credentials/pylight.service/mqtt-password
+reconnect_max = 2
+$1
+[thresholds]
+file = ref.txt
+
+[log]
+level = info
+EOF
+}
+write_ini ""
+TEST_INI=$(cat "$BOX/etc/pylight/pylight.ini")
+mkdir -p "$BOX/etc/systemd/system/pylight.service.d"
+cat >"$BOX/etc/systemd/system/pylight.service.d/test.conf" <<EOF
+[Service]
+WatchdogSec=$WATCHDOG_SEC
+RestartSec=1
+LimitCORE=0
+# LeakSanitizer needs ptrace, which the unit forbids; leaks are the black-box tests' business.
+Environment=ASAN_OPTIONS=detect_leaks=0
+LoadCredential=mqtt-password:/etc/pylight/mqtt-password
+# An inactive unit is garbage-collected with its ExecMain* properties: keep how it ended.
+ExecStopPost=+/bin/sh -c 'echo "\$\$SERVICE_RESULT \$\$EXIT_CODE \$\$EXIT_STATUS" >>/run/pylight-test/ends'
+EOF
+in_box systemctl daemon-reload
+
+reinstall_keeps() {
+	local out
+	out=$(make_q install DESTDIR="$BOX" "${BUILD_VARS[@]}" 2>&1) || { WHY=$out; return 1; }
+	[ "$(cat "$BOX/etc/pylight/pylight.ini")" = "$TEST_INI" ] || { WHY="pylight.ini overwritten"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt")" = "$OPS_REF" ] || { WHY="ref.txt overwritten"; return 1; }
+	[ "$(in_box stat -c %G:%a /etc/pylight)" = pylight-operators:2775 ] ||
+		{ WHY="/etc/pylight is now $(in_box stat -c %G:%a /etc/pylight)"; return 1; }
+}
+check "install: make install again keeps the operator's pylight.ini, ref.txt and folder mode" reinstall_keeps
+
+# -------------------------------------------------------------------- start ----
+start_ready() {
+	local out
+	out=$(in_box timeout 60 systemctl start pylight.service 2>&1) || { WHY="systemctl start: $out"; return 1; }
+	# Type=notify: start returned after READY=1, and the status line was sent before it.
+	prop_is ActiveState active && prop_is SubState running ||
+		{ WHY="$(box_show ActiveState)/$(box_show SubState) right after start"; return 1; }
+	case $(box_show StatusText) in
+	*zones*thresholds*) ;;
+	*) WHY="no STATUS= at READY: '$(box_show StatusText)'"; return 1 ;;
+	esac
+}
+check "start: systemctl start returns once ready, unit active, STATUS= set" start_ready
+START_PID=$(box_show MainPID)
+START_TIME=$SECONDS
+
+runs_unprivileged() {
+	local pid uid
+	pid=$(box_show MainPID)
+	uid=$(in_box awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+	[ -n "$uid" ] && [ "$uid" -ne 0 ] || { WHY="MainPID $pid has uid '$uid'"; return 1; }
+	in_box grep -q '^CapEff:[[:space:]]*0*$' "/proc/$pid/status" || { WHY="has capabilities"; return 1; }
+}
+check "start: daemon runs as a dynamic user without capabilities" runs_unprivileged
+
+connected_status() {
+	case $(box_show StatusText) in
+	"connected to 127.0.0.1:$PORT"*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+connects() {
+	expect_msg 0 "pylight/status online" || return 1
+	wait_until "$TIMEOUT" connected_status || { WHY="StatusText '$(box_show StatusText)'"; return 1; }
+}
+check "start: connects with the credential password, publishes online, STATUS= says connected" connects
+
+# ------------------------------------------------------------------- orders ----
+orders() {
+	local m
+	m=$(mark)
+	pub value/light/hall 100 && expect_msg "$m" "light/order/hall ON" || return 1
+	m=$(mark)
+	pub value/light/hall 500 && expect_msg "$m" "light/order/hall OFF"
+}
+check "orders: readings 100 then 500 in zone hall give ON then OFF" orders
+
+# ------------------------------------------------------------------ journal ----
+journal_priorities() {
+	pub value/light/hall abc || return 1
+	expect_journal '"PRIORITY":"4"' '"ZONE":"hall"' 'bad reading' '"SYSLOG_IDENTIFIER":"pylightd"' || return 1
+	expect_journal '"PRIORITY":"5"' 'pylightd 0.1.0 started' || return 1
+	expect_journal '"PRIORITY":"6"' '"ZONE":"hall"' "zone 'hall': ON" || return 1
+	local warn
+	warn=$(in_box journalctl -u pylight.service -p warning -o cat --no-pager)
+	echo "$warn" | grep -q "zone 'hall': bad reading" || { WHY="-p warning lacks the warning"; return 1; }
+	! echo "$warn" | grep -q 'started' || { WHY="-p warning shows a notice"; return 1; }
+}
+check "journal: entries carry PRIORITY (4 bad reading, 5 start, 6 order) and ZONE=hall" journal_priorities
+
+# ------------------------------------------------------------------- reload ----
+# hall's last reading was 500 and it is OFF; a reload re-decides every zone at once.
+operator_edit_applies() {
+	local m
+	m=$(mark)
+	as_operator 'printf "on_below = 600\noff_above = 700\n" >/etc/pylight/ref.txt.new &&
+		mv /etc/pylight/ref.txt.new /etc/pylight/ref.txt' || { WHY="operator cannot save ref.txt"; return 1; }
+	[ "$(in_box stat -c %G:%a /etc/pylight/ref.txt)" = pylight-operators:664 ] ||
+		{ WHY="saved ref.txt is $(in_box stat -c %G:%a /etc/pylight/ref.txt)"; return 1; }
+	expect_msg "$m" "light/order/hall ON" || return 1
+	expect_journal 'reloaded (file changed)'
+}
+check "reload: an operator's save of ref.txt applies by itself (hall 500 lux -> ON)" operator_edit_applies
+
+bad_edit_reported() {
+	as_operator 'printf "on_below = 600\nbogus = 1\n" >/etc/pylight/ref.txt' || return 1
+	expect_journal '"PRIORITY":"3"' '/etc/pylight/ref.txt:2: unknown key' || return 1
+	status_has_failed() { case $(box_show StatusText) in *"failed, previous kept"*) ;; *) return 1 ;; esac; }
+	wait_until "$TIMEOUT" status_has_failed || { WHY="StatusText '$(box_show StatusText)'"; return 1; }
+	prop_is ActiveState active || { WHY="ActiveState $(box_show ActiveState)"; return 1; }
+}
+check "reload: an invalid ref.txt is refused, logged at err with PATH:LINE, STATUS= says so" bad_edit_reported
+
+systemctl_reload() {
+	local m out n
+	n=$(in_box journalctl -u pylight.service -o cat --no-pager | grep -c 'reloaded (SIGHUP)')
+	m=$(mark)
+	as_operator 'printf "on_below = 300\noff_above = 400\n" >/etc/pylight/ref.txt' || return 1
+	out=$(in_box timeout 60 systemctl reload pylight.service 2>&1) || { WHY="systemctl reload: $out"; return 1; }
+	sighup_reloaded() {
+		[ "$(in_box journalctl -u pylight.service -o cat --no-pager | grep -c 'reloaded (SIGHUP)')" -gt "$n" ]
+	}
+	wait_until "$TIMEOUT" sighup_reloaded || { WHY="no 'reloaded (SIGHUP)' in the journal"; return 1; }
+	expect_msg "$m" "light/order/hall OFF" || return 1
+	expect_prop ActiveState active || return 1
+	status_reloaded() { case $(box_show StatusText) in *"(reloaded "*) ;; *) return 1 ;; esac; }
+	wait_until "$TIMEOUT" status_reloaded || { WHY="StatusText '$(box_show StatusText)'"; return 1; }
+}
+check "reload: systemctl reload rereads the edited ref.txt (hall -> OFF), unit active again" systemctl_reload
+
+# ----------------------------------------------------------------- watchdog ----
+watchdog_fed() {
+	prop_is WatchdogUSec "${WATCHDOG_SEC}s" || { WHY="WatchdogUSec=$(box_show WatchdogUSec)"; return 1; }
+	# Well past two intervals since the start, the daemon has fed the watchdog throughout.
+	while [ $((SECONDS - START_TIME)) -le $((2 * WATCHDOG_SEC + 1)) ]; do sleep 0.2; done
+	prop_is NRestarts 0 && prop_is MainPID "$START_PID" && prop_is ActiveState active ||
+		{ WHY="NRestarts=$(box_show NRestarts) MainPID $START_PID -> $(box_show MainPID)"; return 1; }
+}
+check "watchdog: a healthy daemon feeds it (same MainPID, NRestarts=0 after 2 x WatchdogSec)" watchdog_fed
+
+watchdog_restart() {
+	local pid n0 m
+	pid=$(box_show MainPID)
+	n0=$(box_show NRestarts)
+	m=$(mark)
+	[ "${pid:-0}" -gt 1 ] || { WHY="no MainPID ('$pid')"; return 1; }
+	in_box kill -STOP "$pid" || { WHY="cannot stop $pid"; return 1; }
+	restarted() { [ "$(box_show NRestarts)" -gt "$n0" ]; }
+	wait_until $((TIMEOUT + WATCHDOG_SEC)) restarted || { WHY="NRestarts still $(box_show NRestarts)"; return 1; }
+	new_main() {
+		local p
+		p=$(box_show MainPID)
+		prop_is ActiveState active && [ "$p" != 0 ] && [ "$p" != "$pid" ]
+	}
+	wait_until "$TIMEOUT" new_main || { WHY="not active again with a new MainPID"; return 1; }
+	expect_journal 'Watchdog timeout' || return 1
+	expect_msg "$m" "pylight/status online" || return 1
+	m=$(mark)
+	pub value/light/hall 100 && expect_msg "$m" "light/order/hall ON"
+}
+check "watchdog: kill -STOP of the daemon gets it restarted (NRestarts up), orders flow again" watchdog_restart
+
+# --------------------------------------------------------------------- stop ----
+clean_stop() {
+	local m out
+	m=$(mark)
+	out=$(in_box timeout 60 systemctl stop pylight.service 2>&1) || { WHY="systemctl stop: $out"; return 1; }
+	expect_msg "$m" "pylight/status offline" || return 1
+	prop_is ActiveState inactive || { WHY="ActiveState=$(box_show ActiveState)"; return 1; }
+	expect_end "success exited 0" || return 1
+	out=$(in_box mosquitto_sub "${MQ[@]}" -t pylight/status -C 1 -W 10 2>&1)
+	[ "$out" = offline ] || { WHY="retained status '$out'"; return 1; }
+	expect_journal '"PRIORITY":"5"' '"MESSAGE":"stopped"'
+}
+check "stop: systemctl stop publishes retained offline, exits 0 (ExecMainStatus=0)" clean_stop
+
+# ---------------------------------------------------------- invalid config ----
+invalid_config() {
+	write_ini "bogus_key = 1"
+	if in_box timeout 60 systemctl start pylight.service >/dev/null 2>&1; then
+		WHY="systemctl start succeeded"
+		return 1
+	fi
+	expect_prop ActiveState failed || return 1
+	prop_is Result exit-code && prop_is ExecMainStatus 78 ||
+		{ WHY="Result=$(box_show Result) ExecMainStatus=$(box_show ExecMainStatus)"; return 1; }
+	expect_end "exit-code exited 78" || return 1
+	expect_journal '"PRIORITY":"3"' "/etc/pylight/pylight.ini:7: unknown key 'bogus_key' in [mqtt]" || return 1
+	# No restart loop: well past RestartSec=1, nothing was restarted.
+	local end=$((SECONDS + 5))
+	while [ $SECONDS -lt $end ]; do
+		prop_is NRestarts 0 && prop_is ActiveState failed ||
+			{ WHY="NRestarts=$(box_show NRestarts) ActiveState=$(box_show ActiveState)"; return 1; }
+		sleep 0.2
+	done
+}
+check "config: an invalid pylight.ini fails the start with exit 78, no restart (NRestarts=0)" invalid_config
+
+# ---------------------------------------------------------------- uninstall ----
+uninstall_box() {
+	local out f
+	out=$(make_q uninstall DESTDIR="$BOX" "${BUILD_VARS[@]}" 2>&1) || { WHY=$out; return 1; }
+	for f in /usr/local/sbin/pylightd "$(pkg-config --variable=systemdsystemunitdir systemd)/pylight.service" \
+		/usr/local/share/man/man8/pylightd.8 /usr/local/share/man/man5/pylight.ini.5; do
+		[ ! -e "$BOX$f" ] || { WHY="$f left"; return 1; }
+	done
+	[ -f "$BOX/etc/pylight/pylight.ini" ] && [ -f "$BOX/etc/pylight/ref.txt" ] ||
+		{ WHY="the operator's changed files were removed"; return 1; }
+}
+check "uninstall: removes binary, unit and man pages, keeps changed files in /etc/pylight" uninstall_box
+
+no_sanitizer_report() {
+	local r
+	r=$(in_box journalctl -u pylight.service -o cat --no-pager | grep -m1 'Sanitizer\|runtime error')
+	[ -z "$r" ] || { WHY=$r; return 1; }
+}
+[ "$SAN" = 1 ] && check "san: no AddressSanitizer or UBSan report in the journal" no_sanitizer_report
+
+# ------------------------------------------------------------------ teardown ----
+BOX_PID1=$PID1
+cleanup
+nothing_left() {
+	local left
+	kill -0 "$LAUNCHER" 2>/dev/null && { WHY="launcher $LAUNCHER alive"; return 1; }
+	kill -0 "$BOX_PID1" 2>/dev/null && { WHY="PID1 $BOX_PID1 alive"; return 1; }
+	left=$(grep -l "$(basename "$T")" /proc/[0-9]*/cgroup 2>/dev/null)
+	[ -z "$left" ] || { WHY="processes left: $left"; return 1; }
+	[ ! -e "$CG" ] || { WHY="cgroup $CG left"; return 1; }
+	! grep -qF "$T" /proc/self/mountinfo || { WHY="mounts left under $T"; return 1; }
+	[ ! -e "$T" ] || { WHY="$T left"; return 1; }
+}
+check "teardown: no process, mount, cgroup or file left behind" nothing_left
+trap - EXIT
+summary
