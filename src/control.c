@@ -315,10 +315,15 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = control_now();
 
 	pthread_mutex_lock(&c->lock);
-	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len)))
+	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
-	else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len)))
+	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
+	} else {
+		/* "value/light/" and the like: under a subscription, yet naming no zone. */
+		c->st.rejected++;
+		warn_limited(c, NULL, topic, now, "topic names no zone");
+	}
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -201,6 +201,18 @@ def test_bad_reading_rejected_then_good_reading_works(setup, payload):
     assert d.alive()
 
 
+def test_topic_naming_no_zone_rejected_and_counted(setup):
+    d, c, sync = setup()
+    c.publish(READ + "/", "100")
+    warned_about(d, "value/light/': topic names no zone")
+    c.publish(READ, "100")
+    c.wait_for(ORDER, "ON")
+    sync()
+    assert c.payloads(ORDER + "/") == []
+    d.signal(signal.SIGUSR1)
+    d.wait_log(r"rejected 1,")
+
+
 def test_rejection_warnings_rate_limited_per_zone(setup):
     d, c, sync = setup()
     c.publish(READ + "/noisy", "100")
