@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/* uthash would exit() when out of memory; zones_add reports it instead. */
+#define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
 #include "decide.h"

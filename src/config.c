@@ -78,7 +78,7 @@ static const struct named levels[] = {
 	{ "warning", LOG_WARNING }, { "error", LOG_ERR },
 };
 
-#define NAMED(table) table, sizeof(table) / sizeof(table[0])
+#define NAMED(table) (table), sizeof(table) / sizeof((table)[0])
 
 struct load_ctx {
 	struct config *cfg;
@@ -501,7 +501,7 @@ void config_dump(const struct config *cfg, FILE *f)
 		const void *field = (const char *)cfg + k->offset;
 		const char *v = "";
 
-		if (!section || strcmp(section, k->section))
+		if (!section || strcmp(section, k->section) != 0)
 			fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section);
 		section = k->section;
 		switch (k->type) {

@@ -67,7 +67,7 @@ enum { K_ON_BELOW, K_OFF_ABOVE };
 
 /* on_below has no default and off_above defaults to its scope's on_below. */
 static const struct zone_params defaults = {
-	.override_for = 3600 * 1000,
+	.override_for = 3600 * 1000LL,
 	.smoothing = 1,
 	.failsafe = FAILSAFE_HOLD,
 };
@@ -624,6 +624,8 @@ void thresholds_free(struct thresholds *t)
 	if (!t)
 		return;
 	HASH_ITER(hh, t->zones, z, tmp) {
+		/* The analyzer loses track of uthash's list links here. */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 		HASH_DEL(t->zones, z);
 		free(z);
 	}

@@ -29,6 +29,12 @@ struct zone *zones_add(struct zones *zs, const char *name, const struct zone_par
 		return NULL;
 	}
 	HASH_ADD(hh, zs->by_name, name[0], len, z);
+	if (!z->hh.tbl) { /* the table could not grow: nothing was added */
+		if (z->st.window != &z->one)
+			free(z->st.window);
+		free(z);
+		return NULL;
+	}
 	zs->count++;
 	return z;
 }
@@ -122,6 +128,8 @@ int zones_schedule(struct zones *zs, struct zone *z, int64_t wake)
 	if (!queued) {
 		if (zs->nheap == zs->heapcap) {
 			size_t cap = zs->heapcap ? zs->heapcap * 2 : 16;
+			/* sizeof a pointer: the heap is an array of them. */
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 			struct zone **h = realloc(zs->heap, cap * sizeof(*h));
 
 			if (!h)
@@ -148,6 +156,8 @@ void zones_clear(struct zones *zs)
 	struct zone *z, *tmp;
 
 	HASH_ITER(hh, zs->by_name, z, tmp) {
+		/* The analyzer loses track of uthash's list links here. */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 		HASH_DEL(zs->by_name, z);
 		if (z->st.window != &z->one)
 			free(z->st.window);
