@@ -34,6 +34,7 @@ struct mqtt {
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t flushed;
 	bool connected;
+	bool keep_why; /* why holds a refusal or libmosquitto's error: on_disconnect keeps it */
 	long inflight; /* QoS > 0 publishes not yet acknowledged */
 	char why[160];
 };
@@ -50,6 +51,7 @@ static void set_why(struct mqtt *m, bool connected, const char *why)
 {
 	pthread_mutex_lock(&m->lock);
 	m->connected = connected;
+	m->keep_why = false;
 	snprintf(m->why, sizeof(m->why), "%s", why);
 	pthread_mutex_unlock(&m->lock);
 	if (m->ev.state)
@@ -75,6 +77,8 @@ static int publish_counted(struct mqtt *m, const char *topic, const void *payloa
 	return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str);
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct mqtt *m = obj;
@@ -86,6 +90,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		snprintf(why, sizeof(why), "refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
 			 c->mqtt_protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 		set_why(m, false, why);
+		pthread_mutex_lock(&m->lock);
+		m->keep_why = true;
+		pthread_mutex_unlock(&m->lock);
 		atomic_store(&m->cb_since, 0);
 		return;
 	}
@@ -95,6 +102,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
 	set_why(m, true, why);
+	/*
+	 * With a log callback set, libmosquitto formats a debug line for every packet (about
+	 * 10,000 instructions per reading and its order, 40% of the daemon's own): listen only
+	 * while connecting, when its log is the only place that says why a connection fails.
+	 */
+	mosquitto_log_callback_set(mosq, NULL);
 	atomic_store(&m->cb_since, 0);
 }
 
@@ -102,8 +115,17 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct mqtt *m = obj;
 	char why[160];
+	bool keep;
 
-	(void)mosq;
+	mosquitto_log_callback_set(mosq, on_log);
+	/* A refusal or a TLS error says why; "connection lost" would hide it. */
+	pthread_mutex_lock(&m->lock);
+	keep = m->keep_why;
+	m->keep_why = false;
+	m->connected = false;
+	pthread_mutex_unlock(&m->lock);
+	if (keep)
+		return;
 	atomic_store(&m->cb_since, mono_ms());
 	if (rc == 0)
 		snprintf(why, sizeof(why), "disconnected");
@@ -145,6 +167,8 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str
 		log_msg(LOG_WARNING, "mqtt: %s", str);
 		pthread_mutex_lock(&m->lock);
 		snprintf(m->why, sizeof(m->why), "%s", str);
+		if (!m->connected)
+			m->keep_why = true;
 		pthread_mutex_unlock(&m->lock);
 	}
 }
@@ -298,6 +322,7 @@ int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
 	int rc;
 
 	mosquitto_loop_stop(m->mosq, /* force = */ false); /* joins the ended thread */
+	mosquitto_log_callback_set(m->mosq, on_log);
 	rc = loop_begin(m, err, errlen);
 	if (rc < 0)
 		return rc;

@@ -1,0 +1,105 @@
+"""test_floods.py -- floods and garbage: bounded zones, huge payloads, a quiet log (issue 7)"""
+
+import re
+import signal
+import time
+
+from conftest import WARNING_LINE, Barrier, wait_until
+from test_faults import (measurable_env, notify_socket, sanitized,  # noqa: F401 (fixture)
+                         start_with_env, vm_rss_kib)
+
+READ = "value/light"
+ORDER = "light/order"
+DUMP_LINE = r"^info: zone '(.*)': (ON|OFF|unknown) \w+ lux \S+ smoothed .* switches \d+$"
+
+
+def bulk_publish(client, items, qos):
+    """Publishes (topic, payload) pairs as fast as paho goes; returns once all are written
+    (QoS 0) or acknowledged (QoS 1)."""
+    client.wait_ready()
+    client.c.max_inflight_messages_set(1000)
+    infos = [client.c.publish(topic, payload, qos=qos) for topic, payload in items]
+    for info in infos:
+        info.wait_for_publish(60)
+        assert info.is_published()
+
+
+def dumped_zones(d, since):
+    """Zone names of the SIGUSR1 dump lines in the log after offset `since`."""
+    return re.findall(DUMP_LINE, d.log()[since:], re.M)
+
+
+def test_flood_of_distinct_zones_stays_within_max_zones(daemon, mqtt, notify_socket):
+    n, max_zones = 100_000, 1000
+    d = daemon(start=False, ini={"readings": {"max_zones": str(max_zones)}})
+    start_with_env(d, NOTIFY_SOCKET=notify_socket.path, **measurable_env())
+    c = mqtt(ORDER + "/keep")
+    c.publish(READ + "/keep", "100")
+    c.wait_for(ORDER + "/keep", "ON")
+    rss_before = vm_rss_kib(d.pid)
+
+    started = time.monotonic()
+    bulk_publish(mqtt(), ((f"{READ}/flood/{i}", "100") for i in range(n)), qos=0)
+    # The broker hands the daemon its messages in order: this one comes after the flood.
+    c.publish(READ + "/keep", "1000")
+    c.wait_for(ORDER + "/keep", "OFF", timeout=120)
+    elapsed = time.monotonic() - started
+    rss_after = vm_rss_kib(d.pid)
+
+    offset = len(d.log())
+    d.signal(signal.SIGUSR1)
+    notify_socket.wait_status(rf"; {max_zones} zones; ")
+    zones = wait_until(lambda: len(dumped_zones(d, offset)) >= max_zones and
+                       dumped_zones(d, offset), what="the SIGUSR1 dump")
+    assert len(zones) == max_zones and "keep" in [z[0] for z in zones]
+    rejected = int(re.search(r"rejected (\d+)", notify_socket.statuses()[-1]).group(1))
+    assert rejected > 0
+    warnings = re.findall(WARNING_LINE + r".*beyond max_zones", d.log(), re.M)
+    assert 1 <= len(warnings) <= 2 + elapsed / 10, warnings  # one per 10 s at most
+    print(f"zone flood: {n} topics in {elapsed:.1f} s, {rejected} rejected, "
+          f"{len(warnings)} warning(s); VmRSS {rss_before} -> {rss_after} KiB")
+    # Unbounded, these 100,000 zones take about 70 MiB (measured); ASan pads every block.
+    limit = 16384 if sanitized() else 4096
+    assert rss_after - rss_before <= limit, (rss_before, rss_after)
+    assert d.alive()
+
+
+def test_one_mib_payload_rejected_without_being_parsed(daemon, mqtt):
+    d = daemon()
+    c = mqtt(ORDER + "/#")
+    sync = Barrier(c)
+    c.publish(READ + "/huge", "1000")
+    c.wait_for(ORDER + "/huge", "OFF")
+    size = 1 << 20
+    c.publish(READ + "/huge", "0" * (size - 1) + "5")  # parsed, it would read 5 lux: ON
+    d.wait_log(rf"^warning: zone 'huge': reading of {size} bytes exceeds max_payload 256")
+    sync()
+    assert c.payloads(ORDER + "/huge") == ["OFF"]
+    c.publish(READ + "/huge", "5")
+    c.wait_for(ORDER + "/huge", "ON")
+    assert d.alive()
+
+
+BAD = ["dark", "", "nan", "-1", "0x1A", "12abc", '{"lux": "1"}', "true", "inf", "9" * 300]
+
+
+def test_bad_reading_flood_keeps_the_log_quiet_and_is_counted(daemon, mqtt, notify_socket):
+    n = 5000
+    d = start_with_env(daemon(start=False), NOTIFY_SOCKET=notify_socket.path)
+    c = mqtt(ORDER + "/#")
+    c.publish(READ + "/noisy", "100")
+    c.wait_for(ORDER + "/noisy", "ON")
+
+    started = time.monotonic()
+    bulk_publish(mqtt(), ((READ + "/noisy", BAD[i % len(BAD)]) for i in range(n)), qos=1)
+    c.publish(READ + "/noisy", "1000")
+    c.wait_for(ORDER + "/noisy", "OFF", timeout=60)
+    elapsed = time.monotonic() - started
+
+    d.signal(signal.SIGUSR1)  # refreshes STATUS at once
+    notify_socket.wait_status(rf"rejected {n},")
+    warnings = re.findall(WARNING_LINE + r".*'noisy'", d.log(), re.M)
+    print(f"bad-reading flood: {n} in {elapsed:.1f} s, {len(warnings)} warning line(s)")
+    assert 1 <= len(warnings) <= 1 + elapsed / 10, warnings
+    assert c.payloads(ORDER + "/noisy") == ["ON", "OFF"]
+    assert d.alive()
