@@ -51,7 +51,7 @@ struct daemon {
 	int epfd;
 	int fd[SRC_COUNT];
 	uint64_t watchdog_usec;
-	atomic_int restart_delay_s; /* back-off between restarts of an ended MQTT loop; reset by the loop thread */
+	atomic_int restart_delay_s; /* restart back-off; the loop thread resets it */
 	bool restart_pending;
 	atomic_bool status_armed;
 	bool stuck_logged;
