@@ -1,0 +1,522 @@
+"""bench.py -- `make bench`: pylightd against a bare libmosquitto relay, on one private broker.
+
+Run by bench.sh as `/usr/bin/python3 tests/bench/bench.py BUILD_DIR`. The timing happens in C
+(loadgen); this script only starts processes, reads /proc and prints the table. Exit 0 when the
+bench ran (PASS/FAIL is information), non-zero when it could not run.
+
+Controllers: the relay; "pylightd" doing what the relay does (zone_state = "" so that it
+publishes orders only, and log level notice so that it does not log each order: in this bench
+every reading is a switch); "pylightd+explain", as shipped: explanations on, log level info.
+
+Environment: BENCH_N (readings per measured run, default 20000), BENCH_ROUNDS (default 5),
+BENCH_IDLE (seconds of idle measurement, default 10), BENCH_QOS (default 1, for the relay,
+pylightd and loadgen alike), BENCH_RENAMES (rename-to-order samples, default 7),
+BENCH_CALLGRIND (default 1: count user-space instructions per reading under valgrind, when it
+is installed; 0 skips it).
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+ZONE_COUNTS = (1, 10000)
+MODES = (("pingpong", 1), ("burst", 100))
+REF = "on_below = 300\noff_above = 300\n"   # the relay's fixed threshold, as pylightd sees it
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 s after it
+
+# Targets of issue 6.
+CPU_RATIO = 1.15
+P99_EXTRA_US = 50.0
+THROUGHPUT_RATIO = 0.9
+RSS_1ZONE_KIB = 4096
+RSS_PER_ZONE_B = 300
+RELOAD_MS = 20.0
+IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
+MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
+
+
+class BenchError(Exception):
+    """The bench could not run (as opposed to a target being missed)."""
+
+
+def env_int(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        raise BenchError(f"{name} must be an integer")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)
+
+
+# --- /proc ---------------------------------------------------------------------------------
+
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmHWM for pid {pid}")
+
+
+def ctxt_switches(pid):
+    """{tid: voluntary + nonvoluntary context switches} over the process's threads."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                n = 0
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        n += int(line.split()[1])
+                out[int(tid)] = n
+        except FileNotFoundError:
+            pass
+    return out
+
+
+# --- processes -----------------------------------------------------------------------------
+
+class Broker:
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.log_path = workdir / "mosquitto.log"
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        for _ in range(5):
+            self.port = free_port()
+            conf = self.dir / "mosquitto.conf"
+            lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
+                     "set_tcp_nodelay true", "persistence false", "log_dest stderr",
+                     "log_type error", "log_type warning", "log_type notice",
+                     "log_type information", "connection_messages true"]
+            if os.geteuid() == 0:
+                lines.append("user root")
+            conf.write_text("\n".join(lines) + "\n")
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+            log.close()
+            deadline = time.monotonic() + START_TIMEOUT
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    time.sleep(0.02)
+            self.stop()
+        raise BenchError(f"mosquitto did not start:\n{self.log_path.read_text(errors='replace')}")
+
+    def has_client(self, client_id):
+        return f" as {client_id} (" in self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Controller:
+    """One fresh relay or pylightd process, connected to the broker."""
+
+    serial = 0
+
+    def __init__(self, kind, bench, wrap=()):
+        Controller.serial += 1
+        self.wrap = list(wrap)  # e.g. valgrind and its options
+        self.kind = kind
+        self.bench = bench
+        self.dir = bench.tmp / f"{kind}-{Controller.serial}"
+        self.dir.mkdir()
+        self.proc = None
+        self.client_id = None
+
+    def start(self):
+        b = self.bench
+        log = open(self.dir / "stderr.log", "wb")
+        if self.kind == "relay":
+            argv = [str(b.relay), "-p", str(b.broker.port), "-q", str(b.qos)]
+        else:
+            self.client_id = f"bench-pylightd-{Controller.serial}"
+            shipped = self.kind == "pylightd+explain"
+            zone_state = "pylight/zone" if shipped else ""
+            level = "info" if shipped else "notice"
+            (self.dir / "ref.txt").write_text(REF)
+            (self.dir / "pylight.ini").write_text(
+                "[mqtt]\nhost = 127.0.0.1\n"
+                f"port = {b.broker.port}\nclient_id = {self.client_id}\n"
+                f"clean_session = true\nqos = {b.qos}\n"
+                f"[topics]\nzone_state = {zone_state}\n"
+                f"[readings]\nmax_zones = {max(ZONE_COUNTS)}\n"
+                f"[log]\nlevel = {level}\n")
+            argv = [str(b.pylightd), "-c", str(self.dir / "pylight.ini")]
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")}
+        self.proc = subprocess.Popen(self.wrap + argv, stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=log, env=env)
+        log.close()
+        if self.kind == "relay":
+            self.client_id = f"bench-relay-{self.proc.pid}"
+        try:
+            wait_until(lambda: self.proc.poll() is not None or b.broker.has_client(self.client_id),
+                       START_TIMEOUT * (4 if self.wrap else 1), f"{self.kind} to connect")
+        except BenchError:
+            self.stop()
+            raise
+        if self.proc.poll() is not None:
+            raise BenchError(f"{self.kind} exited with {self.proc.returncode}:\n{self.stderr()}")
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stderr(self):
+        return (self.dir / "stderr.log").read_text(errors="replace")[-2000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise BenchError(f"{self.kind} did not stop on SIGTERM")
+        if self.proc.returncode != 0:
+            raise BenchError(f"{self.kind} exited with {self.proc.returncode}:\n{self.stderr()}")
+
+
+# --- the bench -----------------------------------------------------------------------------
+
+def parse_kv(line):
+    out = {}
+    for word in line.split():
+        k, sep, v = word.partition("=")
+        if sep:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+class Bench:
+    def __init__(self, build):
+        root = Path(__file__).resolve().parents[2]
+        build = Path(build) if Path(build).is_absolute() else root / build
+        self.pylightd = build / "pylightd"
+        self.relay = build / "bench" / "relay"
+        self.loadgen = build / "bench" / "loadgen"
+        self.reload = build / "bench" / "reload"
+        for p in (self.pylightd, self.relay, self.loadgen, Path(MOSQUITTO)):
+            if not os.access(p, os.X_OK):
+                raise BenchError(f"{p}: not found (run `make bench`)")
+        self.n = env_int("BENCH_N", 20000)
+        self.rounds = env_int("BENCH_ROUNDS", 5)
+        self.idle_s = env_int("BENCH_IDLE", 10)
+        self.qos = env_int("BENCH_QOS", 1)
+        self.renames = env_int("BENCH_RENAMES", 7)
+        self.callgrind = env_int("BENCH_CALLGRIND", 1) and shutil.which("valgrind")
+        if self.n < 1 or self.rounds < 1 or self.idle_s < 1 or self.qos not in (0, 1, 2):
+            raise BenchError("BENCH_N, BENCH_ROUNDS and BENCH_IDLE must be >= 1, BENCH_QOS 0..2")
+        self.raw_path = build / "bench" / "results.txt"
+        self.tmp = Path(tempfile.mkdtemp(prefix="pylight-bench-"))
+        self.broker = Broker(self.tmp)
+        # results[(kind, zones, mode)] = [loadgen dict per round]; rss[(kind, zones)] = [KiB]
+        self.results = {}
+        self.rss = {}
+        self.idle = {}
+        self.instructions = None
+        self.raw = []
+
+    def note(self, text):
+        self.raw.append(text)
+        print(text, flush=True)
+
+    def loadgen_run(self, args, pid=None):
+        argv = [str(self.loadgen), "-p", str(self.broker.port), "-q", str(self.qos)] + args
+        if pid:
+            argv += ["-P", str(pid)]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=600)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"loadgen timed out: {' '.join(argv)}")
+        if r.returncode != 0:
+            raise BenchError(f"loadgen failed ({r.returncode}): {' '.join(argv)}\n{r.stderr}")
+        return r.stdout.strip().splitlines()[-1]
+
+    def one_run(self, kind, zones, mode, window):
+        ctl = Controller(kind, self).start()
+        try:
+            line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)],
+                                    ctl.pid)
+            hwm = vm_hwm_kib(ctl.pid)
+        finally:
+            ctl.stop()
+        res = parse_kv(line)
+        res["rss_kib"] = hwm
+        self.results.setdefault((kind, zones, mode), []).append(res)
+        self.note(f"run kind={kind} {line} vm_hwm_kib={hwm}")
+        return hwm
+
+    def measure_idle(self):
+        """Relay and pylightd side by side: both idle, so they do not disturb each other."""
+        py = Controller("pylightd", self).start()
+        relay = None
+        try:
+            # Some traffic first: idle means "after work", not "never worked".
+            self.loadgen_run(["-n", "200", "-w", "1", "-z", "1"], py.pid)
+            relay = Controller("relay", self).start()
+            time.sleep(IDLE_SETTLE)
+            before = {c.kind: (ctxt_switches(c.pid), c.pid) for c in (py, relay)}
+            time.sleep(self.idle_s)
+            for c in (py, relay):
+                after = ctxt_switches(c.pid)
+                b, pid = before[c.kind]
+                total = sum(after.get(t, 0) - b.get(t, 0) for t in after)
+                main = after.get(pid, 0) - b.get(pid, 0)
+                rate = total / self.idle_s
+                self.idle.setdefault(c.kind, []).append((rate, main / self.idle_s))
+                self.note(f"idle kind={c.kind} seconds={self.idle_s} switches={total} "
+                          f"main_thread={main} threads={len(after)} per_s={rate:.2f}")
+        finally:
+            py.stop()
+            if relay:
+                relay.stop()
+
+    def measure_reload(self):
+        if not os.access(self.reload, os.X_OK):
+            self.note(f"reload: {self.reload} not built, skipped")
+            return None
+        try:
+            r = subprocess.run([str(self.reload)], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=300, cwd=self.tmp)
+        except subprocess.TimeoutExpired:
+            self.note("reload: timed out")
+            return None
+        out = (r.stdout.strip() or r.stderr.strip()).splitlines()
+        line = out[-1] if out else ""  # the last line is the figure held to the target
+        for text in out:
+            self.note(f"reload rc={r.returncode} {text}")
+        if r.returncode != 0:
+            return None
+        m = re.search(r"([0-9]+(?:\.[0-9]+)?)\s*ms\b", line) or \
+            re.search(r"_ms=([0-9]+(?:\.[0-9]+)?)", line)
+        return (float(m.group(1)) if m else None, out)
+
+    def measure_instructions(self):
+        """User-space instructions per reading under callgrind: deterministic where CPU time on
+        a shared machine is not. Two runs of different length cancel start-up and warm-up."""
+        lengths = (1000, 5000)
+        out = {}
+        for kind in ("relay", "pylightd"):
+            total = []
+            for n in lengths:
+                cg = self.tmp / f"callgrind.{kind}.{n}"
+                ctl = Controller(kind, self, ["valgrind", "--tool=callgrind",
+                                              f"--callgrind-out-file={cg}"]).start()
+                try:
+                    self.loadgen_run(["-n", str(n), "-w", "100", "-z", "1"])
+                finally:
+                    ctl.stop()
+                m = re.search(r"^(?:summary|totals): (\d+)", cg.read_text(), re.M)
+                if not m:
+                    raise BenchError(f"{cg}: no instruction count")
+                total.append(int(m.group(1)))
+            out[kind] = (total[1] - total[0]) / (lengths[1] - lengths[0])
+            self.note(f"callgrind kind={kind} ir_per_msg={out[kind]:.0f}")
+        return out
+
+    def measure_rename(self):
+        ctl = Controller("pylightd", self).start()
+        try:
+            line = self.loadgen_run(["-n", str(self.renames), "-z", "1",
+                                     "-r", str(ctl.dir / "ref.txt")])
+        finally:
+            ctl.stop()
+        self.note(f"rename {line}")
+        return parse_kv(line)
+
+    def run(self):
+        self.broker.start()
+        kinds = ["relay", "pylightd", "pylightd+explain"]
+        for rnd in range(self.rounds):
+            # Alternate who goes first, so that a drift in the machine's load hits both alike.
+            order = kinds if rnd % 2 == 0 else kinds[::-1]
+            for zones in ZONE_COUNTS:
+                hwm = dict.fromkeys(kinds, 0)
+                # Relay and pylightd back to back for each figure: a pair shares the moment.
+                for mode, window in MODES:
+                    for kind in order:
+                        hwm[kind] = max(hwm[kind], self.one_run(kind, zones, mode, window))
+                for kind in kinds:
+                    self.rss.setdefault((kind, zones), []).append(hwm[kind])
+            self.measure_idle()
+        reload = self.measure_reload()
+        rename = self.measure_rename()
+        self.instructions = self.measure_instructions() if self.callgrind else None
+        self.broker.stop()
+        return reload, rename
+
+    def cleanup(self):
+        self.broker.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            self.raw_path.write_text("\n".join(self.raw) + "\n")
+        except OSError:
+            pass
+
+    # --- the table -------------------------------------------------------------------------
+
+    def med(self, kind, zones, mode, key):
+        vals = [r[key] for r in self.results.get((kind, zones, mode), []) if key in r]
+        return statistics.median(vals) if vals else None
+
+    def table(self, reload, rename):
+        rows = []
+        verdicts = []
+
+        def fmt(v, digits=1):
+            if v is None:
+                return "-"
+            return f"{v:,.{digits}f}" if isinstance(v, float) else f"{v:,}"
+
+        def add(metric, zones, relay, py, target, ok, digits=1, ratio=True):
+            r = (py / relay) if ratio and relay and py is not None else None
+            verdict = "info" if ok is None else ok if isinstance(ok, str) else \
+                ("PASS" if ok else "FAIL")
+            if verdict in ("PASS", "FAIL"):
+                verdicts.append(verdict)
+            rows.append((metric, str(zones), fmt(relay, digits), fmt(py, digits),
+                         "-" if r is None else f"{r:.2f}", target, verdict))
+
+        for kind, title in (("pylightd", "pylightd doing what the relay does: orders only "
+                                         "(zone_state off), no log line per order"),
+                            ("pylightd+explain", "pylightd as shipped, for information: "
+                                                 "zone explanations on, log level info")):
+            rows.append((title,))
+            check = kind == "pylightd"
+            for z in ZONE_COUNTS:
+                rl, py = (self.med("relay", z, "pingpong", "p50_us"),
+                          self.med(kind, z, "pingpong", "p50_us"))
+                add("ping-pong p50 (us)", z, rl, py, "", None)
+                rl, py = (self.med("relay", z, "pingpong", "p99_us"),
+                          self.med(kind, z, "pingpong", "p99_us"))
+                add("ping-pong p99 (us)", z, rl, py, f"<= relay + {P99_EXTRA_US:.0f} us",
+                    (py <= rl + P99_EXTRA_US) if check and None not in (rl, py) else None)
+                rl, py = (self.med("relay", z, "burst", "msgs_per_s"),
+                          self.med(kind, z, "burst", "msgs_per_s"))
+                add("burst throughput (msg/s)", z, rl, py, f">= {THROUGHPUT_RATIO} x relay",
+                    (py >= THROUGHPUT_RATIO * rl) if check and None not in (rl, py) else None, 0)
+                for mode in ("pingpong", "burst"):
+                    rl, py = (self.med("relay", z, mode, "cpu_us_per_msg"),
+                              self.med(kind, z, mode, "cpu_us_per_msg"))
+                    ticks = [self.med(k, z, mode, "cpu_ticks") for k in ("relay", kind)]
+                    ok = (py <= CPU_RATIO * rl) if check and None not in (rl, py) else None
+                    if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                        ok = "n/a (too few ticks)"
+                    add(f"CPU per msg, {mode} (us)", z, rl, py, f"<= {CPU_RATIO} x relay", ok, 2)
+                rl = statistics.median(self.rss[("relay", z)])
+                py = statistics.median(self.rss[(kind, z)])
+                if z == 1:
+                    add("peak RSS, VmHWM (KiB)", z, rl, py, f"<= {RSS_1ZONE_KIB} KiB",
+                        py <= RSS_1ZONE_KIB if check else None, 0)
+                else:
+                    base = statistics.median(self.rss[(kind, 1)])
+                    rbase = statistics.median(self.rss[("relay", 1)])
+                    add("peak RSS, VmHWM (KiB)", z, rl, py, "", None, 0)
+                    per, rper = (py - base) * 1024 / (z - 1), (rl - rbase) * 1024 / (z - 1)
+                    add("  RSS per zone (bytes)", z, rper, per, f"<= {RSS_PER_ZONE_B} B",
+                        per <= RSS_PER_ZONE_B if check else None, 0, ratio=False)
+        rows.append(("idle, reload and rename (pylightd, orders only)",))
+        rl = statistics.median(r for r, _ in self.idle["relay"])
+        py = statistics.median(r for r, _ in self.idle["pylightd"])
+        pym = statistics.median(m for _, m in self.idle["pylightd"])
+        add(f"idle wakeups/s ({self.idle_s} s)", "-", rl, py, f"<= relay + {IDLE_EXTRA}/s",
+            py <= rl + IDLE_EXTRA, 2)
+        add("  of which pylightd's main thread", "-", None, pym, "info", None, 2, ratio=False)
+        if reload is None:
+            add("reload of 10,000 zones (ms)", 10000, None, None, f"<= {RELOAD_MS:.0f} ms", None)
+        else:
+            ms, _lines = reload
+            add("reload of 10,000 zones (ms)", 10000, None, ms, f"<= {RELOAD_MS:.0f} ms",
+                (ms <= RELOAD_MS) if ms is not None else None, 2, ratio=False)
+        add("rename() -> order, median (ms)", 1, None, rename.get("median_ms"),
+            "info (~100 ms debounce)", None, 1, ratio=False)
+        if self.instructions:
+            add("user instructions per msg (callgrind)", 1, self.instructions["relay"],
+                self.instructions["pylightd"], "info (burst)", None, 0)
+
+        head = ("metric", "zones", "relay", "pylightd", "ratio", "target", "result")
+        widths = [max(len(r[i]) for r in rows + [head] if len(r) > 1) for i in range(len(head))]
+        line = "  ".join("{:<%d}" % w if i in (0, 5) else "{:>%d}" % w
+                         for i, w in enumerate(widths))
+        out = [line.format(*head)]
+        for r in rows:
+            out.append(f"-- {r[0]}" if len(r) == 1 else line.format(*r))
+        if reload is not None:
+            out += [f"reload program: {text}" for text in reload[1]]
+        fails = verdicts.count("FAIL")
+        out.append(f"targets: {verdicts.count('PASS')} PASS, {fails} FAIL "
+                   "(information only; `make bench` exits 0 when it ran)")
+        return "\n".join(out)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: bench.py BUILD_DIR", file=sys.stderr)
+        return 2
+    try:
+        bench = Bench(sys.argv[1])
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    try:
+        load = os.getloadavg()[0]
+        print(f"pylight bench: {bench.n} readings per run, {bench.rounds} round(s), medians; "
+              f"QoS {bench.qos} for relay, pylightd and loadgen; mosquitto with "
+              f"set_tcp_nodelay on 127.0.0.1; {os.cpu_count()} CPUs, load {load:.2f}", flush=True)
+        reload, rename = bench.run()
+        print()
+        print(bench.table(reload, rename))
+        print(f"raw results: {bench.raw_path}")
+    except BenchError as e:
+        print(f"bench: could not run: {e}", file=sys.stderr)
+        return 1
+    finally:
+        bench.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
