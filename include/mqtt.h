@@ -31,7 +31,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 int mqtt_thread_fd(const struct mqtt *m);
 /*
  * Health of the loop thread, for the watchdog: 0 when alive and not stuck, -EPIPE when it
- * has ended, -ETIMEDOUT when one callback has run for more than `stuck_ms`.
+ * has ended, -ETIMEDOUT when one callback has run for more than `stuck_ms` or the thread
+ * is stopped or traced.
  */
 int mqtt_check(struct mqtt *m, long long stuck_ms);
 /* Restarts an ended loop thread (after a fatal error) and reconnects. */

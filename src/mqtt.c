@@ -337,16 +337,34 @@ int mqtt_thread_fd(const struct mqtt *m)
 	return m->loop_fd;
 }
 
+/* The thread's state letter in /proc (R, S, T, t...), 0 once it has ended, '?' if unknown. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[128], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')'); /* the comm field before it may hold ')' itself */
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
 int mqtt_check(struct mqtt *m, long long stuck_ms)
 {
-	char path[64];
 	long long since = atomic_load(&m->cb_since);
+	char state = m->loop_tid ? thread_state(m->loop_tid) : '?';
 
-	if (m->loop_tid) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d", (int)m->loop_tid);
-		if (access(path, F_OK) < 0)
-			return -EPIPE;
-	}
+	if (!state)
+		return -EPIPE;
+	/* Stopped or held by a tracer, it does no network I/O: as wedged as a stuck callback. */
+	if (state == 'T' || state == 't')
+		return -ETIMEDOUT;
 	if (since && mono_ms() - since > stuck_ms)
 		return -ETIMEDOUT;
 	return 0;
