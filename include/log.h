@@ -12,6 +12,7 @@ int log_level_enabled(int prio);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* As log_msg, with the journal field ZONE= set (the default zone is ""). */
-void log_zone(int prio, const char *zone, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_zone(int prio, const char *zone, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

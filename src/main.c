@@ -323,7 +323,8 @@ static void on_watchdog(struct daemon *d)
 	if (rc == -ETIMEDOUT) {
 		/* Withholding the ping is the point: systemd restarts a wedged daemon. */
 		if (!d->stuck_logged)
-			log_msg(LOG_CRIT, "mqtt: network thread stuck or stopped, not feeding the watchdog");
+			log_msg(LOG_CRIT,
+				"mqtt: network thread stuck or stopped, not feeding the watchdog");
 		d->stuck_logged = true;
 		return;
 	}
