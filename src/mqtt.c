@@ -338,7 +338,7 @@ int mqtt_thread_fd(const struct mqtt *m)
 }
 
 /* The thread's state letter in /proc (R, S, T, t...), 0 once it has ended, '?' if unknown. */
-static char thread_state(pid_t tid)
+static int thread_state(pid_t tid)
 {
 	char path[64], buf[128], *p;
 	ssize_t n;
@@ -358,7 +358,7 @@ static char thread_state(pid_t tid)
 int mqtt_check(struct mqtt *m, long long stuck_ms)
 {
 	long long since = atomic_load(&m->cb_since);
-	char state = m->loop_tid ? thread_state(m->loop_tid) : '?';
+	int state = m->loop_tid ? thread_state(m->loop_tid) : '?';
 
 	if (!state)
 		return -EPIPE;
