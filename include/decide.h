@@ -3,6 +3,7 @@
 #define PYLIGHT_DECIDE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "reading.h"
@@ -32,13 +33,36 @@ struct zone_state {
 	uint32_t switches;      /* orders that changed the light */
 };
 
+/*
+ * Why a zone is in its state, kept as the facts behind it: most decisions are neither logged
+ * nor explained, so the text is written only when decide_reason() is asked for it.
+ */
+enum reason_kind { REASON_NONE, REASON_NO_READING, REASON_LEVEL, REASON_STALE, REASON_OVERRIDE };
+enum level_cmp { CMP_BELOW, CMP_ABOVE, CMP_BETWEEN };
+
+struct reason {
+	enum reason_kind kind;
+	bool first;             /* LEVEL: the zone's first decision */
+	bool lamp;              /* LEVEL: lamp_lux was subtracted from the smoothed level */
+	bool deferred;          /* LEVEL: a dwell holds `want` back for `seconds` */
+	enum level_cmp cmp;     /* LEVEL: where the level lies against the thresholds */
+	enum light held;        /* LEVEL: the light before; OVERRIDE: the light ordered */
+	enum light want;        /* LEVEL: the light the level asks for */
+	enum failsafe failsafe; /* STALE */
+	double smoothed, lamp_lux, on_below, off_above;
+	double seconds;         /* LEVEL: dwell left; STALE: time since the last reading */
+};
+
 struct decision {
 	bool order;     /* publish an order for `light` */
 	bool changed;   /* light or mode changed: publish the explanation */
 	enum light light;
 	int64_t wake;   /* when decide_tick must run for this zone next; DECIDE_NEVER if not */
-	char reason[96];/* why the zone is in its state, e.g. "40 < on_below 300" */
+	struct reason reason;
 };
+
+/* Longest reason text decide_reason() writes, with its NUL; longer ones are truncated. */
+#define DECIDE_REASON_MAX 96
 
 /* Accepts a reading (pushes it into the window) and decides. */
 void decide_reading(struct zone_state *z, const struct zone_params *p, double lux, int64_t now,
@@ -61,6 +85,9 @@ void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
  * readings that fit. The caller frees the old window afterwards if it owned it.
  */
 void decide_window_resize(struct zone_state *z, double *buf, uint8_t cap);
+
+/* Writes why, e.g. "40 < on_below 300", into buf of capacity cap (truncating safely). */
+void decide_reason(const struct decision *d, char *buf, size_t cap);
 
 const char *light_name(enum light l);     /* "ON", "OFF", "UNKNOWN" */
 const char *mode_name(enum zone_mode m);  /* "auto", "override", "failsafe" */

@@ -172,22 +172,21 @@ static void explain(struct control *c, struct zone *z, const struct decision *d)
 {
 	const struct zone_state *s = &z->st;
 	const char *topic = zone_topic(c, c->cfg->topics_zone_state, z->name);
-	char reason[160];
+	char reason[DECIDE_REASON_MAX + 16];
 	json_object *o;
 	const char *text;
 	size_t len;
 
 	if (!topic)
 		return;
-	snprintf(reason, sizeof(reason), "%s", d->reason);
+	decide_reason(d, reason, DECIDE_REASON_MAX);
 	if (s->mode == MODE_OVERRIDE) {
 		time_t until = time(NULL) + (time_t)((s->override_until - control_now()) / 1000);
+		size_t used = strlen(reason);
 		struct tm tm;
-		char hhmm[16];
 
 		localtime_r(&until, &tm);
-		strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
-		snprintf(reason, sizeof(reason), "%s until %s", d->reason, hhmm);
+		strftime(reason + used, sizeof(reason) - used, " until %H:%M", &tm);
 	}
 	o = json_object_new_object();
 	if (!o)
@@ -224,8 +223,13 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 			c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
 			c->st.orders++;
 		}
-		log_zone(LOG_INFO, z->name, "zone '%s': %s (%s)", z->name, light_name(d->light),
-			 d->reason);
+		if (log_level_enabled(LOG_INFO)) {
+			char why[DECIDE_REASON_MAX];
+
+			decide_reason(d, why, sizeof(why));
+			log_zone(LOG_INFO, z->name, "zone '%s': %s (%s)", z->name,
+				 light_name(d->light), why);
+		}
 	}
 	if (d->changed && cfg->topics_zone_state[0])
 		explain(c, z, d);
@@ -341,8 +345,11 @@ void control_timer(struct control *c)
 		zones_schedule(&c->zones, z, DECIDE_NEVER);
 		decide_tick(&z->st, z->p, now, &d);
 		if (before != MODE_FAILSAFE && z->st.mode == MODE_FAILSAFE) {
+			char why[DECIDE_REASON_MAX];
+
 			c->st.stale++;
-			log_zone(LOG_WARNING, z->name, "zone '%s': %s", z->name, d.reason);
+			decide_reason(&d, why, sizeof(why));
+			log_zone(LOG_WARNING, z->name, "zone '%s': %s", z->name, why);
 		}
 		apply(c, z, &d, now);
 	}

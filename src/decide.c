@@ -79,56 +79,48 @@ static void zone_switch(struct zone_state *z, enum light light, int64_t now, str
 	d->order = true;
 }
 
-/* Appends to the reason; vsnprintf truncates safely once the buffer is full. */
-__attribute__((format(printf, 2, 3)))
-static void reason_add(struct decision *d, const char *fmt, ...)
-{
-	size_t used = strlen(d->reason);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->reason + used, sizeof(d->reason) - used, fmt, ap);
-	va_end(ap);
-}
-
 /* Hysteresis on the smoothed value; returns when a change its dwell forbids may happen. */
 static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, int64_t now,
 			     struct decision *d)
 {
+	struct reason *r = &d->reason;
 	enum light want = z->light;
 	double v = z->smoothed;
 	int64_t until;
 
-	if (z->light == LIGHT_UNKNOWN)
-		reason_add(d, "first reading ");
+	r->kind = REASON_LEVEL;
+	r->held = z->light;
+	r->smoothed = z->smoothed;
+	r->on_below = p->on_below;
+	r->off_above = p->off_above;
 	if (z->light == LIGHT_ON && p->lamp_lux != 0) {
 		v -= p->lamp_lux;
-		reason_add(d, "%g - lamp_lux %g = ", z->smoothed, p->lamp_lux);
+		r->lamp = true;
+		r->lamp_lux = p->lamp_lux;
 	}
-	reason_add(d, "%g", v);
 
 	if (z->light == LIGHT_UNKNOWN) {
-		want = v < p->on_below ? LIGHT_ON : LIGHT_OFF;
-		reason_add(d, " %s on_below %g", want == LIGHT_ON ? "<" : ">=", p->on_below);
-		zone_switch(z, want, now, d);
+		r->first = true;
+		r->want = v < p->on_below ? LIGHT_ON : LIGHT_OFF;
+		zone_switch(z, r->want, now, d);
 		return DECIDE_NEVER;
 	}
 
 	if (v < p->on_below) {
 		want = LIGHT_ON;
-		reason_add(d, " < on_below %g", p->on_below);
+		r->cmp = CMP_BELOW;
 	} else if (v > p->off_above) {
 		want = LIGHT_OFF;
-		reason_add(d, " > off_above %g", p->off_above);
+		r->cmp = CMP_ABOVE;
 	} else {
-		reason_add(d, " between on_below %g and off_above %g: stays %s", p->on_below,
-			   p->off_above, light_name(z->light));
+		r->cmp = CMP_BETWEEN;
 	}
+	r->want = want;
 
 	until = time_add(z->changed_at, z->light == LIGHT_ON ? p->min_on : p->min_off);
 	if (want != z->light && now < until) {
-		reason_add(d, ": %s deferred by %s until +%gs", light_name(want),
-			   z->light == LIGHT_ON ? "min_on" : "min_off", (double)(until - now) / 1000);
+		r->deferred = true;
+		r->seconds = (double)(until - now) / 1000;
 		return until;
 	}
 	zone_switch(z, want, now, d);
@@ -138,14 +130,9 @@ static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, 
 static void failsafe_reason(const struct zone_state *z, const struct zone_params *p, int64_t now,
 			    struct decision *d)
 {
-	const char *what = "hold";
-
-	if (p->failsafe == FAILSAFE_ON)
-		what = "on";
-	else if (p->failsafe == FAILSAFE_OFF)
-		what = "off";
-
-	reason_add(d, "stale %gs: failsafe %s", (double)(now - z->last_reading) / 1000, what);
+	d->reason.kind = REASON_STALE;
+	d->reason.failsafe = p->failsafe;
+	d->reason.seconds = (double)(now - z->last_reading) / 1000;
 }
 
 /* Applied once when the zone goes stale; no dwell, since the sensor can no longer be trusted. */
@@ -170,7 +157,7 @@ static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, in
 	}
 	z->mode = MODE_AUTO;
 	if (!z->has_reading) {
-		reason_add(d, "auto, no reading yet");
+		d->reason.kind = REASON_NO_READING;
 		return DECIDE_NEVER;
 	}
 	/* Parameters may have changed since the last reading (reload): recompute. */
@@ -180,7 +167,8 @@ static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, in
 
 static void override_reason(const struct zone_state *z, struct decision *d)
 {
-	reason_add(d, "override %s", light_name(z->light));
+	d->reason.kind = REASON_OVERRIDE;
+	d->reason.held = z->light;
 }
 
 static void decision_start(struct decision *d)
@@ -278,6 +266,80 @@ void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
 		break;
 	}
 	decision_finish(z, p, old_light, old_mode, deferred, d);
+}
+
+/* Appends to buf; vsnprintf truncates safely once it is full. */
+__attribute__((format(printf, 3, 4)))
+static void text_add(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, cap);
+	va_list ap;
+
+	if (used + 1 >= cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, cap - used, fmt, ap);
+	va_end(ap);
+}
+
+static void level_reason(const struct reason *r, char *buf, size_t cap)
+{
+	double v = r->lamp ? r->smoothed - r->lamp_lux : r->smoothed;
+
+	if (r->first)
+		text_add(buf, cap, "first reading ");
+	if (r->lamp)
+		text_add(buf, cap, "%g - lamp_lux %g = ", r->smoothed, r->lamp_lux);
+	text_add(buf, cap, "%g", v);
+	if (r->first) {
+		text_add(buf, cap, " %s on_below %g", r->want == LIGHT_ON ? "<" : ">=",
+			 r->on_below);
+		return;
+	}
+	switch (r->cmp) {
+	case CMP_BELOW:
+		text_add(buf, cap, " < on_below %g", r->on_below);
+		break;
+	case CMP_ABOVE:
+		text_add(buf, cap, " > off_above %g", r->off_above);
+		break;
+	case CMP_BETWEEN:
+		text_add(buf, cap, " between on_below %g and off_above %g: stays %s", r->on_below,
+			 r->off_above, light_name(r->held));
+		break;
+	}
+	if (r->deferred)
+		text_add(buf, cap, ": %s deferred by %s until +%gs", light_name(r->want),
+			 r->held == LIGHT_ON ? "min_on" : "min_off", r->seconds);
+}
+
+void decide_reason(const struct decision *d, char *buf, size_t cap)
+{
+	const struct reason *r = &d->reason;
+	static const char *const failsafe_names[] = {
+		[FAILSAFE_HOLD] = "hold", [FAILSAFE_ON] = "on", [FAILSAFE_OFF] = "off",
+	};
+
+	if (!cap)
+		return;
+	buf[0] = '\0';
+	switch (r->kind) {
+	case REASON_NONE:
+		break;
+	case REASON_NO_READING:
+		text_add(buf, cap, "auto, no reading yet");
+		break;
+	case REASON_LEVEL:
+		level_reason(r, buf, cap);
+		break;
+	case REASON_STALE:
+		text_add(buf, cap, "stale %gs: failsafe %s", r->seconds,
+			 failsafe_names[r->failsafe]);
+		break;
+	case REASON_OVERRIDE:
+		text_add(buf, cap, "override %s", light_name(r->held));
+		break;
+	}
 }
 
 const char *light_name(enum light l)

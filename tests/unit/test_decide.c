@@ -41,6 +41,15 @@ static void tick(struct fixture *f, int64_t now)
 	decide_tick(&f->z, &f->p, now, &f->d);
 }
 
+/* The decision's reason as text; valid until the next call. */
+static const char *why(const struct decision *d)
+{
+	static char buf[DECIDE_REASON_MAX];
+
+	decide_reason(d, buf, sizeof(buf));
+	return buf;
+}
+
 static void override(struct fixture *f, enum override_cmd cmd, int64_t duration, int64_t now)
 {
 	decide_override(&f->z, &f->p, cmd, duration, now, &f->d);
@@ -55,7 +64,7 @@ static void test_first_decision(void **state)
 	assert_true(f.d.order);
 	assert_true(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_ON);
-	assert_string_equal(f.d.reason, "first reading 299 < on_below 300");
+	assert_string_equal(why(&f.d), "first reading 299 < on_below 300");
 	assert_int_equal(f.z.switches, 1);
 
 	reading(fixture_new(&f), 300, 0);
@@ -63,7 +72,7 @@ static void test_first_decision(void **state)
 	assert_true(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_OFF);
 	assert_int_equal(f.z.light, LIGHT_OFF);
-	assert_string_equal(f.d.reason, "first reading 300 >= on_below 300");
+	assert_string_equal(why(&f.d), "first reading 300 >= on_below 300");
 }
 
 static void test_first_decision_has_no_dwell(void **state)
@@ -93,23 +102,23 @@ static void test_hysteresis_edges(void **state)
 	assert_false(f.d.order);
 	assert_false(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_OFF);
-	assert_string_equal(f.d.reason, "300 between on_below 300 and off_above 400: stays OFF");
+	assert_string_equal(why(&f.d), "300 between on_below 300 and off_above 400: stays OFF");
 
 	reading(&f, 299.5, 2 * S);
 	assert_true(f.d.order);
 	assert_int_equal(f.d.light, LIGHT_ON);
-	assert_string_equal(f.d.reason, "299.5 < on_below 300");
+	assert_string_equal(why(&f.d), "299.5 < on_below 300");
 
 	reading(&f, 400, 3 * S);
 	assert_false(f.d.order);
 	assert_int_equal(f.d.light, LIGHT_ON);
-	assert_string_equal(f.d.reason, "400 between on_below 300 and off_above 400: stays ON");
+	assert_string_equal(why(&f.d), "400 between on_below 300 and off_above 400: stays ON");
 
 	reading(&f, 400.5, 4 * S);
 	assert_true(f.d.order);
 	assert_true(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_OFF);
-	assert_string_equal(f.d.reason, "400.5 > off_above 400");
+	assert_string_equal(why(&f.d), "400.5 > off_above 400");
 	assert_int_equal(f.z.changed_at, 4 * S);
 	assert_int_equal(f.z.switches, 3);
 }
@@ -174,7 +183,7 @@ static void test_median(void **state)
 	reading(&f, 1, 2 * S);
 	reading(&f, 2, 3 * S);
 	assert_true(f.z.smoothed == 2.5);
-	assert_string_equal(f.d.reason, "2.5 < on_below 300");
+	assert_string_equal(why(&f.d), "2.5 < on_below 300");
 }
 
 static void test_median_decides(void **state)
@@ -281,12 +290,12 @@ static void test_dwell(void **state)
 	assert_false(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_ON);
 	assert_int_equal(f.d.wake, 30 * S);
-	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +25s");
+	assert_string_equal(why(&f.d), "500 > off_above 400: OFF deferred by min_on until +25s");
 
 	tick(&f, 30 * S - 1);
 	assert_false(f.d.order);
 	assert_int_equal(f.d.wake, 30 * S);
-	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +0.001s");
+	assert_string_equal(why(&f.d), "500 > off_above 400: OFF deferred by min_on until +0.001s");
 
 	tick(&f, 30 * S);
 	assert_true(f.d.order);
@@ -295,12 +304,12 @@ static void test_dwell(void **state)
 	assert_int_equal(f.d.wake, DECIDE_NEVER);
 	assert_int_equal(f.z.changed_at, 30 * S);
 	assert_int_equal(f.z.switches, 2);
-	assert_string_equal(f.d.reason, "500 > off_above 400");
+	assert_string_equal(why(&f.d), "500 > off_above 400");
 
 	reading(&f, 100, 31 * S);
 	assert_false(f.d.order);
 	assert_int_equal(f.d.wake, 40 * S);
-	assert_string_equal(f.d.reason, "100 < on_below 300: ON deferred by min_off until +9s");
+	assert_string_equal(why(&f.d), "100 < on_below 300: ON deferred by min_off until +9s");
 
 	/* The light came back before the dwell ended: nothing is pending any more. */
 	reading(&f, 350, 32 * S);
@@ -331,7 +340,7 @@ static void test_override_when_already_on(void **state)
 	assert_int_equal(f.d.wake, 3610 * S);
 	assert_int_equal(f.z.switches, 1);
 	assert_int_equal(f.z.changed_at, 0);
-	assert_string_equal(f.d.reason, "override ON");
+	assert_string_equal(why(&f.d), "override ON");
 
 	/* Repeated under override: ordered again, and the new end is worth publishing. */
 	override(&f, OVERRIDE_ON, 60 * S, 20 * S);
@@ -355,7 +364,7 @@ static void test_override_ignores_dwell(void **state)
 	assert_int_equal(f.z.changed_at, 5 * S);
 	assert_int_equal(f.z.switches, 2);
 	assert_int_equal(f.z.override_until, 905 * S);
-	assert_string_equal(f.d.reason, "override OFF");
+	assert_string_equal(why(&f.d), "override OFF");
 }
 
 static void test_override_freezes_readings(void **state)
@@ -373,7 +382,7 @@ static void test_override_freezes_readings(void **state)
 	assert_false(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_OFF);
 	assert_int_equal(f.z.mode, MODE_OVERRIDE);
-	assert_string_equal(f.d.reason, "override OFF");
+	assert_string_equal(why(&f.d), "override OFF");
 	assert_int_equal(f.d.wake, 61 * S);
 	assert_true(f.z.lux == 20);
 	assert_true(f.z.smoothed == 15);
@@ -394,14 +403,14 @@ static void test_auto_reevaluates(void **state)
 	assert_true(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_ON);
 	assert_int_equal(f.z.mode, MODE_AUTO);
-	assert_string_equal(f.d.reason, "10 < on_below 300");
+	assert_string_equal(why(&f.d), "10 < on_below 300");
 
 	/* AUTO without an override: accepted, re-evaluates, nothing changes. */
 	override(&f, OVERRIDE_AUTO, -1, 4 * S);
 	assert_false(f.d.order);
 	assert_false(f.d.changed);
 	assert_int_equal(f.z.mode, MODE_AUTO);
-	assert_string_equal(f.d.reason, "10 < on_below 300");
+	assert_string_equal(why(&f.d), "10 < on_below 300");
 }
 
 static void test_auto_keeps_state_when_in_band(void **state)
@@ -417,7 +426,7 @@ static void test_auto_keeps_state_when_in_band(void **state)
 	assert_false(f.d.order);
 	assert_true(f.d.changed); /* the mode changed */
 	assert_int_equal(f.d.light, LIGHT_ON);
-	assert_string_equal(f.d.reason, "350 between on_below 300 and off_above 400: stays ON");
+	assert_string_equal(why(&f.d), "350 between on_below 300 and off_above 400: stays ON");
 }
 
 static void test_auto_dwell_counts_from_override(void **state)
@@ -434,7 +443,7 @@ static void test_auto_dwell_counts_from_override(void **state)
 	assert_true(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_ON);
 	assert_int_equal(f.d.wake, 70 * S);
-	assert_string_equal(f.d.reason, "500 > off_above 400: OFF deferred by min_on until +50s");
+	assert_string_equal(why(&f.d), "500 > off_above 400: OFF deferred by min_on until +50s");
 	tick(&f, 70 * S);
 	assert_true(f.d.order);
 	assert_int_equal(f.d.light, LIGHT_OFF);
@@ -457,7 +466,7 @@ static void test_override_without_reading(void **state)
 	assert_int_equal(f.z.mode, MODE_AUTO);
 	assert_int_equal(f.d.light, LIGHT_ON);
 	assert_int_equal(f.d.wake, DECIDE_NEVER);
-	assert_string_equal(f.d.reason, "auto, no reading yet");
+	assert_string_equal(why(&f.d), "auto, no reading yet");
 	tick(&f, 1000 * S); /* never stale without a reading */
 	assert_false(f.d.changed);
 	assert_int_equal(f.z.mode, MODE_AUTO);
@@ -477,7 +486,7 @@ static void test_override_expiry(void **state)
 	assert_false(f.d.changed);
 	assert_int_equal(f.z.mode, MODE_OVERRIDE);
 	assert_int_equal(f.d.wake, 61 * S);
-	assert_string_equal(f.d.reason, "override ON");
+	assert_string_equal(why(&f.d), "override ON");
 	tick(&f, 61 * S);
 	assert_true(f.d.order);
 	assert_true(f.d.changed);
@@ -520,7 +529,7 @@ static void stale_case(enum failsafe fs, bool order, enum light light, const cha
 	assert_int_equal(f.z.mode, MODE_FAILSAFE);
 	assert_int_equal(f.d.light, light);
 	assert_int_equal(f.d.wake, DECIDE_NEVER);
-	assert_string_equal(f.d.reason, reason);
+	assert_string_equal(why(&f.d), reason);
 
 	tick(&f, 500 * S); /* once only */
 	assert_false(f.d.order);
@@ -578,7 +587,7 @@ static void test_stale_during_override(void **state)
 	assert_true(f.d.changed);
 	assert_int_equal(f.z.mode, MODE_FAILSAFE);
 	assert_int_equal(f.d.light, LIGHT_ON);
-	assert_string_equal(f.d.reason, "stale 61s: failsafe on");
+	assert_string_equal(why(&f.d), "stale 61s: failsafe on");
 }
 
 static void test_lamp_lux(void **state)
@@ -594,17 +603,17 @@ static void test_lamp_lux(void **state)
 	reading(&f, 450, S);
 	assert_false(f.d.order);
 	assert_int_equal(f.z.light, LIGHT_ON);
-	assert_string_equal(f.d.reason,
+	assert_string_equal(why(&f.d),
 			    "450 - lamp_lux 100 = 350 between on_below 300 and off_above 400: stays ON");
 
 	reading(&f, 510, 2 * S);
 	assert_true(f.d.order);
 	assert_int_equal(f.z.light, LIGHT_OFF);
-	assert_string_equal(f.d.reason, "510 - lamp_lux 100 = 410 > off_above 400");
+	assert_string_equal(why(&f.d), "510 - lamp_lux 100 = 410 > off_above 400");
 
 	reading(&f, 350, 3 * S);
 	assert_false(f.d.order);
-	assert_string_equal(f.d.reason, "350 between on_below 300 and off_above 400: stays OFF");
+	assert_string_equal(why(&f.d), "350 between on_below 300 and off_above 400: stays OFF");
 
 	/* Without lamp_lux 450 switches off. */
 	fixture_new(&f);
@@ -655,7 +664,7 @@ static void test_decision_filled(void **state)
 	assert_false(f.d.changed);
 	assert_int_equal(f.d.light, LIGHT_ON);
 	assert_int_equal(f.d.wake, DECIDE_NEVER);
-	assert_string_equal(f.d.reason, "100 < on_below 300");
+	assert_string_equal(why(&f.d), "100 < on_below 300");
 }
 
 static void test_reason_truncated(void **state)
@@ -672,8 +681,8 @@ static void test_reason_truncated(void **state)
 	f.p.min_on = 1000000 * S;
 	reading(&f, 1.5, 0);
 	reading(&f, 1e300, S);
-	assert_int_equal(strlen(f.d.reason), sizeof(f.d.reason) - 1);
-	assert_memory_equal(f.d.reason, head, strlen(head));
+	assert_int_equal(strlen(why(&f.d)), DECIDE_REASON_MAX - 1);
+	assert_memory_equal(why(&f.d), head, strlen(head));
 }
 
 static void test_names(void **state)
