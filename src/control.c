@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -157,18 +158,22 @@ static void rearm(struct control *c)
 /*
  * A JSON number the way the SPEC shows it: 42, 12.5, 0.1. json-c alone prints 42.0 and
  * 0.10000000000000001; the shortest text that reads back as the same double is kept instead.
+ * Whole numbers, most readings and thresholds, are exact as integers and cost far less.
  */
 static json_object *json_number(double v)
 {
 	char text[32];
 
+	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v)))
+		return json_object_new_int64((int64_t)v);
 	snprintf(text, sizeof(text), "%.15g", v);
 	if (strtod(text, NULL) != v)
 		snprintf(text, sizeof(text), "%.17g", v);
 	return json_object_new_double_s(v, text);
 }
 
-static void explain(struct control *c, struct zone *z, const struct decision *d)
+/* Publishes the zone's explanation; `why` is decide_reason()'s text for its decision. */
+static void explain(struct control *c, struct zone *z, const char *why)
 {
 	const struct zone_state *s = &z->st;
 	const char *topic = zone_topic(c, c->cfg->topics_zone_state, z->name);
@@ -179,7 +184,7 @@ static void explain(struct control *c, struct zone *z, const struct decision *d)
 
 	if (!topic)
 		return;
-	decide_reason(d, reason, DECIDE_REASON_MAX);
+	snprintf(reason, sizeof(reason), "%s", why);
 	if (s->mode == MODE_OVERRIDE) {
 		time_t until = time(NULL) + (time_t)((s->override_until - control_now()) / 1000);
 		size_t used = strlen(reason);
@@ -211,7 +216,13 @@ static void explain(struct control *c, struct zone *z, const struct decision *d)
 static void apply(struct control *c, struct zone *z, const struct decision *d, int64_t now)
 {
 	const struct config *cfg = c->cfg;
+	bool logged = d->order && log_level_enabled(LOG_INFO);
+	bool explained = d->changed && cfg->topics_zone_state[0];
+	char why[DECIDE_REASON_MAX];
 
+	/* The reason's text, written once and only when someone reads it. */
+	if (logged || explained)
+		decide_reason(d, why, sizeof(why));
 	if (z->st.changed_at == now && d->order)
 		z->since_wall = (int64_t)time(NULL);
 	if (d->order) {
@@ -223,16 +234,12 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 			c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
 			c->st.orders++;
 		}
-		if (log_level_enabled(LOG_INFO)) {
-			char why[DECIDE_REASON_MAX];
-
-			decide_reason(d, why, sizeof(why));
+		if (logged)
 			log_zone(LOG_INFO, z->name, "zone '%s': %s (%s)", z->name,
 				 light_name(d->light), why);
-		}
 	}
-	if (d->changed && cfg->topics_zone_state[0])
-		explain(c, z, d);
+	if (explained)
+		explain(c, z, why);
 	if (zones_schedule(&c->zones, z, d->wake) < 0)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
 }
