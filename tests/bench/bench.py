@@ -12,7 +12,14 @@ Environment: BENCH_N (readings per measured run, default 20000), BENCH_ROUNDS (d
 BENCH_IDLE (seconds of idle measurement, default 10), BENCH_QOS (default 1, for the relay,
 pylightd and loadgen alike), BENCH_RENAMES (rename-to-order samples, default 7),
 BENCH_CALLGRIND (default 1: count user-space instructions per reading under valgrind, when it
-is installed; 0 skips it).
+is installed; 0 skips it), BENCH_PIN (default 1, see below).
+
+CPU placement: with two or more CPUs, mosquitto runs on the first and the controller and
+loadgen share the second (taskset). Left to the scheduler, the three processes land in one of
+two placements from run to run, and burst throughput jumps between ~15,000 and ~18,000 msg/s
+for the relay and pylightd alike, so that a median of five was a coin toss. Pinned, the spread
+is a few percent, and the controller's own cost shows: it competes with loadgen for its CPU.
+BENCH_PIN=0 leaves placement to the scheduler.
 """
 
 import os
@@ -81,6 +88,29 @@ def vm_hwm_kib(pid):
     raise BenchError(f"no VmHWM for pid {pid}")
 
 
+# Debian 12's libsystemd.so.0 and the libraries it links at load time (systemd 253 and later
+# load the compression and crypto ones only when used): the part of pylightd's RSS that the
+# SPEC's sd_notify and journal dependency brings, shown apart from the rest.
+SYSTEMD_LIBS = ("libsystemd.so", "libgcrypt.so", "libgpg-error.so", "liblzma.so", "libzstd.so",
+                "liblz4.so", "libcap.so")
+
+
+def rss_parts_kib(pid):
+    """(RssAnon, Rss of SYSTEMD_LIBS) of a process now, from /proc/PID/smaps, in KiB."""
+    anon = systemd = 0
+    mapping = ""
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                mapping = head[5] if len(head) > 5 else ""
+            elif head[0] == "Rss:" and os.path.basename(mapping).startswith(SYSTEMD_LIBS):
+                systemd += int(head[1])
+            elif head[0] == "Anonymous:":
+                anon += int(head[1])
+    return anon, systemd
+
+
 def ctxt_switches(pid):
     """{tid: voluntary + nonvoluntary context switches} over the process's threads."""
     out = {}
@@ -100,8 +130,9 @@ def ctxt_switches(pid):
 # --- processes -----------------------------------------------------------------------------
 
 class Broker:
-    def __init__(self, workdir):
+    def __init__(self, workdir, wrap=()):
         self.dir = workdir
+        self.wrap = list(wrap)  # e.g. taskset
         self.log_path = workdir / "mosquitto.log"
         self.proc = None
         self.port = None
@@ -118,8 +149,8 @@ class Broker:
                 lines.append("user root")
             conf.write_text("\n".join(lines) + "\n")
             log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+            self.proc = subprocess.Popen(self.wrap + [MOSQUITTO, "-c", str(conf)],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             log.close()
             deadline = time.monotonic() + START_TIMEOUT
             while self.proc.poll() is None and time.monotonic() < deadline:
@@ -151,7 +182,8 @@ class Controller:
 
     def __init__(self, kind, bench, wrap=()):
         Controller.serial += 1
-        self.wrap = list(wrap)  # e.g. valgrind and its options
+        self.wrap = bench.pin_work + list(wrap)  # e.g. valgrind and its options
+        self.slow = bool(wrap)
         self.kind = kind
         self.bench = bench
         self.dir = bench.tmp / f"{kind}-{Controller.serial}"
@@ -187,7 +219,7 @@ class Controller:
             self.client_id = f"bench-relay-{self.proc.pid}"
         try:
             wait_until(lambda: self.proc.poll() is not None or b.broker.has_client(self.client_id),
-                       START_TIMEOUT * (4 if self.wrap else 1), f"{self.kind} to connect")
+                       START_TIMEOUT * (4 if self.slow else 1), f"{self.kind} to connect")
         except BenchError:
             self.stop()
             raise
@@ -249,8 +281,12 @@ class Bench:
         if self.n < 1 or self.rounds < 1 or self.idle_s < 1 or self.qos not in (0, 1, 2):
             raise BenchError("BENCH_N, BENCH_ROUNDS and BENCH_IDLE must be >= 1, BENCH_QOS 0..2")
         self.raw_path = build / "bench" / "results.txt"
+        cpus = sorted(os.sched_getaffinity(0))
+        self.pinned = env_int("BENCH_PIN", 1) and len(cpus) >= 2 and shutil.which("taskset")
+        self.pin_broker = ["taskset", "-c", str(cpus[0])] if self.pinned else []
+        self.pin_work = ["taskset", "-c", str(cpus[1])] if self.pinned else []
         self.tmp = Path(tempfile.mkdtemp(prefix="pylight-bench-"))
-        self.broker = Broker(self.tmp)
+        self.broker = Broker(self.tmp, self.pin_broker)
         # results[(kind, zones, mode)] = [loadgen dict per round]; rss[(kind, zones)] = [KiB]
         self.results = {}
         self.rss = {}
@@ -263,7 +299,8 @@ class Bench:
         print(text, flush=True)
 
     def loadgen_run(self, args, pid=None):
-        argv = [str(self.loadgen), "-p", str(self.broker.port), "-q", str(self.qos)] + args
+        argv = self.pin_work + [str(self.loadgen), "-p", str(self.broker.port),
+                                "-q", str(self.qos)] + args
         if pid:
             argv += ["-P", str(pid)]
         try:
@@ -281,10 +318,13 @@ class Bench:
             line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)],
                                     ctl.pid)
             hwm = vm_hwm_kib(ctl.pid)
+            anon, systemd = rss_parts_kib(ctl.pid)
         finally:
             ctl.stop()
         res = parse_kv(line)
         res["rss_kib"] = hwm
+        res["anon_kib"] = anon
+        res["systemd_kib"] = systemd
         self.results.setdefault((kind, zones, mode), []).append(res)
         self.note(f"run kind={kind} {line} vm_hwm_kib={hwm}")
         return hwm
@@ -451,6 +491,11 @@ class Bench:
                 if z == 1:
                     add("peak RSS, VmHWM (KiB)", z, rl, py, f"<= {RSS_1ZONE_KIB} KiB",
                         py <= RSS_1ZONE_KIB if check else None, 0)
+                    for key, what in (("systemd_kib", "libsystemd + the 6 it links"),
+                                      ("anon_kib", "anonymous (heap, stacks)")):
+                        rl, py = (self.med("relay", z, "burst", key),
+                                  self.med(kind, z, "burst", key))
+                        add(f"  of which {what}", z, rl, py, "info", None, 0)
                 else:
                     base = statistics.median(self.rss[(kind, 1)])
                     rbase = statistics.median(self.rss[("relay", 1)])
@@ -503,9 +548,12 @@ def main():
         return 1
     try:
         load = os.getloadavg()[0]
+        placement = (f"mosquitto on CPU {bench.pin_broker[-1]}, controller and loadgen on CPU "
+                     f"{bench.pin_work[-1]}" if bench.pinned else "CPUs left to the scheduler")
         print(f"pylight bench: {bench.n} readings per run, {bench.rounds} round(s), medians; "
               f"QoS {bench.qos} for relay, pylightd and loadgen; mosquitto with "
-              f"set_tcp_nodelay on 127.0.0.1; {os.cpu_count()} CPUs, load {load:.2f}", flush=True)
+              f"set_tcp_nodelay on 127.0.0.1; {os.cpu_count()} CPUs, load {load:.2f}; "
+              f"{placement}", flush=True)
         reload, rename = bench.run()
         print()
         print(bench.table(reload, rename))
