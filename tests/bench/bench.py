@@ -51,6 +51,7 @@ RSS_PER_ZONE_B = 300
 RELOAD_MS = 20.0
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
+MIN_JUDGED_N = 5000      # fewer readings per run than this (a smoke run) judge no timing
 
 
 class BenchError(Exception):
@@ -451,6 +452,10 @@ class Bench:
                 return "-"
             return f"{v:,.{digits}f}" if isinstance(v, float) else f"{v:,}"
 
+        def smoke(ok):
+            """Latency and throughput of a few hundred readings are noise, not a verdict."""
+            return "n/a (smoke run)" if ok is not None and self.n < MIN_JUDGED_N else ok
+
         def add(metric, zones, relay, py, target, ok, digits=1, ratio=True):
             r = (py / relay) if ratio and relay and py is not None else None
             verdict = "info" if ok is None else ok if isinstance(ok, str) else \
@@ -473,11 +478,12 @@ class Bench:
                 rl, py = (self.med("relay", z, "pingpong", "p99_us"),
                           self.med(kind, z, "pingpong", "p99_us"))
                 add("ping-pong p99 (us)", z, rl, py, f"<= relay + {P99_EXTRA_US:.0f} us",
-                    (py <= rl + P99_EXTRA_US) if check and None not in (rl, py) else None)
+                    smoke((py <= rl + P99_EXTRA_US) if check and None not in (rl, py) else None))
                 rl, py = (self.med("relay", z, "burst", "msgs_per_s"),
                           self.med(kind, z, "burst", "msgs_per_s"))
                 add("burst throughput (msg/s)", z, rl, py, f">= {THROUGHPUT_RATIO} x relay",
-                    (py >= THROUGHPUT_RATIO * rl) if check and None not in (rl, py) else None, 0)
+                    smoke((py >= THROUGHPUT_RATIO * rl) if check and None not in (rl, py)
+                          else None), 0)
                 for mode in ("pingpong", "burst"):
                     rl, py = (self.med("relay", z, mode, "cpu_us_per_msg"),
                               self.med(kind, z, mode, "cpu_us_per_msg"))
