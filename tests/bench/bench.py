@@ -97,7 +97,9 @@ SYSTEMD_LIBS = ("libsystemd.so", "libgcrypt.so", "libgpg-error.so", "liblzma.so"
 
 
 def rss_parts_kib(pid):
-    """(RssAnon, Rss of SYSTEMD_LIBS) of a process now, from /proc/PID/smaps, in KiB."""
+    """(anonymous pages, Rss of SYSTEMD_LIBS) of a process now, from /proc/PID/smaps, in KiB.
+    Anonymous pages are the heap and stacks, and also the libraries' pages written at load
+    (relocations): about 125 KiB of pylightd's are libsystemd's and its libraries'."""
     anon = systemd = 0
     mapping = ""
     with open(f"/proc/{pid}/smaps") as f:
@@ -498,7 +500,7 @@ class Bench:
                     add("peak RSS, VmHWM (KiB)", z, rl, py, f"<= {RSS_1ZONE_KIB} KiB",
                         py <= RSS_1ZONE_KIB if check else None, 0)
                     for key, what in (("systemd_kib", "libsystemd + the 6 it links"),
-                                      ("anon_kib", "anonymous (heap, stacks)")):
+                                      ("anon_kib", "anon (heap, stacks, relocs)")):
                         rl, py = (self.med("relay", z, "burst", key),
                                   self.med(kind, z, "burst", key))
                         add(f"  of which {what}", z, rl, py, "info", None, 0)
