@@ -12,8 +12,17 @@ CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wpointer-arith -Wformat=2 -Wvla
+# These run when make reads this file. On a fresh machine that is before `deps` has installed
+# the packages, so every target that runs `deps` re-invokes make for the build: the new make
+# reads this file again with the .pc files in place. That is simpler than deferring each
+# flag to recipe time (and still right under -j, where prerequisites run in any order).
+# A build whose packages are missing stops at once with the reason (need_pkgs), never with
+# a link error far from the cause.
 PCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKGS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo yes)
+need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS): `make deps` \
+	installs the Debian packages))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION='"$(VERSION)"' -Iinclude $(PCFLAGS) \
              $(WARN) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -39,13 +48,13 @@ pylightd: $(BUILD)/pylightd
 	ln -sf $< $@
 
 $(BUILD)/pylightd: $(OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIBOBJS) \
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIBOBJS) \
 		$(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD):
@@ -53,7 +62,8 @@ $(BUILD):
 
 units: $(UNIT_BINS)
 
-# Everything `make check` and `make demo` need, installed from Debian when missing.
+# Everything `make check`, `make demo`, `make bench` and `make fuzz` need, installed from
+# Debian when missing; those targets then build in a new make (see PCFLAGS above).
 deps:
 	@tests/deps.sh
 
@@ -69,14 +79,15 @@ check: deps
 BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen
 $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
 	@mkdir -p $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
 
-bench: deps $(BUILD)/pylightd $(BENCH_BINS) $(BUILD)/bench/reload
+bench: deps
+	$(MAKE) $(BUILD)/pylightd $(BENCH_BINS) $(BUILD)/bench/reload
 	tests/bench/bench.sh $(BUILD)
 
 $(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
 
 # libFuzzer targets (clang, ASan+UBSan); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 20
@@ -86,7 +97,8 @@ fuzz: deps
 lint:
 	tests/lint.sh
 
-demo: deps $(BUILD)/pylightd
+demo: deps
+	$(MAKE) $(BUILD)/pylightd
 	tests/demo/demo.sh $(abspath $(BUILD)/pylightd)
 
 # The samples in conf/ are installed only where no file exists yet: an operator's

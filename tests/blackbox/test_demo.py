@@ -38,3 +38,24 @@ def test_demo_shows_readings_and_orders_then_cleans_up(tmp_path):
     # Everything the demo started lives under its folder in TMPDIR.
     assert processes_mentioning(str(tmp_path)) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_that_cannot_start_exits_non_zero(tmp_path):
+    """A daemon that refuses to start makes the demo fail, not print an empty show."""
+    require_binary()
+    # The real binary, pointed at a configuration that does not exist: it exits 78.
+    wrapper = tmp_path / "pylightd-broken"
+    wrapper.write_text(f"#!/bin/sh\nexec '{PYLIGHTD}' -c '{tmp_path}/missing.ini'\n")
+    wrapper.chmod(0o755)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    env = dict(os.environ, DEMO_SECONDS="5", TMPDIR=str(runs))
+    res = subprocess.run([str(DEMO), str(wrapper)], env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=60)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "pylightd exited before coming online" in out, out
+    assert "missing.ini" in out, out
+    assert not re.search(r"\bORDER\b", res.stdout), out
+    assert processes_mentioning(str(runs)) == []
+    assert list(runs.iterdir()) == []
