@@ -9,9 +9,11 @@ something does NOT happen.
 import itertools
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -470,12 +472,16 @@ class Daemon:
             "readings": "value/light", "orders": "light/order", "status": "pylight/status",
             "zone_state": "pylight/zone", "override": "light/override"}[kind]
 
-    def start(self, wait=True, args=()):
+    def start(self, wait=True, args=(), env=None, cmd_prefix=(), binary=None):
+        """Starts the daemon (`binary`, default PYLIGHTD) behind an optional wrapper command
+        (valgrind, a shell), with extra environment variables (NOTIFY_SOCKET, ASAN_OPTIONS)
+        added to daemon_env()."""
         require_binary()
         with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
-            self.proc = subprocess.Popen([str(PYLIGHTD), "-c", str(self.ini_path), *args],
+            self.proc = subprocess.Popen([*cmd_prefix, str(binary or PYLIGHTD),
+                                          "-c", str(self.ini_path), *args],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         env=daemon_env())
+                                         env=dict(daemon_env(), **(env or {})))
         if wait:
             self.wait_ready()
         return self
@@ -539,15 +545,16 @@ class Daemon:
 @pytest.fixture
 def daemon(broker, tmp_path, request):
     """daemon(ref=DEFAULT_REF, ini={"section": {"key": "value"}}, start=True, wait=True,
-    on=broker) -> a started Daemon. A value of None in `ini` removes that key."""
+    on=broker, args=(), env=None) -> a started Daemon (see Daemon.start). A value of None in
+    `ini` removes that key."""
     made = []
 
-    def make(ref=DEFAULT_REF, ini=None, start=True, wait=True, on=None, args=()):
+    def make(ref=DEFAULT_REF, ini=None, start=True, wait=True, on=None, args=(), env=None):
         cid = f"pylightd-{uuid.uuid4().hex[:10]}"
         d = Daemon(tmp_path / f"daemon{len(made)}", on or broker, ref, ini, cid)
         made.append(d)
         if start:
-            d.start(wait=wait, args=args)
+            d.start(wait=wait, args=args, env=env)
         return d
 
     yield make
@@ -582,3 +589,92 @@ def run_pylightd():
                         pytrace=False)
         return res
     return run
+
+
+# --- a fake systemd -------------------------------------------------------------------------
+
+class NotifySocket:
+    """A fake systemd: an AF_UNIX datagram socket that records every sd_notify message with
+    the time it was received. A thread keeps reading it, so the daemon never waits on a
+    full queue while a test is busy elsewhere."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.msgs = []  # (monotonic receive time, {key: value})
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            select.select([self.sock], [], [], 0.05)
+            self._receive()
+
+    def _receive(self):
+        """Records every message waiting on the socket; returns how many there were."""
+        n = 0
+        with self._lock:
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:  # BlockingIOError: nothing (more) waiting
+                    return n
+                lines = data.decode(errors="replace").split("\n")
+                self.msgs.append((time.monotonic(),
+                                  dict(line.split("=", 1) for line in lines if "=" in line)))
+                n += 1
+
+    def drain(self, quiet=0.05):
+        """Records every message sent so far, then returns once none has come for `quiet`
+        seconds."""
+        self._receive()
+        while True:
+            n = len(self.msgs)
+            time.sleep(quiet)
+            if self._receive() == 0 and len(self.msgs) == n:
+                return
+
+    def wait(self, pred, after=0, what="notification"):
+        """Waits for a message at index >= after matching pred; returns its index."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            self.drain()
+            for i in range(after, len(self.msgs)):
+                if pred(self.msgs[i][1]):
+                    return i
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}; got "
+                            f"{[m for _, m in self.msgs[after:]]}")
+
+    def statuses(self):
+        """Every STATUS= received so far, oldest first."""
+        self._receive()
+        return [m["STATUS"] for _, m in list(self.msgs) if "STATUS" in m]
+
+    def wait_status(self, regex, timeout=TIMEOUT):
+        """Waits for a STATUS= matching regex (case-insensitive); returns it."""
+        pat = re.compile(regex, re.I)
+        return wait_until(lambda: next((s for s in self.statuses() if pat.search(s)), None),
+                          timeout, lambda: f"a STATUS matching {regex!r}; "
+                                           f"got {self.statuses()[-5:]}")
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def notify(tmp_path):
+    """A NotifySocket in the test's folder, or in a shorter one if that path is too long."""
+    with tempfile.TemporaryDirectory(prefix="pylight-notify-") as short:
+        path = tmp_path / "notify.sock"
+        if len(str(path)) > 100:  # sun_path holds 108 bytes
+            path = Path(short) / "notify.sock"
+        n = NotifySocket(path)
+        yield n
+        n.close()

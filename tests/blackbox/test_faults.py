@@ -15,16 +15,13 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (PYLIGHTD, TIMEOUT, Barrier, Broker, daemon_env, free_port,
-                      require_binary, wait_until)
+from conftest import PYLIGHTD, Barrier, Broker, free_port, wait_until
 from tcpproxy import TcpProxy
 
 READ = "value/light"
@@ -35,67 +32,6 @@ ON_BELOW, OFF_ABOVE = 300, 400  # conftest's DEFAULT_REF
 
 
 # --- helpers shared with the other hostile-condition tests ----------------------------------
-
-class NotifySocket:
-    """A fake systemd notification socket: records every STATUS= the daemon sends."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []
-        self._lock = threading.Lock()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.messages.append(data.decode(errors="replace"))
-
-    def statuses(self):
-        with self._lock:
-            return [line[len("STATUS="):] for m in self.messages for line in m.split("\n")
-                    if line.startswith("STATUS=")]
-
-    def wait_status(self, regex, timeout=TIMEOUT):
-        pat = re.compile(regex, re.I)
-        return wait_until(lambda: next((s for s in self.statuses() if pat.search(s)), None),
-                          timeout, f"a STATUS matching {regex!r}; got {self.statuses()[-5:]}")
-
-    def close(self):
-        self._stop = True
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def notify_socket(tmp_path):
-    s = NotifySocket(tmp_path / "notify.sock")
-    yield s
-    s.close()
-
-
-def start_with_env(d, wait=True, cmd_prefix=(), binary=None, **env):
-    """Starts conftest's Daemon `d` like Daemon.start, with extra environment variables
-    (NOTIFY_SOCKET, ASAN_OPTIONS) and an optional wrapper command (valgrind)."""
-    require_binary()
-    with open(d.out_path, "ab") as out, open(d.err_path, "ab") as err:
-        d.proc = subprocess.Popen([*cmd_prefix, str(binary or PYLIGHTD), "-c", str(d.ini_path)],
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                  env=dict(daemon_env(), **env))
-    if wait:
-        d.wait_ready()
-    return d
-
 
 class ExtBroker(Broker):
     """conftest's Broker with extra configuration: `head` lines go first, `tail` lines
@@ -253,8 +189,7 @@ def test_proxy_cuts_while_readings_stream(broker, daemon, mqtt):
     rng = random.Random(7)
     proxy = TcpProxy(broker.port)
     try:
-        d = start_with_env(daemon(ini={"mqtt": {"port": str(proxy.port)}}, start=False),
-                           **measurable_env())
+        d = daemon(ini={"mqtt": {"port": str(proxy.port)}}, env=measurable_env())
         obs = mqtt(ORDER + "/#", ZONE_STATE + "/chaos/#")
         pub = mqtt()
         sync = Barrier(obs)
@@ -365,12 +300,12 @@ def refusal_times(b, seconds_for, count):
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
-        ext_brokers, daemon, mqtt, tmp_path, notify_socket, protocol):
+        ext_brokers, daemon, mqtt, tmp_path, notify, protocol):
     b = auth_broker(ext_brokers, tmp_path, password="not-modif")
     d = daemon(on=b, start=False,
                ini={"mqtt": {"port": str(b.auth_port), "protocol": protocol,
                              "reconnect_min": "1", "reconnect_max": "3"}})
-    start_with_env(d, wait=False, NOTIFY_SOCKET=notify_socket.path)
+    d.start(wait=False, env={"NOTIFY_SOCKET": notify.path})
 
     # Never alive and silent: it keeps trying, further and further apart (1, 2, 3 s),
     # and says why, in the log and in the systemd STATUS.
@@ -379,7 +314,7 @@ def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
     assert min(gaps) >= 0.7, f"retrying too fast: {gaps}"
     assert max(gaps) >= 2.5, f"no back-off towards reconnect_max 3 s: {gaps}"
     d.wait_log(r"^warning: mqtt: .*not authori[sz]ed", flags=re.M | re.I)
-    notify_socket.wait_status(r"not authori[sz]ed")
+    notify.wait_status(r"not authori[sz]ed")
     assert d.alive()
     pid = d.pid
 
@@ -388,7 +323,7 @@ def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
     b.proc.send_signal(signal.SIGHUP)  # mosquitto rereads its password file
     d.wait_ready(timeout=20)
     assert d.pid == pid and d.alive()
-    notify_socket.wait_status(r"^connected to ")
+    notify.wait_status(r"^connected to ")
     c = mqtt(ORDER + "/#", on=b)
     c.publish(READ + "/auth", "100")
     c.wait_for(ORDER + "/auth", "ON")

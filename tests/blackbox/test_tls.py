@@ -11,8 +11,7 @@ import subprocess
 import pytest
 
 from conftest import free_port, wait_until
-from test_faults import (NotifySocket, auth_broker, ext_brokers,  # noqa: F401 (fixture)
-                         start_with_env)
+from test_faults import auth_broker, ext_brokers  # noqa: F401 (fixture)
 
 READ = "value/light"
 ORDER = "light/order"
@@ -87,41 +86,31 @@ def tried_again_after_loop_end(d, regex):
 
 @pytest.mark.parametrize("ca, cert", [("other-ca", "server"), ("ca", "stranger")],
                          ids=["unknown-ca", "certificate-for-another-host"])
-def test_tls_unverifiable_server_refused_with_clear_error(ext_brokers, pki, daemon, tmp_path,
+def test_tls_unverifiable_server_refused_with_clear_error(ext_brokers, pki, daemon, notify,
                                                          ca, cert):
     b = tls_broker(ext_brokers, pki, cert=cert)
-    ns = NotifySocket(tmp_path / "notify.sock")
-    try:
-        d = daemon(on=b, start=False,
-                   ini={"mqtt": {"port": str(b.tls_port), "tls_ca_file": f"{pki}/{ca}.crt"}})
-        start_with_env(d, wait=False, NOTIFY_SOCKET=ns.path)
-        d.wait_log(r"^warning: mqtt: .*certificate verify failed")
-        ns.wait_status(r"certificate verify failed")
-        # It keeps trying: the fatal TLS error ended libmosquitto's loop, which is restarted.
-        wait_until(lambda: tried_again_after_loop_end(d, "certificate verify failed"),
-                   what="an attempt after the loop's restart")
-    finally:
-        ns.close()
+    d = daemon(on=b, wait=False, env={"NOTIFY_SOCKET": notify.path},
+               ini={"mqtt": {"port": str(b.tls_port), "tls_ca_file": f"{pki}/{ca}.crt"}})
+    d.wait_log(r"^warning: mqtt: .*certificate verify failed")
+    notify.wait_status(r"certificate verify failed")
+    # It keeps trying: the fatal TLS error ended libmosquitto's loop, which is restarted.
+    wait_until(lambda: tried_again_after_loop_end(d, "certificate verify failed"),
+               what="an attempt after the loop's restart")
     assert d.alive()
     assert b.connections(d.client_id) == 0, "connected to a broker it could not verify"
 
 
-def test_tls_client_certificate_required_and_accepted(ext_brokers, pki, daemon, mqtt, tmp_path):
+def test_tls_client_certificate_required_and_accepted(ext_brokers, pki, daemon, mqtt, notify):
     b = tls_broker(ext_brokers, pki, require_certificate=True)
-    ns = NotifySocket(tmp_path / "notify.sock")
-    try:
-        without = daemon(on=b, start=False, ini={"mqtt": {"port": str(b.tls_port),
-                                                          "tls_ca_file": f"{pki}/ca.crt"}})
-        start_with_env(without, wait=False, NOTIFY_SOCKET=ns.path)
-        d = tls_daemon(daemon, b, tls_ca_file=f"{pki}/ca.crt",
-                       tls_cert_file=f"{pki}/client.crt", tls_key_file=f"{pki}/client.key")
-        works(d, mqtt, b)
-        # The broker really demands a certificate: the daemon without one is turned away,
-        # and says so.
-        without.wait_log(r"^warning: mqtt: .*certificate required")
-        ns.wait_status(r"certificate required")
-    finally:
-        ns.close()
+    without = daemon(on=b, wait=False, env={"NOTIFY_SOCKET": notify.path},
+                     ini={"mqtt": {"port": str(b.tls_port), "tls_ca_file": f"{pki}/ca.crt"}})
+    d = tls_daemon(daemon, b, tls_ca_file=f"{pki}/ca.crt",
+                   tls_cert_file=f"{pki}/client.crt", tls_key_file=f"{pki}/client.key")
+    works(d, mqtt, b)
+    # The broker really demands a certificate: the daemon without one is turned away,
+    # and says so.
+    without.wait_log(r"^warning: mqtt: .*certificate required")
+    notify.wait_status(r"certificate required")
     assert b.connections(without.client_id) == 0
     assert without.alive()
 

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import PYLIGHTD, ROOT
 from test_faults import (auth_broker, ext_brokers, password_file,  # noqa: F401 (fixture)
-                         refusal_times, sanitized, start_with_env)
+                         refusal_times, sanitized)
 
 READ = "value/light"
 ORDER = "light/order"
@@ -35,7 +35,7 @@ def memcheck(d, report):
     valgrind = shutil.which("valgrind")
     if not valgrind:
         pytest.skip("valgrind is not installed (Debian package valgrind)")
-    start_with_env(d, wait=False, binary=plain_binary(), cmd_prefix=[
+    d.start(wait=False, binary=plain_binary(), cmd_prefix=[
         valgrind, "--tool=memcheck", "--leak-check=full",
         "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
         "--error-exitcode=99", f"--log-file={report}"])
