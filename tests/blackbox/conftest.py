@@ -1,5 +1,8 @@
 """conftest.py -- black-box fixtures: a real mosquitto, the real pylightd and real MQTT clients.
 
+Every helper the test modules share lives here, once: brokers (plain, with a password, with
+TLS), MQTT clients, the daemon, a fake systemd notify socket and memory measurements.
+
 Nothing is mocked. Every wait polls for the awaited behaviour with a generous deadline
 (TIMEOUT) because the suite must pass on a loaded 2-core machine and under ASan; the only
 bounded waits are MqttClient.expect_none() and Daemon.expect_alive(), which assert that
@@ -28,6 +31,13 @@ PYLIGHTD = Path(os.environ.get("PYLIGHTD", ROOT / "build/plain/pylightd")).resol
 MOSQUITTO = "/usr/sbin/mosquitto"
 TIMEOUT = 10.0
 POLL = 0.02
+
+# The daemon's default topics.
+READ = "value/light"
+ORDER = "light/order"
+STATUS = "pylight/status"
+ZONE_STATE = "pylight/zone"
+OVERRIDE = "light/override"
 
 # Markers of a sanitizer report; LeakSanitizer's summary also says AddressSanitizer.
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -93,13 +103,16 @@ class Broker:
     """A private mosquitto on a loopback port that stays the same across restarts.
 
     Its log (log_type all) is the outside view of what each client did: tests read the
-    SUBSCRIBE/SUBACK and PUBLISH lines from it.
+    SUBSCRIBE/SUBACK and PUBLISH lines from it. Extra configuration: `head` lines go first,
+    `tail` lines (further listeners and their settings) last; extra ports stay fixed across
+    restarts.
     """
 
-    def __init__(self, workdir, persistence=False):
+    def __init__(self, workdir, persistence=False, head=(), tail=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.persistence = persistence
+        self.head, self.tail = list(head), list(tail)
         self.port = None
         self.proc = None
         self.conf_path = self.dir / "mosquitto.conf"
@@ -122,7 +135,7 @@ class Broker:
             lines.append("persistence false")
         if os.geteuid() == 0:
             lines.append("user root")
-        self.conf_path.write_text("\n".join(lines) + "\n")
+        self.conf_path.write_text("\n".join([*self.head, *lines, *self.tail]) + "\n")
 
     def _accepts(self):
         try:
@@ -250,11 +263,12 @@ class Broker:
 
 @pytest.fixture
 def broker_factory(tmp_path):
-    """Makes extra brokers; `broker` is the usual one."""
+    """broker_factory(start=True, persistence=False, head=[...], tail=[...]) -> a Broker.
+    Makes extra brokers; `broker` is the usual one."""
     made = []
 
-    def make(start=True, persistence=False):
-        b = Broker(tmp_path / f"broker{len(made)}", persistence)
+    def make(start=True, persistence=False, head=(), tail=()):
+        b = Broker(tmp_path / f"broker{len(made)}", persistence, head, tail)
         made.append(b)
         if start:
             b.start()
@@ -416,7 +430,7 @@ class Barrier:
     zone must produce that zone's first order, which comes after every earlier order
     because the daemon handles readings and publishes orders in order."""
 
-    def __init__(self, client, readings="value/light", orders="light/order"):
+    def __init__(self, client, readings=READ, orders=ORDER):
         self.client, self.readings, self.orders = client, readings, orders
         self.n = 0
 
@@ -469,8 +483,8 @@ class Daemon:
 
     def topic(self, kind):
         return self.settings.get("topics", {}).get(kind) or {
-            "readings": "value/light", "orders": "light/order", "status": "pylight/status",
-            "zone_state": "pylight/zone", "override": "light/override"}[kind]
+            "readings": READ, "orders": ORDER, "status": STATUS, "zone_state": ZONE_STATE,
+            "override": OVERRIDE}[kind]
 
     def start(self, wait=True, args=(), env=None, cmd_prefix=(), binary=None):
         """Starts the daemon (`binary`, default PYLIGHTD) behind an optional wrapper command
@@ -678,3 +692,113 @@ def notify(tmp_path):
         n = NotifySocket(path)
         yield n
         n.close()
+
+
+# --- brokers that demand a password or speak TLS ------------------------------------------
+
+def password_file(path, user, password):
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(path), user, password], check=True,
+                   capture_output=True)
+    return path
+
+
+def auth_broker(broker_factory, tmp_path, password):
+    """A broker whose first listener (for the tests' clients) is open and whose second
+    listener, `auth_port`, demands user `system` with `password`."""
+    pw = password_file(tmp_path / "mosquitto.passwd", "system", password)
+    auth_port = free_port()
+    b = broker_factory(head=["per_listener_settings true"],
+                       tail=[f"listener {auth_port} 127.0.0.1", "allow_anonymous false",
+                             f"password_file {pw}"])
+    b.auth_port, b.password_path = auth_port, pw
+    return b
+
+
+def refusal_times(b, seconds_for, count):
+    """Polls the broker's log and returns the monotonic times at which its first `count`
+    refusals of a CONNECT appeared (a refused client has no id yet: its address stands in)."""
+    seen = []
+    pat = re.compile(r"Sending CONNACK to [\d.]+ \(\d, [1-9]\d*\)")
+
+    def enough():
+        n = len(pat.findall(b.log()))
+        while len(seen) < n:
+            seen.append(time.monotonic())
+        return len(seen) >= count
+    wait_until(enough, seconds_for, f"{count} refused attempts; broker log:\n{b.log()}")
+    return seen[:count]
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_cert(d, name, subject, ca=None, ext=None):
+    """An EC key and a certificate for `subject`, self-signed (a CA) or signed by `ca`."""
+    if ca is None:
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+                "-subj", subject, cwd=d)
+        return
+    (d / f"{name}.ext").write_text(ext + "\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=d)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext",
+            cwd=d)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    make_cert(d, "ca", "/CN=pylight test CA")
+    make_cert(d, "server", "/CN=localhost", ca="ca",
+              ext="subjectAltName=DNS:localhost,IP:127.0.0.1")
+    make_cert(d, "client", "/CN=pylight", ca="ca", ext="extendedKeyUsage=clientAuth")
+    make_cert(d, "other-ca", "/CN=somebody else's CA")
+    make_cert(d, "stranger", "/CN=elsewhere.example", ca="ca",
+              ext="subjectAltName=DNS:elsewhere.example")
+    return d
+
+
+def tls_broker(broker_factory, pki, require_certificate=False, cert="server"):
+    """A broker with a plain listener (tests' clients) and a TLS one at `tls_port`."""
+    port = free_port()
+    b = broker_factory(tail=[f"listener {port} 127.0.0.1", f"cafile {pki}/ca.crt",
+                             f"certfile {pki}/{cert}.crt", f"keyfile {pki}/{cert}.key",
+                             f"require_certificate {str(require_certificate).lower()}"])
+    b.tls_port = port
+    return b
+
+
+def works(d, mqtt, b):
+    """Daemon `d`, connected to broker `b`, turns a reading into an order."""
+    d.wait_ready()
+    c = mqtt(ORDER + "/#", on=b)
+    c.publish(READ + "/tls", "100")
+    c.wait_for(ORDER + "/tls", "ON")
+    assert d.alive()
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def sanitized(binary=PYLIGHTD):
+    return b"__asan_init" in Path(binary).read_bytes()
+
+
+def measurable_env():
+    """Environment for a daemon whose memory is measured: ASan's quarantine keeps up to
+    256 MiB of freed blocks, which would read as growth; a small one still catches reuse."""
+    if not sanitized():
+        return {}
+    opts = [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=1",
+            "thread_local_quarantine_size_kb=64"]
+    return {"ASAN_OPTIONS": ":".join(o for o in opts if o)}

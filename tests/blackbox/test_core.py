@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WARNING_LINE, Barrier
+from conftest import ORDER, READ, ROOT, STATUS, WARNING_LINE, Barrier
 
-READ = "value/light"
-ORDER = "light/order"
-STATUS = "pylight/status"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 

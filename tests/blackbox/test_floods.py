@@ -4,11 +4,9 @@ import re
 import signal
 import time
 
-from conftest import WARNING_LINE, Barrier, wait_until
-from test_faults import measurable_env, sanitized, vm_rss_kib
+from conftest import (ORDER, READ, WARNING_LINE, Barrier, measurable_env, sanitized, vm_rss_kib,
+                      wait_until)
 
-READ = "value/light"
-ORDER = "light/order"
 DUMP_LINE = r"^info: zone '(.*)': (ON|OFF|unknown) \w+ lux \S+ smoothed .* switches \d+$"
 
 

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TIMEOUT, Barrier, wait_until
+from conftest import ORDER, READ, TIMEOUT, Barrier, wait_until
 
-READ = "value/light"
-ORDER = "light/order"
 
 LOW = "on_below = 100\noff_above = 150\n"   # a zone at lux 200 is OFF
 HIGH = "on_below = 300\noff_above = 400\n"  # ... and ON
