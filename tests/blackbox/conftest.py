@@ -89,6 +89,16 @@ def daemon_env():
     return {k: v for k, v in os.environ.items() if k not in SYSTEMD_ENV}
 
 
+def terminate(proc):
+    """SIGTERM, and SIGKILL if the process has not gone within TIMEOUT; waits for it."""
+    proc.terminate()
+    try:
+        proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def require_binary():
     if not (PYLIGHTD.is_file() and os.access(PYLIGHTD, os.X_OK)):
         pytest.fail(f"pylightd binary not found at {PYLIGHTD} (run `make`, or set PYLIGHTD)")
@@ -170,12 +180,7 @@ class Broker:
         """Clean shutdown (SIGTERM); waits for the process to go."""
         if self.running():
             self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc)
 
     def kill(self):
         if self.running():
@@ -577,12 +582,7 @@ def daemon(broker, tmp_path, request):
     for d in made:
         if d.alive():
             request.node.user_properties.append(("pylightd_running_at_teardown", d.pid))
-            d.proc.terminate()
-            try:
-                d.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                d.proc.kill()
-                d.proc.wait()
+            terminate(d.proc)
         text = d.log() + d.stdout()
         if sanitizer_report(text):
             reports.append(f"--- {d.err_path}\n{text}")
