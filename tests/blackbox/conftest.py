@@ -42,8 +42,9 @@ OVERRIDE = "light/override"
 # Markers of a sanitizer report; LeakSanitizer's summary also says AddressSanitizer.
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
-# A warning line on stderr: a syslog priority prefix, or the level's name.
-WARNING_LINE = r"^(<4>|warning: )"
+# A warning line on stderr: the level's name, then the message. (Under systemd the daemon
+# sends its messages to the journal with a priority field, never as "<4>" on stderr.)
+WARNING_LINE = r"^warning: "
 
 # Variables that would make the daemon talk to a systemd it is not running under.
 SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",

@@ -7,7 +7,7 @@ import time
 from conftest import (ORDER, READ, WARNING_LINE, Barrier, measurable_env, sanitized, vm_rss_kib,
                       wait_until)
 
-DUMP_LINE = r"^info: zone '(.*)': (ON|OFF|unknown) \w+ lux \S+ smoothed .* switches \d+$"
+DUMP_LINE = r"^info: zone '(.*)': (ON|OFF) \w+ lux \S+ smoothed .* switches \d+$"
 
 
 def bulk_publish(client, items, qos):
