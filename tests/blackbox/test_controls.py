@@ -1,4 +1,4 @@
-"""test_controls.py -- overrides, stale sensors, lamp feedback and zone explanations (issue 5)
+"""test_controls.py -- overrides, stale sensors, lamp feedback and zone explanations
 
 Timing checks take a time.monotonic() stamp just before publishing what starts a clock: the
 daemon starts it later, and we receive what it publishes later still, so "not before
@@ -276,7 +276,7 @@ def test_override_creates_a_zone_without_readings(setup):
     assert c.payloads(at(ORDER, "new")) == ["ON", "OFF"]
 
 
-# --- dwell and override (SPEC 3 and 8) -----------------------------------------------------
+# --- dwell and override: an override ignores min_on/min_off, which count from its order ----
 
 @pytest.mark.parametrize("key, reading, first, command", [
     ("min_on", "100", "ON", "OFF"),
@@ -429,7 +429,9 @@ def test_explanation_of_a_named_zone_with_smoothing(setup):
     ("0.1", '"lux":0.1,'),
     ("1e3", '"lux":1000,'),
 ])
-def test_explanation_numbers_as_the_spec_shows_them(setup, reading, shown):
+def test_explanation_numbers_in_their_shortest_form(setup, reading, shown):
+    """Numbers in an explanation are JSON numbers in their shortest form: a whole number
+    without a fraction or an exponent, others with as few digits as they need."""
     d, c, sync = setup(ref="on_below = 300\noff_above = 400.5\n")
     c.publish(READ, reading)
     c.wait_for(ORDER)

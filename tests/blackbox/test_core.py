@@ -1,4 +1,4 @@
-"""test_core.py -- readings in, orders out: pylightd against a real mosquitto (issue 2)"""
+"""test_core.py -- readings in, orders out: pylightd against a real mosquitto"""
 
 import os
 import re

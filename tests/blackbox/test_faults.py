@@ -1,4 +1,4 @@
-"""test_faults.py -- broker faults, a proxy that cuts connections, bad credentials (issue 7)
+"""test_faults.py -- broker faults, a proxy that cuts connections, bad credentials
 
 The broker is killed (with and without persistence), frozen past the keepalive, refuses the
 daemon's credentials; a proxy between daemon and broker cuts the connection at random

@@ -1,4 +1,4 @@
-"""test_floods.py -- floods and garbage: bounded zones, huge payloads, a quiet log (issue 7)"""
+"""test_floods.py -- floods and garbage: bounded zones, huge payloads, a quiet log"""
 
 import re
 import signal

@@ -1,4 +1,4 @@
-"""test_mqtt_log.py -- libmosquitto's own log is heard while connecting, not while connected (issue 6)
+"""test_mqtt_log.py -- libmosquitto's own log is heard while connecting, not while connected
 
 With a log callback set, libmosquitto formats a debug line for every packet, which cost the
 daemon 40% of its instructions per reading (`make bench`, callgrind). So the daemon listens

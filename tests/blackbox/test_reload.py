@@ -1,4 +1,4 @@
-"""test_reload.py -- live retuning: ref.txt edits act at once, never half-applied (issue 3)
+"""test_reload.py -- live retuning: ref.txt edits act at once, never half-applied
 
 Every test runs the real pylightd against a real mosquitto. A reload is proven by the
 orders it causes WITHOUT a new reading: a zone that sits OFF at lux 200 under on_below 100

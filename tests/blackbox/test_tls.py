@@ -1,4 +1,4 @@
-"""test_tls.py -- TLS to the broker, client certificates and secrets on disk (issue 7)
+"""test_tls.py -- TLS to the broker, client certificates and secrets on disk
 
 Certificates are made at test time with openssl (conftest.py's pki fixture): a CA, a server
 certificate for 127.0.0.1 and a client certificate signed by it, and a second CA that signed

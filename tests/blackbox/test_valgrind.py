@@ -1,4 +1,4 @@
-"""test_valgrind.py -- memcheck over a whole black-box scenario: no error, no leak (issue 7)
+"""test_valgrind.py -- memcheck over a whole black-box scenario: no error, no leak
 
 Start, readings (good, bad, JSON), a reload, an override and its end, a broker restart
 (reconnect and resubscribe), SIGTERM. Valgrind runs the plain build: an ASan binary cannot

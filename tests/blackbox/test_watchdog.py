@@ -1,4 +1,4 @@
-"""test_watchdog.py -- WATCHDOG=1 only while the main loop AND the MQTT thread live (issue 4)
+"""test_watchdog.py -- WATCHDOG=1 only while the main loop AND the MQTT thread live
 
 The daemon runs with a fake systemd (a notify socket the test owns, WATCHDOG_USEC 2 s), so it
 pings every second. Then only libmosquitto's loop thread is frozen with ptrace (the process
