@@ -8,5 +8,5 @@
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-# Debian's python: the one on PATH may be another (see shared/NOTES.md). Standard library only.
+# Debian's python: the python3 on PATH may be another one (pyenv, a venv). Standard library only.
 exec /usr/bin/python3 "$(dirname "$0")/bench.py" "$1"

@@ -1,5 +1,8 @@
 """conftest.py -- black-box fixtures: a real mosquitto, the real pylightd and real MQTT clients.
 
+Every helper the test modules share lives here, once: brokers (plain, with a password, with
+TLS), MQTT clients, the daemon, a fake systemd notify socket and memory measurements.
+
 Nothing is mocked. Every wait polls for the awaited behaviour with a generous deadline
 (TIMEOUT) because the suite must pass on a loaded 2-core machine and under ASan; the only
 bounded waits are MqttClient.expect_none() and Daemon.expect_alive(), which assert that
@@ -9,9 +12,11 @@ something does NOT happen.
 import itertools
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -27,11 +32,19 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 TIMEOUT = 10.0
 POLL = 0.02
 
+# The daemon's default topics.
+READ = "value/light"
+ORDER = "light/order"
+STATUS = "pylight/status"
+ZONE_STATE = "pylight/zone"
+OVERRIDE = "light/override"
+
 # Markers of a sanitizer report; LeakSanitizer's summary also says AddressSanitizer.
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
-# A warning line on stderr: a syslog priority prefix, or the level's name.
-WARNING_LINE = r"^(<4>|warning: )"
+# A warning line on stderr: the level's name, then the message. (Under systemd the daemon
+# sends its messages to the journal with a priority field, never as "<4>" on stderr.)
+WARNING_LINE = r"^warning: "
 
 # Variables that would make the daemon talk to a systemd it is not running under.
 SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
@@ -77,6 +90,16 @@ def daemon_env():
     return {k: v for k, v in os.environ.items() if k not in SYSTEMD_ENV}
 
 
+def terminate(proc):
+    """SIGTERM, and SIGKILL if the process has not gone within TIMEOUT; waits for it."""
+    proc.terminate()
+    try:
+        proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def require_binary():
     if not (PYLIGHTD.is_file() and os.access(PYLIGHTD, os.X_OK)):
         pytest.fail(f"pylightd binary not found at {PYLIGHTD} (run `make`, or set PYLIGHTD)")
@@ -91,13 +114,16 @@ class Broker:
     """A private mosquitto on a loopback port that stays the same across restarts.
 
     Its log (log_type all) is the outside view of what each client did: tests read the
-    SUBSCRIBE/SUBACK and PUBLISH lines from it.
+    SUBSCRIBE/SUBACK and PUBLISH lines from it. Extra configuration: `head` lines go first,
+    `tail` lines (further listeners and their settings) last; extra ports stay fixed across
+    restarts.
     """
 
-    def __init__(self, workdir, persistence=False):
+    def __init__(self, workdir, persistence=False, head=(), tail=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.persistence = persistence
+        self.head, self.tail = list(head), list(tail)
         self.port = None
         self.proc = None
         self.conf_path = self.dir / "mosquitto.conf"
@@ -120,7 +146,7 @@ class Broker:
             lines.append("persistence false")
         if os.geteuid() == 0:
             lines.append("user root")
-        self.conf_path.write_text("\n".join(lines) + "\n")
+        self.conf_path.write_text("\n".join([*self.head, *lines, *self.tail]) + "\n")
 
     def _accepts(self):
         try:
@@ -155,12 +181,7 @@ class Broker:
         """Clean shutdown (SIGTERM); waits for the process to go."""
         if self.running():
             self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc)
 
     def kill(self):
         if self.running():
@@ -248,11 +269,12 @@ class Broker:
 
 @pytest.fixture
 def broker_factory(tmp_path):
-    """Makes extra brokers; `broker` is the usual one."""
+    """broker_factory(start=True, persistence=False, head=[...], tail=[...]) -> a Broker.
+    Makes extra brokers; `broker` is the usual one."""
     made = []
 
-    def make(start=True, persistence=False):
-        b = Broker(tmp_path / f"broker{len(made)}", persistence)
+    def make(start=True, persistence=False, head=(), tail=()):
+        b = Broker(tmp_path / f"broker{len(made)}", persistence, head, tail)
         made.append(b)
         if start:
             b.start()
@@ -414,7 +436,7 @@ class Barrier:
     zone must produce that zone's first order, which comes after every earlier order
     because the daemon handles readings and publishes orders in order."""
 
-    def __init__(self, client, readings="value/light", orders="light/order"):
+    def __init__(self, client, readings=READ, orders=ORDER):
         self.client, self.readings, self.orders = client, readings, orders
         self.n = 0
 
@@ -467,15 +489,19 @@ class Daemon:
 
     def topic(self, kind):
         return self.settings.get("topics", {}).get(kind) or {
-            "readings": "value/light", "orders": "light/order", "status": "pylight/status",
-            "zone_state": "pylight/zone", "override": "light/override"}[kind]
+            "readings": READ, "orders": ORDER, "status": STATUS, "zone_state": ZONE_STATE,
+            "override": OVERRIDE}[kind]
 
-    def start(self, wait=True, args=()):
+    def start(self, wait=True, args=(), env=None, cmd_prefix=(), binary=None):
+        """Starts the daemon (`binary`, default PYLIGHTD) behind an optional wrapper command
+        (valgrind, a shell), with extra environment variables (NOTIFY_SOCKET, ASAN_OPTIONS)
+        added to daemon_env()."""
         require_binary()
         with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
-            self.proc = subprocess.Popen([str(PYLIGHTD), "-c", str(self.ini_path), *args],
+            self.proc = subprocess.Popen([*cmd_prefix, str(binary or PYLIGHTD),
+                                          "-c", str(self.ini_path), *args],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         env=daemon_env())
+                                         env=dict(daemon_env(), **(env or {})))
         if wait:
             self.wait_ready()
         return self
@@ -539,15 +565,16 @@ class Daemon:
 @pytest.fixture
 def daemon(broker, tmp_path, request):
     """daemon(ref=DEFAULT_REF, ini={"section": {"key": "value"}}, start=True, wait=True,
-    on=broker) -> a started Daemon. A value of None in `ini` removes that key."""
+    on=broker, args=(), env=None) -> a started Daemon (see Daemon.start). A value of None in
+    `ini` removes that key."""
     made = []
 
-    def make(ref=DEFAULT_REF, ini=None, start=True, wait=True, on=None, args=()):
+    def make(ref=DEFAULT_REF, ini=None, start=True, wait=True, on=None, args=(), env=None):
         cid = f"pylightd-{uuid.uuid4().hex[:10]}"
         d = Daemon(tmp_path / f"daemon{len(made)}", on or broker, ref, ini, cid)
         made.append(d)
         if start:
-            d.start(wait=wait, args=args)
+            d.start(wait=wait, args=args, env=env)
         return d
 
     yield make
@@ -556,12 +583,7 @@ def daemon(broker, tmp_path, request):
     for d in made:
         if d.alive():
             request.node.user_properties.append(("pylightd_running_at_teardown", d.pid))
-            d.proc.terminate()
-            try:
-                d.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                d.proc.kill()
-                d.proc.wait()
+            terminate(d.proc)
         text = d.log() + d.stdout()
         if sanitizer_report(text):
             reports.append(f"--- {d.err_path}\n{text}")
@@ -582,3 +604,202 @@ def run_pylightd():
                         pytrace=False)
         return res
     return run
+
+
+# --- a fake systemd -------------------------------------------------------------------------
+
+class NotifySocket:
+    """A fake systemd: an AF_UNIX datagram socket that records every sd_notify message with
+    the time it was received. A thread keeps reading it, so the daemon never waits on a
+    full queue while a test is busy elsewhere."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.msgs = []  # (monotonic receive time, {key: value})
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            select.select([self.sock], [], [], 0.05)
+            self._receive()
+
+    def _receive(self):
+        """Records every message waiting on the socket; returns how many there were."""
+        n = 0
+        with self._lock:
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:  # BlockingIOError: nothing (more) waiting
+                    return n
+                lines = data.decode(errors="replace").split("\n")
+                self.msgs.append((time.monotonic(),
+                                  dict(line.split("=", 1) for line in lines if "=" in line)))
+                n += 1
+
+    def drain(self, quiet=0.05):
+        """Records every message sent so far, then returns once none has come for `quiet`
+        seconds."""
+        self._receive()
+        while True:
+            n = len(self.msgs)
+            time.sleep(quiet)
+            if self._receive() == 0 and len(self.msgs) == n:
+                return
+
+    def wait(self, pred, after=0, what="notification"):
+        """Waits for a message at index >= after matching pred; returns its index."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            self.drain()
+            for i in range(after, len(self.msgs)):
+                if pred(self.msgs[i][1]):
+                    return i
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}; got "
+                            f"{[m for _, m in self.msgs[after:]]}")
+
+    def statuses(self):
+        """Every STATUS= received so far, oldest first."""
+        self._receive()
+        return [m["STATUS"] for _, m in list(self.msgs) if "STATUS" in m]
+
+    def wait_status(self, regex, timeout=TIMEOUT):
+        """Waits for a STATUS= matching regex (case-insensitive); returns it."""
+        pat = re.compile(regex, re.I)
+        return wait_until(lambda: next((s for s in self.statuses() if pat.search(s)), None),
+                          timeout, lambda: f"a STATUS matching {regex!r}; "
+                                           f"got {self.statuses()[-5:]}")
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def notify(tmp_path):
+    """A NotifySocket in the test's folder, or in a shorter one if that path is too long."""
+    with tempfile.TemporaryDirectory(prefix="pylight-notify-") as short:
+        path = tmp_path / "notify.sock"
+        if len(str(path)) > 100:  # sun_path holds 108 bytes
+            path = Path(short) / "notify.sock"
+        n = NotifySocket(path)
+        yield n
+        n.close()
+
+
+# --- brokers that demand a password or speak TLS ------------------------------------------
+
+def password_file(path, user, password):
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(path), user, password], check=True,
+                   capture_output=True)
+    return path
+
+
+def auth_broker(broker_factory, tmp_path, password):
+    """A broker whose first listener (for the tests' clients) is open and whose second
+    listener, `auth_port`, demands user `system` with `password`."""
+    pw = password_file(tmp_path / "mosquitto.passwd", "system", password)
+    auth_port = free_port()
+    b = broker_factory(head=["per_listener_settings true"],
+                       tail=[f"listener {auth_port} 127.0.0.1", "allow_anonymous false",
+                             f"password_file {pw}"])
+    b.auth_port, b.password_path = auth_port, pw
+    return b
+
+
+def refusal_times(b, seconds_for, count):
+    """Polls the broker's log and returns the monotonic times at which its first `count`
+    refusals of a CONNECT appeared (a refused client has no id yet: its address stands in)."""
+    seen = []
+    pat = re.compile(r"Sending CONNACK to [\d.]+ \(\d, [1-9]\d*\)")
+
+    def enough():
+        n = len(pat.findall(b.log()))
+        while len(seen) < n:
+            seen.append(time.monotonic())
+        return len(seen) >= count
+    wait_until(enough, seconds_for, f"{count} refused attempts; broker log:\n{b.log()}")
+    return seen[:count]
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_cert(d, name, subject, ca=None, ext=None):
+    """An EC key and a certificate for `subject`, self-signed (a CA) or signed by `ca`."""
+    if ca is None:
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+                "-subj", subject, cwd=d)
+        return
+    (d / f"{name}.ext").write_text(ext + "\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=d)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext",
+            cwd=d)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    make_cert(d, "ca", "/CN=pylight test CA")
+    make_cert(d, "server", "/CN=localhost", ca="ca",
+              ext="subjectAltName=DNS:localhost,IP:127.0.0.1")
+    make_cert(d, "client", "/CN=pylight", ca="ca", ext="extendedKeyUsage=clientAuth")
+    make_cert(d, "other-ca", "/CN=somebody else's CA")
+    make_cert(d, "stranger", "/CN=elsewhere.example", ca="ca",
+              ext="subjectAltName=DNS:elsewhere.example")
+    return d
+
+
+def tls_broker(broker_factory, pki, require_certificate=False, cert="server"):
+    """A broker with a plain listener (tests' clients) and a TLS one at `tls_port`."""
+    port = free_port()
+    b = broker_factory(tail=[f"listener {port} 127.0.0.1", f"cafile {pki}/ca.crt",
+                             f"certfile {pki}/{cert}.crt", f"keyfile {pki}/{cert}.key",
+                             f"require_certificate {str(require_certificate).lower()}"])
+    b.tls_port = port
+    return b
+
+
+def works(d, mqtt, b):
+    """Daemon `d`, connected to broker `b`, turns a reading into an order."""
+    d.wait_ready()
+    c = mqtt(ORDER + "/#", on=b)
+    c.publish(READ + "/tls", "100")
+    c.wait_for(ORDER + "/tls", "ON")
+    assert d.alive()
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def sanitized(binary=PYLIGHTD):
+    return b"__asan_init" in Path(binary).read_bytes()
+
+
+def measurable_env():
+    """Environment for a daemon whose memory is measured: ASan's quarantine keeps up to
+    256 MiB of freed blocks, which would read as growth; a small one still catches reuse."""
+    if not sanitized():
+        return {}
+    opts = [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=1",
+            "thread_local_quarantine_size_kb=64"]
+    return {"ASAN_OPTIONS": ":".join(o for o in opts if o)}

@@ -1,4 +1,4 @@
-"""test_controls.py -- overrides, stale sensors, lamp feedback and zone explanations (issue 5)
+"""test_controls.py -- overrides, stale sensors, lamp feedback and zone explanations
 
 Timing checks take a time.monotonic() stamp just before publishing what starts a clock: the
 daemon starts it later, and we receive what it publishes later still, so "not before
@@ -14,13 +14,9 @@ import time
 
 import pytest
 
-from conftest import WARNING_LINE, Barrier, wait_until
+from conftest import (ORDER, OVERRIDE, READ, STATUS, WARNING_LINE, ZONE_STATE, Barrier,
+                      wait_until)
 
-READ = "value/light"
-ORDER = "light/order"
-OVR = "light/override"
-ZS = "pylight/zone"
-STATUS = "pylight/status"
 EPS = 0.01
 FIELDS = {"zone", "state", "mode", "lux", "smoothed", "on_below", "off_above", "reason",
           "since", "switches"}
@@ -36,7 +32,7 @@ def setup(daemon, mqtt):
     """setup(ref=..., ini=...) -> (daemon, client watching orders and explanations, barrier)."""
     def make(**kw):
         d = daemon(**kw)
-        c = mqtt(ORDER + "/#", ZS + "/#")
+        c = mqtt(ORDER + "/#", ZONE_STATE + "/#")
         return d, c, Barrier(c)
     return make
 
@@ -56,11 +52,11 @@ def explained(c, name="", after=0, **want):
             elif key not in doc or doc[key] != value:
                 return False
         return True
-    return json.loads(c.wait_for(at(ZS, name), pred=fits, after=after).payload)
+    return json.loads(c.wait_for(at(ZONE_STATE, name), pred=fits, after=after).payload)
 
 
 def last_explanation(c, zone=""):
-    msgs = c.received(at(ZS, zone))
+    msgs = c.received(at(ZONE_STATE, zone))
     assert msgs, f"no explanation for zone {zone!r}"
     return json.loads(msgs[-1].payload)
 
@@ -71,7 +67,7 @@ def test_override_on_while_bright_orders_on_at_once(setup):
     d, c, sync = setup()
     c.publish(READ, "1000")
     c.wait_for(ORDER, "OFF")
-    c.publish(OVR, "ON")
+    c.publish(OVERRIDE, "ON")
     c.wait_for(ORDER, "ON")
     sync()
     assert c.payloads(ORDER) == ["OFF", "ON"]
@@ -82,7 +78,7 @@ def test_readings_ignored_during_override(setup):
     d, c, sync = setup()
     c.publish(READ, "1000")
     c.wait_for(ORDER, "OFF")
-    c.publish(OVR, "ON")
+    c.publish(OVERRIDE, "ON")
     c.wait_for(ORDER, "ON")
     for lux in ("2000", "5000", "100", "1000"):
         c.publish(READ, lux)
@@ -95,17 +91,17 @@ def test_auto_reevaluates_at_once_with_the_latest_reading(setup):
     d, c, sync = setup()
     c.publish(READ, "1000")
     c.wait_for(ORDER, "OFF")
-    c.publish(OVR, "OFF")  # explicit: published although the light is already OFF
+    c.publish(OVERRIDE, "OFF")  # explicit: published although the light is already OFF
     c.wait_for(ORDER, "OFF", count=2)
     c.publish(READ, "100")  # ignored now, but it is the latest reading when AUTO comes
     sync()
     assert c.payloads(ORDER) == ["OFF", "OFF"]
     mark = c.mark()
-    c.publish(OVR, "AUTO")
+    c.publish(OVERRIDE, "AUTO")
     c.wait_for(ORDER, "ON", after=mark)
     explained(c, after=mark, state="ON", mode="auto", lux=100)
     # AUTO on a zone already under automatic control is accepted: no warning, no order.
-    c.publish(OVR, "AUTO")
+    c.publish(OVERRIDE, "AUTO")
     sync()
     assert c.payloads(ORDER) == ["OFF", "OFF", "ON"]
     assert not re.search(WARNING_LINE, d.log(), re.M), d.log()
@@ -117,7 +113,7 @@ def test_override_with_duration_expires_by_itself(setup):
     c.wait_for(ORDER, "OFF")
     mark = c.mark()
     stamp = time.monotonic()
-    c.publish(OVR, "ON 2s")
+    c.publish(OVERRIDE, "ON 2s")
     c.wait_for(ORDER, "ON")
     back = c.wait_for(ORDER, "OFF", count=2)  # no new reading: the expiry re-evaluates
     assert back.time >= stamp + 2 - EPS, "override ended before its 2 s"
@@ -131,7 +127,7 @@ def test_override_without_duration_lasts_override_for(setup):
     c.publish(READ, "1000")
     c.wait_for(ORDER, "OFF")
     stamp = time.monotonic()
-    c.publish(OVR, "ON")
+    c.publish(OVERRIDE, "ON")
     c.wait_for(ORDER, "ON")
     back = c.wait_for(ORDER, "OFF", count=2)
     assert back.time >= stamp + 2 - EPS, "override ended before override_for"
@@ -144,16 +140,16 @@ def test_override_payloads_are_case_insensitive(setup):
     c.publish(READ, "100")
     c.wait_for(ORDER, "ON")
     stamp = time.monotonic()
-    c.publish(OVR, "Off 1s")
+    c.publish(OVERRIDE, "Off 1s")
     c.wait_for(ORDER, "OFF")
     back = c.wait_for(ORDER, "ON", count=2)  # the duration was understood
     assert back.time >= stamp + 1 - EPS
-    c.publish(OVR, "on")
+    c.publish(OVERRIDE, "on")
     c.wait_for(ORDER, "ON", count=3)
     c.publish(READ, "1000")  # ignored: "on" froze the zone
     sync()
     assert c.payloads(ORDER) == ["ON", "OFF", "ON", "ON"]
-    c.publish(OVR, "aUtO")
+    c.publish(OVERRIDE, "aUtO")
     c.wait_for(ORDER, "OFF")
     sync()
     assert c.payloads(ORDER) == ["ON", "OFF", "ON", "ON", "OFF"]
@@ -182,7 +178,7 @@ def test_bad_override_rejected_and_zone_keeps_working(setup, payload):
     zone = "ovzone"
     c.publish(at(READ, zone), "100")
     c.wait_for(at(ORDER, zone), "ON")
-    c.publish(at(OVR, zone), payload)
+    c.publish(at(OVERRIDE, zone), payload)
     d.wait_log(WARNING_LINE + r".*zone 'ovzone': bad override")
     c.publish(at(READ, zone), "1000")  # a zone frozen by a wrongly accepted override ignores it
     c.wait_for(at(ORDER, zone), "OFF")
@@ -198,7 +194,7 @@ def test_zone_override_leaves_other_zones_alone(setup):
     for zone in ["a"] + others:
         c.publish(at(READ, zone), "1000")
         c.wait_for(at(ORDER, zone), "OFF")
-    c.publish(at(OVR, "a"), "ON")
+    c.publish(at(OVERRIDE, "a"), "ON")
     c.wait_for(at(ORDER, "a"), "ON")
     c.publish(at(READ, "a"), "1000")
     for zone in others:
@@ -217,7 +213,7 @@ def test_override_without_suffix_concerns_the_default_zone_only(setup):
     for zone in ("", "x"):
         c.publish(at(READ, zone), "1000")
         c.wait_for(at(ORDER, zone), "OFF")
-    c.publish(OVR, "ON")
+    c.publish(OVERRIDE, "ON")
     c.wait_for(ORDER, "ON")
     explained(c, "", state="ON", mode="override")
     c.publish(READ, "1000")  # the default zone is frozen
@@ -234,7 +230,7 @@ def test_override_survives_reload(setup, how):
     d, c, sync = setup()
     c.publish(READ, "1000")
     c.wait_for(ORDER, "OFF")
-    c.publish(OVR, "ON")
+    c.publish(OVERRIDE, "ON")
     c.wait_for(ORDER, "ON")
     if how == "SIGHUP":
         d.signal(signal.SIGHUP)
@@ -247,7 +243,7 @@ def test_override_survives_reload(setup, how):
     assert c.payloads(ORDER) == ["OFF", "ON"]
     assert last_explanation(c)["mode"] == "override"
     mark = c.mark()
-    c.publish(OVR, "AUTO")
+    c.publish(OVERRIDE, "AUTO")
     c.wait_for(ORDER, "OFF", count=2)
     explained(c, after=mark, state="OFF", mode="auto",
               off_above=400 if how == "SIGHUP" else 450)
@@ -258,7 +254,7 @@ def test_override_to_the_current_state_still_publishes(setup, reading, state):
     d, c, sync = setup()
     c.publish(READ, reading)
     c.wait_for(ORDER, state)
-    c.publish(OVR, state)
+    c.publish(OVERRIDE, state)
     c.wait_for(ORDER, state, count=2)
     explained(c, state=state, mode="override")
     sync()
@@ -267,12 +263,12 @@ def test_override_to_the_current_state_still_publishes(setup, reading, state):
 
 def test_override_creates_a_zone_without_readings(setup):
     d, c, sync = setup()
-    c.publish(at(OVR, "new"), "ON")
+    c.publish(at(OVERRIDE, "new"), "ON")
     c.wait_for(at(ORDER, "new"), "ON")
     doc = explained(c, "new", zone="new", state="ON", mode="override")
     assert doc["lux"] is None and doc["smoothed"] is None, doc
     mark = c.mark()
-    c.publish(at(OVR, "new"), "AUTO")  # nothing to decide on yet: no order
+    c.publish(at(OVERRIDE, "new"), "AUTO")  # nothing to decide on yet: no order
     explained(c, "new", after=mark, mode="auto")
     c.publish(at(READ, "new"), "1000")
     c.wait_for(at(ORDER, "new"), "OFF")
@@ -280,7 +276,7 @@ def test_override_creates_a_zone_without_readings(setup):
     assert c.payloads(at(ORDER, "new")) == ["ON", "OFF"]
 
 
-# --- dwell and override (SPEC 3 and 8) -----------------------------------------------------
+# --- dwell and override: an override ignores min_on/min_off, which count from its order ----
 
 @pytest.mark.parametrize("key, reading, first, command", [
     ("min_on", "100", "ON", "OFF"),
@@ -290,7 +286,7 @@ def test_override_publishes_despite_dwell(setup, key, reading, first, command):
     d, c, sync = setup(ref=f"on_below = 300\noff_above = 400\n{key} = 1h\n")
     c.publish(READ, reading)
     c.wait_for(ORDER, first)
-    c.publish(OVR, command)
+    c.publish(OVERRIDE, command)
     c.wait_for(ORDER, command)
     sync()
     assert c.payloads(ORDER) == [first, command]
@@ -304,10 +300,10 @@ def test_dwell_after_auto_counts_from_the_override_order(setup):
     # one second before one counted from the override's order.
     time.sleep(max(0.0, first.time + 1.0 - time.monotonic()))
     stamp = time.monotonic()
-    c.publish(OVR, "OFF")
+    c.publish(OVERRIDE, "OFF")
     c.wait_for(ORDER, "OFF")
     mark = c.mark()
-    c.publish(OVR, "AUTO")  # the latest reading (100) wants ON, min_off holds it back
+    c.publish(OVERRIDE, "AUTO")  # the latest reading (100) wants ON, min_off holds it back
     doc = explained(c, after=mark, mode="auto", state="OFF")
     assert "min_off" in doc["reason"], doc
     back = c.wait_for(ORDER, "ON", count=2)
@@ -340,11 +336,11 @@ def test_stale_zone_applies_failsafe_once_then_resumes(setup, failsafe, reading,
         order = c.wait_for(at(ORDER, "st"), safe)
         assert order.time >= stamp + 1 - EPS, "failsafe before stale_after"
     else:
-        assert c.received(at(ZS, "st"))[-1].time >= stamp + 1 - EPS
+        assert c.received(at(ZONE_STATE, "st"))[-1].time >= stamp + 1 - EPS
     # Once: neither the order nor the explanation repeats while the zone stays stale.
     c.expect_none(at(ORDER, "st"), within=1.2)
     assert c.payloads(at(ORDER, "st")) == [o for o in (first, safe) if o]
-    assert [json.loads(m.payload)["mode"] for m in c.received(at(ZS, "st"))] == \
+    assert [json.loads(m.payload)["mode"] for m in c.received(at(ZONE_STATE, "st"))] == \
         ["auto", "failsafe"]
     assert c.payloads(ORDER) == [first]
     mark = c.mark()
@@ -394,7 +390,7 @@ def test_explanation_json_fields_and_retained(setup, mqtt, broker):
     d, c, sync = setup()
     c.publish(READ, "42")
     c.wait_for(ORDER, "ON")
-    msg = c.wait_for(ZS)
+    msg = c.wait_for(ZONE_STATE)
     doc = json.loads(msg.payload)
     assert FIELDS <= set(doc), doc
     assert doc["zone"] == "" and doc["state"] == "ON" and doc["mode"] == "auto", doc
@@ -402,10 +398,10 @@ def test_explanation_json_fields_and_retained(setup, mqtt, broker):
     assert "42 < on_below 300" in doc["reason"], doc
     assert isinstance(doc["since"], int) and abs(doc["since"] - time.time()) < 60, doc
     assert doc["switches"] == 1, doc
-    late = mqtt(ZS + "/#")
-    got = late.wait_for(ZS)
+    late = mqtt(ZONE_STATE + "/#")
+    got = late.wait_for(ZONE_STATE)
     assert got.retain and json.loads(got.payload)["state"] == "ON"
-    explained_by_daemon = [p for p in broker.published_by(d.client_id) if p.topic == ZS]
+    explained_by_daemon = [p for p in broker.published_by(d.client_id) if p.topic == ZONE_STATE]
     assert explained_by_daemon and all(p.retain for p in explained_by_daemon)
     mark = c.mark()
     c.publish(READ, "1000")
@@ -433,11 +429,13 @@ def test_explanation_of_a_named_zone_with_smoothing(setup):
     ("0.1", '"lux":0.1,'),
     ("1e3", '"lux":1000,'),
 ])
-def test_explanation_numbers_as_the_spec_shows_them(setup, reading, shown):
+def test_explanation_numbers_in_their_shortest_form(setup, reading, shown):
+    """Numbers in an explanation are JSON numbers in their shortest form: a whole number
+    without a fraction or an exponent, others with as few digits as they need."""
     d, c, sync = setup(ref="on_below = 300\noff_above = 400.5\n")
     c.publish(READ, reading)
     c.wait_for(ORDER)
-    text = c.wait_for(ZS).payload
+    text = c.wait_for(ZONE_STATE).payload
     assert shown in text, text
     assert '"on_below":300,' in text and '"off_above":400.5,' in text, text
     assert re.search(r'"since":\d+,"switches":1\}$', text), text
@@ -449,7 +447,7 @@ def test_explanation_mode_follows_override(setup):
     c.wait_for(ORDER, "OFF")
     explained(c, state="OFF", mode="auto")
     mark = c.mark()
-    c.publish(OVR, "ON 2h")
+    c.publish(OVERRIDE, "ON 2h")
     doc = explained(c, after=mark, mode="override", state="ON")
     m = re.fullmatch(r"override ON until (\d\d):(\d\d)", doc["reason"])
     assert m, doc
@@ -460,7 +458,7 @@ def test_explanation_mode_follows_override(setup):
     assert gap in (0, 60, 86340), f"{doc['reason']} is not about {expect:%H:%M}"
     assert doc["switches"] == 2, doc
     mark = c.mark()
-    c.publish(OVR, "AUTO")
+    c.publish(OVERRIDE, "AUTO")
     doc = explained(c, after=mark, mode="auto", state="OFF")
     assert doc["switches"] == 3, doc
 
@@ -473,9 +471,9 @@ def test_empty_zone_state_topic_disables_explanations(daemon, mqtt, broker):
     c.wait_for(ORDER, "ON")
     c.publish(at(READ, "z"), "1000")
     c.wait_for(at(ORDER, "z"), "OFF")
-    c.publish(OVR, "OFF")
+    c.publish(OVERRIDE, "OFF")
     c.wait_for(ORDER, "OFF")
-    c.publish(OVR, "AUTO")
+    c.publish(OVERRIDE, "AUTO")
     c.wait_for(ORDER, "ON", count=2)
     sync()
     assert not c.received(pred=lambda m: m.topic.startswith("pylight/zone"))
@@ -493,7 +491,7 @@ def test_sigusr1_logs_one_line_per_zone_and_the_counters(setup):
     c.wait_for(at(ORDER, "a"), "ON")
     c.publish(at(READ, "b/c"), "100")
     c.wait_for(at(ORDER, "b/c"), "ON")
-    c.publish(at(OVR, "a"), "ON")
+    c.publish(at(OVERRIDE, "a"), "ON")
     c.wait_for(at(ORDER, "a"), "ON", count=2)
     c.publish(at(READ, "b/c"), "junk")
     d.wait_log(WARNING_LINE + r".*zone 'b/c': bad reading")

@@ -1,4 +1,4 @@
-"""test_core.py -- readings in, orders out: pylightd against a real mosquitto (issue 2)"""
+"""test_core.py -- readings in, orders out: pylightd against a real mosquitto"""
 
 import os
 import re
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WARNING_LINE, Barrier
+from conftest import ORDER, READ, ROOT, STATUS, WARNING_LINE, Barrier
 
-READ = "value/light"
-ORDER = "light/order"
-STATUS = "pylight/status"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 

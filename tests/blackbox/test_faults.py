@@ -1,153 +1,24 @@
-"""test_faults.py -- broker faults, a proxy that cuts connections, bad credentials (issue 7)
+"""test_faults.py -- broker faults, a proxy that cuts connections, bad credentials
 
 The broker is killed (with and without persistence), frozen past the keepalive, refuses the
 daemon's credentials; a proxy between daemon and broker cuts the connection at random
 moments while readings stream. pylightd must come back every time, with the right orders,
 without growing, and never sit alive and silent. (Broker down at start: test_core.py.)
-
-Its helpers (a fake notify socket, brokers with extra configuration, a broker that demands
-a password, starting the daemon with extra environment, VmRSS) serve test_tls.py,
-test_floods.py and test_valgrind.py too.
 """
 
 import json
-import os
 import random
 import re
 import signal
-import socket
-import subprocess
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import (PYLIGHTD, TIMEOUT, Barrier, Broker, daemon_env, free_port,
-                      require_binary, wait_until)
+from conftest import (ORDER, READ, STATUS, ZONE_STATE, Barrier, auth_broker, measurable_env,
+                      password_file, refusal_times, sanitized, vm_rss_kib, wait_until)
 from tcpproxy import TcpProxy
 
-READ = "value/light"
-ORDER = "light/order"
-STATUS = "pylight/status"
-ZONE_STATE = "pylight/zone"
 ON_BELOW, OFF_ABOVE = 300, 400  # conftest's DEFAULT_REF
-
-
-# --- helpers shared with the other hostile-condition tests ----------------------------------
-
-class NotifySocket:
-    """A fake systemd notification socket: records every STATUS= the daemon sends."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []
-        self._lock = threading.Lock()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.messages.append(data.decode(errors="replace"))
-
-    def statuses(self):
-        with self._lock:
-            return [line[len("STATUS="):] for m in self.messages for line in m.split("\n")
-                    if line.startswith("STATUS=")]
-
-    def wait_status(self, regex, timeout=TIMEOUT):
-        pat = re.compile(regex, re.I)
-        return wait_until(lambda: next((s for s in self.statuses() if pat.search(s)), None),
-                          timeout, f"a STATUS matching {regex!r}; got {self.statuses()[-5:]}")
-
-    def close(self):
-        self._stop = True
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def notify_socket(tmp_path):
-    s = NotifySocket(tmp_path / "notify.sock")
-    yield s
-    s.close()
-
-
-def start_with_env(d, wait=True, cmd_prefix=(), binary=None, **env):
-    """Starts conftest's Daemon `d` like Daemon.start, with extra environment variables
-    (NOTIFY_SOCKET, ASAN_OPTIONS) and an optional wrapper command (valgrind)."""
-    require_binary()
-    with open(d.out_path, "ab") as out, open(d.err_path, "ab") as err:
-        d.proc = subprocess.Popen([*cmd_prefix, str(binary or PYLIGHTD), "-c", str(d.ini_path)],
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                  env=dict(daemon_env(), **env))
-    if wait:
-        d.wait_ready()
-    return d
-
-
-class ExtBroker(Broker):
-    """conftest's Broker with extra configuration: `head` lines go first, `tail` lines
-    (further listeners and their settings) last. Extra ports stay fixed across restarts."""
-
-    def __init__(self, workdir, head=(), tail=(), persistence=False):
-        super().__init__(workdir, persistence)
-        self.head, self.tail = list(head), list(tail)
-
-    def _write_conf(self):
-        super()._write_conf()
-        base = self.conf_path.read_text()
-        self.conf_path.write_text("\n".join([*self.head, base, *self.tail]) + "\n")
-
-
-@pytest.fixture
-def ext_brokers(tmp_path):
-    """ext_brokers(head=[...], tail=[...], persistence=False) -> a started ExtBroker."""
-    made = []
-
-    def make(head=(), tail=(), persistence=False, start=True):
-        b = ExtBroker(tmp_path / f"extbroker{len(made)}", head, tail, persistence)
-        made.append(b)
-        if start:
-            b.start()
-        return b
-
-    yield make
-    for b in made:
-        b.kill()
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def sanitized(binary=PYLIGHTD):
-    return b"__asan_init" in Path(binary).read_bytes()
-
-
-def measurable_env():
-    """Environment for a daemon whose memory is measured: ASan's quarantine keeps up to
-    256 MiB of freed blocks, which would read as growth; a small one still catches reuse."""
-    if not sanitized():
-        return {}
-    opts = [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=1",
-            "thread_local_quarantine_size_kb=64"]
-    return {"ASAN_OPTIONS": ":".join(o for o in opts if o)}
 
 
 # --- broker killed, frozen --------------------------------------------------------------------
@@ -253,8 +124,7 @@ def test_proxy_cuts_while_readings_stream(broker, daemon, mqtt):
     rng = random.Random(7)
     proxy = TcpProxy(broker.port)
     try:
-        d = start_with_env(daemon(ini={"mqtt": {"port": str(proxy.port)}}, start=False),
-                           **measurable_env())
+        d = daemon(ini={"mqtt": {"port": str(proxy.port)}}, env=measurable_env())
         obs = mqtt(ORDER + "/#", ZONE_STATE + "/chaos/#")
         pub = mqtt()
         sync = Barrier(obs)
@@ -330,47 +200,14 @@ def test_proxy_cuts_while_readings_stream(broker, daemon, mqtt):
 
 # --- bad credentials ---------------------------------------------------------------------------
 
-def password_file(path, user, password):
-    subprocess.run(["mosquitto_passwd", "-c", "-b", str(path), user, password], check=True,
-                   capture_output=True)
-    return path
-
-
-def auth_broker(ext_brokers, tmp_path, password):
-    """A broker whose first listener (for the tests' clients) is open and whose second
-    listener, `auth_port`, demands user `system` with `password`."""
-    pw = password_file(tmp_path / "mosquitto.passwd", "system", password)
-    auth_port = free_port()
-    b = ext_brokers(head=["per_listener_settings true"],
-                    tail=[f"listener {auth_port} 127.0.0.1", "allow_anonymous false",
-                          f"password_file {pw}"])
-    b.auth_port, b.password_path = auth_port, pw
-    return b
-
-
-def refusal_times(b, seconds_for, count):
-    """Polls the broker's log and returns the monotonic times at which its first `count`
-    refusals of a CONNECT appeared (a refused client has no id yet: its address stands in)."""
-    seen = []
-    pat = re.compile(r"Sending CONNACK to [\d.]+ \(\d, [1-9]\d*\)")
-
-    def enough():
-        n = len(pat.findall(b.log()))
-        while len(seen) < n:
-            seen.append(time.monotonic())
-        return len(seen) >= count
-    wait_until(enough, seconds_for, f"{count} refused attempts; broker log:\n{b.log()}")
-    return seen[:count]
-
-
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
-        ext_brokers, daemon, mqtt, tmp_path, notify_socket, protocol):
-    b = auth_broker(ext_brokers, tmp_path, password="not-modif")
+        broker_factory, daemon, mqtt, tmp_path, notify, protocol):
+    b = auth_broker(broker_factory, tmp_path, password="not-modif")
     d = daemon(on=b, start=False,
                ini={"mqtt": {"port": str(b.auth_port), "protocol": protocol,
                              "reconnect_min": "1", "reconnect_max": "3"}})
-    start_with_env(d, wait=False, NOTIFY_SOCKET=notify_socket.path)
+    d.start(wait=False, env={"NOTIFY_SOCKET": notify.path})
 
     # Never alive and silent: it keeps trying, further and further apart (1, 2, 3 s),
     # and says why, in the log and in the systemd STATUS.
@@ -379,7 +216,7 @@ def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
     assert min(gaps) >= 0.7, f"retrying too fast: {gaps}"
     assert max(gaps) >= 2.5, f"no back-off towards reconnect_max 3 s: {gaps}"
     d.wait_log(r"^warning: mqtt: .*not authori[sz]ed", flags=re.M | re.I)
-    notify_socket.wait_status(r"not authori[sz]ed")
+    notify.wait_status(r"not authori[sz]ed")
     assert d.alive()
     pid = d.pid
 
@@ -388,7 +225,7 @@ def test_bad_credentials_retry_with_backoff_then_connect_once_fixed(
     b.proc.send_signal(signal.SIGHUP)  # mosquitto rereads its password file
     d.wait_ready(timeout=20)
     assert d.pid == pid and d.alive()
-    notify_socket.wait_status(r"^connected to ")
+    notify.wait_status(r"^connected to ")
     c = mqtt(ORDER + "/#", on=b)
     c.publish(READ + "/auth", "100")
     c.wait_for(ORDER + "/auth", "ON")

@@ -1,16 +1,13 @@
-"""test_floods.py -- floods and garbage: bounded zones, huge payloads, a quiet log (issue 7)"""
+"""test_floods.py -- floods and garbage: bounded zones, huge payloads, a quiet log"""
 
 import re
 import signal
 import time
 
-from conftest import WARNING_LINE, Barrier, wait_until
-from test_faults import (measurable_env, notify_socket, sanitized,  # noqa: F401 (fixture)
-                         start_with_env, vm_rss_kib)
+from conftest import (ORDER, READ, WARNING_LINE, Barrier, measurable_env, sanitized, vm_rss_kib,
+                      wait_until)
 
-READ = "value/light"
-ORDER = "light/order"
-DUMP_LINE = r"^info: zone '(.*)': (ON|OFF|unknown) \w+ lux \S+ smoothed .* switches \d+$"
+DUMP_LINE = r"^info: zone '(.*)': (ON|OFF) \w+ lux \S+ smoothed .* switches \d+$"
 
 
 def bulk_publish(client, items, qos):
@@ -29,10 +26,10 @@ def dumped_zones(d, since):
     return re.findall(DUMP_LINE, d.log()[since:], re.M)
 
 
-def test_flood_of_distinct_zones_stays_within_max_zones(daemon, mqtt, notify_socket):
+def test_flood_of_distinct_zones_stays_within_max_zones(daemon, mqtt, notify):
     n, max_zones = 100_000, 1000
     d = daemon(start=False, ini={"readings": {"max_zones": str(max_zones)}})
-    start_with_env(d, NOTIFY_SOCKET=notify_socket.path, **measurable_env())
+    d.start(env={"NOTIFY_SOCKET": notify.path, **measurable_env()})
     c = mqtt(ORDER + "/keep")
     c.publish(READ + "/keep", "100")
     c.wait_for(ORDER + "/keep", "ON")
@@ -48,11 +45,11 @@ def test_flood_of_distinct_zones_stays_within_max_zones(daemon, mqtt, notify_soc
 
     offset = len(d.log())
     d.signal(signal.SIGUSR1)
-    notify_socket.wait_status(rf"; {max_zones} zones; ")
+    notify.wait_status(rf"; {max_zones} zones; ")
     zones = wait_until(lambda: len(dumped_zones(d, offset)) >= max_zones and
                        dumped_zones(d, offset), what="the SIGUSR1 dump")
     assert len(zones) == max_zones and "keep" in [z[0] for z in zones]
-    rejected = int(re.search(r"rejected (\d+)", notify_socket.statuses()[-1]).group(1))
+    rejected = int(re.search(r"rejected (\d+)", notify.statuses()[-1]).group(1))
     assert rejected > 0
     warnings = re.findall(WARNING_LINE + r".*beyond max_zones", d.log(), re.M)
     assert 1 <= len(warnings) <= 2 + elapsed / 10, warnings  # one per 10 s at most
@@ -83,9 +80,9 @@ def test_one_mib_payload_rejected_without_being_parsed(daemon, mqtt):
 BAD = ["dark", "", "nan", "-1", "0x1A", "12abc", '{"lux": "1"}', "true", "inf", "9" * 300]
 
 
-def test_bad_reading_flood_keeps_the_log_quiet_and_is_counted(daemon, mqtt, notify_socket):
+def test_bad_reading_flood_keeps_the_log_quiet_and_is_counted(daemon, mqtt, notify):
     n = 5000
-    d = start_with_env(daemon(start=False), NOTIFY_SOCKET=notify_socket.path)
+    d = daemon(env={"NOTIFY_SOCKET": notify.path})
     c = mqtt(ORDER + "/#")
     c.publish(READ + "/noisy", "100")
     c.wait_for(ORDER + "/noisy", "ON")
@@ -97,7 +94,7 @@ def test_bad_reading_flood_keeps_the_log_quiet_and_is_counted(daemon, mqtt, noti
     elapsed = time.monotonic() - started
 
     d.signal(signal.SIGUSR1)  # refreshes STATUS at once
-    notify_socket.wait_status(rf"rejected {n},")
+    notify.wait_status(rf"rejected {n},")
     warnings = re.findall(WARNING_LINE + r".*'noisy'", d.log(), re.M)
     print(f"bad-reading flood: {n} in {elapsed:.1f} s, {len(warnings)} warning line(s)")
     assert 1 <= len(warnings) <= 1 + elapsed / 10, warnings

@@ -1,4 +1,4 @@
-"""test_mqtt_log.py -- libmosquitto's own log is heard while connecting, not while connected (issue 6)
+"""test_mqtt_log.py -- libmosquitto's own log is heard while connecting, not while connected
 
 With a log callback set, libmosquitto formats a debug line for every packet, which cost the
 daemon 40% of its instructions per reading (`make bench`, callgrind). So the daemon listens
@@ -8,13 +8,12 @@ next failure to connect still says why, in libmosquitto's words.
 
 import re
 
-from test_faults import ext_brokers  # noqa: F401 (fixture)
-from test_tls import pki, tls_broker, works  # noqa: F401 (fixture)
+from conftest import tls_broker, works
 
 
-def test_tls_failure_after_a_working_connection_still_says_why(ext_brokers, pki, daemon,
+def test_tls_failure_after_a_working_connection_still_says_why(broker_factory, pki, daemon,
                                                                mqtt):
-    b = tls_broker(ext_brokers, pki)
+    b = tls_broker(broker_factory, pki)
     d = daemon(on=b, wait=False, ini={"mqtt": {"port": str(b.tls_port),
                                                "tls_ca_file": f"{pki}/ca.crt",
                                                "reconnect_max": "2"}})

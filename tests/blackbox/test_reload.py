@@ -1,4 +1,4 @@
-"""test_reload.py -- live retuning: ref.txt edits act at once, never half-applied (issue 3)
+"""test_reload.py -- live retuning: ref.txt edits act at once, never half-applied
 
 Every test runs the real pylightd against a real mosquitto. A reload is proven by the
 orders it causes WITHOUT a new reading: a zone that sits OFF at lux 200 under on_below 100
@@ -9,19 +9,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import PYLIGHTD, TIMEOUT, Barrier, daemon_env, require_binary, wait_until
+from conftest import ORDER, READ, TIMEOUT, Barrier, wait_until
 
-READ = "value/light"
-ORDER = "light/order"
 
 LOW = "on_below = 100\noff_above = 150\n"   # a zone at lux 200 is OFF
 HIGH = "on_below = 300\noff_above = 400\n"  # ... and ON
@@ -346,71 +342,13 @@ def test_reload_resizes_smoothing_window_and_reevaluates(setup):
 
 # --- systemd notifications ------------------------------------------------------------------
 
-class NotifySocket:
-    """A fake systemd: an AF_UNIX datagram socket that records every sd_notify message."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.05)
-        self.msgs = []  # (monotonic receive time, {key: value})
-
-    def drain(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except (socket.timeout, BlockingIOError):
-                return
-            fields = dict(line.split("=", 1) for line in data.decode().split("\n") if "=" in line)
-            self.msgs.append((time.monotonic(), fields))
-
-    def wait(self, pred, after=0, what="notification"):
-        """Waits for a message at index >= after matching pred; returns its index."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            self.drain()  # blocks up to the socket timeout
-            for i in range(after, len(self.msgs)):
-                if pred(self.msgs[i][1]):
-                    return i
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}; got "
-                            f"{[m for _, m in self.msgs[after:]]}")
-
-    def close(self):
-        self.sock.close()
-
-
-@pytest.fixture
-def notify(tmp_path):
-    with tempfile.TemporaryDirectory(prefix="pylight-notify-") as short:
-        path = tmp_path / "notify.sock"
-        if len(str(path)) > 100:  # sun_path holds 108 bytes
-            path = Path(short) / "notify.sock"
-        n = NotifySocket(path)
-        yield n
-        n.close()
-
-
-def start_with_env(d, env):
-    """Daemon.start() with extra environment (the fixture strips NOTIFY_SOCKET on purpose)."""
-    require_binary()
-    full = daemon_env()
-    full.update(env)
-    with open(d.out_path, "ab") as out, open(d.err_path, "ab") as err:
-        d.proc = subprocess.Popen([str(PYLIGHTD), "-c", str(d.ini_path)],
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full)
-    d.wait_ready()
-    return d
-
-
 def mono_usec():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
 def test_notify_sequence_around_reloads(daemon, notify):
     d = daemon(ref=HIGH, start=False)
-    start_with_env(d, {"NOTIFY_SOCKET": notify.path})
+    d.start(env={"NOTIFY_SOCKET": notify.path})
     ready = notify.wait(lambda m: m.get("READY") == "1", what="initial READY=1")
     start_status = [m for _, m in notify.msgs[:ready] if "STATUS" in m]
     assert start_status and "thresholds: on_below 300 off_above 400" in start_status[-1]["STATUS"]

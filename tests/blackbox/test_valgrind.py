@@ -1,4 +1,4 @@
-"""test_valgrind.py -- memcheck over a whole black-box scenario: no error, no leak (issue 7)
+"""test_valgrind.py -- memcheck over a whole black-box scenario: no error, no leak
 
 Start, readings (good, bad, JSON), a reload, an override and its end, a broker restart
 (reconnect and resubscribe), SIGTERM. Valgrind runs the plain build: an ASan binary cannot
@@ -11,13 +11,9 @@ import signal
 
 import pytest
 
-from conftest import PYLIGHTD, ROOT
-from test_faults import (auth_broker, ext_brokers, password_file,  # noqa: F401 (fixture)
-                         refusal_times, sanitized, start_with_env)
+from conftest import (ORDER, OVERRIDE, PYLIGHTD, READ, ROOT, auth_broker, password_file,
+                      refusal_times, sanitized)
 
-READ = "value/light"
-ORDER = "light/order"
-OVERRIDE = "light/override"
 SLOW = 60  # valgrind runs the daemon some 20 to 50 times slower
 
 
@@ -35,7 +31,7 @@ def memcheck(d, report):
     valgrind = shutil.which("valgrind")
     if not valgrind:
         pytest.skip("valgrind is not installed (Debian package valgrind)")
-    start_with_env(d, wait=False, binary=plain_binary(), cmd_prefix=[
+    d.start(wait=False, binary=plain_binary(), cmd_prefix=[
         valgrind, "--tool=memcheck", "--leak-check=full",
         "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
         "--error-exitcode=99", f"--log-file={report}"])
@@ -91,12 +87,12 @@ def test_memcheck_clean_over_a_full_scenario(broker, daemon, mqtt, tmp_path):
     assert_clean_exit(d, report)
 
 
-def test_memcheck_clean_over_mqtt_loop_restarts(ext_brokers, daemon, mqtt, tmp_path):
+def test_memcheck_clean_over_mqtt_loop_restarts(broker_factory, daemon, mqtt, tmp_path):
     """An MQTT 5 refusal ends libmosquitto's loop thread for good; the daemon restarts it
     until the broker lets it in. Valgrind 3.19 does not know pidfd_open(), so, as on
     kernels before 6.9 (Debian 12's 6.1) where a thread has no pidfd, the daemon has to
     notice the end of the thread some other way, with no systemd watchdog to prompt it."""
-    b = auth_broker(ext_brokers, tmp_path, password="not-modif")
+    b = auth_broker(broker_factory, tmp_path, password="not-modif")
     report = tmp_path / "valgrind.log"
     d = daemon(on=b, start=False, ini={"mqtt": {"port": str(b.auth_port), "protocol": "5",
                                                 "reconnect_min": "1", "reconnect_max": "2"}})

@@ -1,4 +1,4 @@
-"""test_watchdog.py -- WATCHDOG=1 only while the main loop AND the MQTT thread live (issue 4)
+"""test_watchdog.py -- WATCHDOG=1 only while the main loop AND the MQTT thread live
 
 The daemon runs with a fake systemd (a notify socket the test owns, WATCHDOG_USEC 2 s), so it
 pings every second. Then only libmosquitto's loop thread is frozen with ptrace (the process
@@ -11,13 +11,11 @@ import errno
 import os
 import re
 import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import PYLIGHTD, TIMEOUT, daemon_env, require_binary, wait_until
-from test_reload import notify  # noqa: F401 (fixture: a NotifySocket with receive times)
+from conftest import TIMEOUT, wait_until
 
 WATCHDOG_USEC = 2000000
 LOOP_THREAD = "mosquitto loop"  # libmosquitto's name for the thread of mosquitto_loop_start
@@ -41,14 +39,8 @@ def ptrace(request, tid):
 def start_watched(d, notify_path):
     """Starts conftest's Daemon `d` under a fake systemd watchdog. sd_watchdog_enabled()
     insists that WATCHDOG_PID is the daemon's own pid: a shell learns it and execs."""
-    require_binary()
-    env = dict(daemon_env(), NOTIFY_SOCKET=notify_path, WATCHDOG_USEC=str(WATCHDOG_USEC))
-    with open(d.out_path, "ab") as out, open(d.err_path, "ab") as err:
-        d.proc = subprocess.Popen(["sh", "-c", 'export WATCHDOG_PID=$$; exec "$0" -c "$1"',
-                                   str(PYLIGHTD), str(d.ini_path)],
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
-    d.wait_ready()
-    return d
+    return d.start(cmd_prefix=["sh", "-c", 'export WATCHDOG_PID=$$; exec "$0" "$@"'],
+                   env={"NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": str(WATCHDOG_USEC)})
 
 
 def thread_state(pid, tid):
