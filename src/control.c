@@ -13,6 +13,7 @@
 
 #include "decide.h"
 #include "log.h"
+#include "number.h"
 #include "reading.h"
 #include "zones.h"
 
@@ -166,9 +167,7 @@ static json_object *json_number(double v)
 
 	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v)))
 		return json_object_new_int64((int64_t)v);
-	snprintf(text, sizeof(text), "%.15g", v);
-	if (strtod(text, NULL) != v)
-		snprintf(text, sizeof(text), "%.17g", v);
+	number_format(v, text, sizeof(text));
 	return json_object_new_double_s(v, text);
 }
 

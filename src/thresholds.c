@@ -118,14 +118,6 @@ static int key_find(const char *s, size_t len)
 	return -1;
 }
 
-/* Text that reads back as the same double, without %.17g noise when %.15g is exact. */
-static void format_number(double v, char *buf, size_t size)
-{
-	snprintf(buf, size, "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, size, "%.17g", v);
-}
-
 /* An error about a line of a section: a zone section's adds " in [zone NAME]". */
 static void section_error(struct parser *ps, const struct section *sec, unsigned line,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -224,8 +216,8 @@ static void pair_error(struct parser *ps, const struct section *sec, unsigned li
 {
 	char on[32], off[32];
 
-	format_number(p->off_above, off, sizeof(off));
-	format_number(p->on_below, on, sizeof(on));
+	number_format(p->off_above, off, sizeof(off));
+	number_format(p->on_below, on, sizeof(on));
 	section_error(ps, sec, line, "off_above %s%s is below on_below %s%s", off,
 		      off_global ? " (global)" : "", on, on_global ? " (global)" : "");
 }
@@ -650,8 +642,8 @@ void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 	size_t n = HASH_COUNT(t->zones);
 	char on[32], off[32];
 
-	format_number(t->global.on_below, on, sizeof(on));
-	format_number(t->global.off_above, off, sizeof(off));
+	number_format(t->global.on_below, on, sizeof(on));
+	number_format(t->global.off_above, off, sizeof(off));
 	snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s", on, off, n,
 		 n == 1 ? "" : "s");
 }
@@ -679,7 +671,7 @@ static void params_dump(const struct zone_params *p, FILE *f)
 
 		switch (keys[k].type) {
 		case KEY_LUX:
-			format_number(*(const double *)v, buf, sizeof(buf));
+			number_format(*(const double *)v, buf, sizeof(buf));
 			fprintf(f, "%s = %s\n", keys[k].name, buf);
 			break;
 		case KEY_DURATION:
