@@ -157,11 +157,11 @@ static void rearm(struct control *c)
 }
 
 /*
- * A JSON number the way the SPEC shows it: 42, 12.5, 0.1. json-c alone prints 42.0 and
+ * A JSON number as people write it: 42, 12.5, 0.1. json-c alone prints 42.0 and
  * 0.10000000000000001; the shortest text that reads back as the same double is kept instead.
  * Whole numbers, most readings and thresholds, are exact as integers and cost far less.
  */
-static json_object *json_number(double v)
+static json_object *json_number_new(double v)
 {
 	char text[32];
 
@@ -198,11 +198,11 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	json_object_object_add(o, "zone", json_object_new_string(z->name));
 	json_object_object_add(o, "state", json_object_new_string(light_name(s->light)));
 	json_object_object_add(o, "mode", json_object_new_string(mode_name(s->mode)));
-	json_object_object_add(o, "lux", s->has_reading ? json_number(s->lux) : NULL);
+	json_object_object_add(o, "lux", s->has_reading ? json_number_new(s->lux) : NULL);
 	json_object_object_add(o, "smoothed",
-			       s->has_reading ? json_number(s->smoothed) : NULL);
-	json_object_object_add(o, "on_below", json_number(z->p->on_below));
-	json_object_object_add(o, "off_above", json_number(z->p->off_above));
+			       s->has_reading ? json_number_new(s->smoothed) : NULL);
+	json_object_object_add(o, "on_below", json_number_new(z->p->on_below));
+	json_object_object_add(o, "off_above", json_number_new(z->p->off_above));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
 	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
