@@ -13,6 +13,7 @@
 
 #include "decide.h"
 #include "log.h"
+#include "monotonic.h"
 #include "number.h"
 #include "reading.h"
 #include "zones.h"
@@ -33,14 +34,6 @@ struct control {
 	char *topic;             /* scratch for "orders/ZONE" */
 	size_t topic_cap;
 };
-
-int64_t control_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int control_new(const struct config *cfg, struct thresholds *t, const struct control_out *out,
 		struct control **ctl)
@@ -185,7 +178,7 @@ static void explain(struct control *c, struct zone *z, const char *why)
 		return;
 	snprintf(reason, sizeof(reason), "%s", why);
 	if (s->mode == MODE_OVERRIDE) {
-		time_t until = time(NULL) + (time_t)((s->override_until - control_now()) / 1000);
+		time_t until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
 		size_t used = strlen(reason);
 		struct tm tm;
 
@@ -322,7 +315,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 void control_message(struct control *c, const char *topic, const void *payload, size_t len)
 {
 	const char *zone;
-	int64_t now = control_now();
+	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
 	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
@@ -340,7 +333,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 
 void control_timer(struct control *c)
 {
-	int64_t now = control_now();
+	int64_t now = monotonic_ms();
 	struct zone *z;
 	struct decision d;
 
@@ -368,7 +361,7 @@ void control_reload(struct control *c, struct thresholds *t)
 	struct thresholds *old;
 	struct zone *z, *tmp;
 	struct decision d;
-	int64_t now = control_now();
+	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
 	old = c->t;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotonic.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread, readable when it exits */
@@ -38,14 +39,6 @@ struct mqtt {
 	long inflight; /* QoS > 0 publishes not yet acknowledged */
 	char why[160];
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_why(struct mqtt *m, bool connected, const char *why)
 {
@@ -85,7 +78,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	const struct config *c = m->cfg;
 	char why[160];
 
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
 			 c->mqtt_protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
@@ -126,7 +119,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	pthread_mutex_unlock(&m->lock);
 	if (keep)
 		return;
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	if (rc == 0)
 		snprintf(why, sizeof(why), "disconnected");
 	else
@@ -152,7 +145,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	struct mqtt *m = obj;
 
 	(void)mosq;
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
 	atomic_store(&m->cb_since, 0);
 }
@@ -365,7 +358,7 @@ int mqtt_check(struct mqtt *m, long long stuck_ms)
 	/* Stopped or held by a tracer, it does no network I/O: as wedged as a stuck callback. */
 	if (state == 'T' || state == 't')
 		return -ETIMEDOUT;
-	if (since && mono_ms() - since > stuck_ms)
+	if (since && monotonic_ms() - since > stuck_ms)
 		return -ETIMEDOUT;
 	return 0;
 }
