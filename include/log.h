@@ -11,6 +11,8 @@ void log_set_level(int level);
 int log_level_enabled(int prio);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line sink (for errlist_print): logs `text` at the LOG_* priority `*(const int *)prio`. */
+void log_line(void *prio, const char *text);
 /* As log_msg, with the journal field ZONE= set (the default zone is ""). */
 void log_zone(int prio, const char *zone, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -79,3 +79,8 @@ void log_zone(int prio, const char *zone, const char *fmt, ...)
 	log_v(prio, zone, fmt, ap);
 	va_end(ap);
 }
+
+void log_line(void *prio, const char *text)
+{
+	log_msg(*(const int *)prio, "%s", text);
+}

@@ -150,14 +150,16 @@ static void on_state(void *ctx, bool connected, const char *why)
 	status_soon(d);
 }
 
+/* Logs every error in `el` at the LOG_* priority `prio`. */
 static void log_errors(int prio, const struct errlist *el)
 {
-	size_t i;
+	errlist_print(el, log_line, &prio);
+}
 
-	for (i = 0; i < el->kept; i++)
-		log_msg(prio, "%s", el->msg[i]);
-	if (el->count > el->kept)
-		log_msg(prio, "... and %zu more errors", el->count - el->kept);
+/* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
+static void stderr_line(void *prefix, const char *text)
+{
+	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
 }
 
 static void reload(struct daemon *d, const char *why)
@@ -430,14 +432,8 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t, b
 		rc = check ? 1 : EX_CONFIG;
 	}
 	if (check) {
-		size_t i;
-
-		for (i = 0; i < warns.kept; i++)
-			fprintf(stderr, "warning: %s\n", warns.msg[i]);
-		for (i = 0; i < errs.kept; i++)
-			fprintf(stderr, "%s\n", errs.msg[i]);
-		if (errs.count > errs.kept)
-			fprintf(stderr, "... and %zu more errors\n", errs.count - errs.kept);
+		errlist_print(&warns, stderr_line, "warning: ");
+		errlist_print(&errs, stderr_line, "");
 	} else {
 		log_errors(LOG_WARNING, &warns);
 		log_errors(LOG_ERR, &errs);
