@@ -40,6 +40,50 @@ struct mqtt {
 	char why[160];
 };
 
+/* libmosquitto's error codes as -errno: the one translation of MOSQ_ERR_*. */
+static int mosq_errno(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_SUCCESS:
+		return 0;
+	case MOSQ_ERR_NOMEM:
+		return -ENOMEM;
+	case MOSQ_ERR_NO_CONN:
+		return -ENOTCONN;
+	case MOSQ_ERR_INVAL:
+		return -EINVAL;
+	case MOSQ_ERR_ERRNO:
+		return errno ? -errno : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Whether a connect or reconnect error is for good. Every other one (DNS, a refused or
+ * unreachable broker) is left to the loop thread's reconnects.
+ */
+static bool mosq_fatal(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_INVAL:
+	case MOSQ_ERR_NOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fills `err` with "WHAT: why" and returns the error as -errno. */
+static int fail(int rc, char *err, size_t errlen, const char *what)
+{
+	int neg = mosq_errno(rc);
+
+	snprintf(err, errlen, "%s: %s", what,
+		 rc == MOSQ_ERR_ERRNO ? strerror(-neg) : mosquitto_strerror(rc));
+	return neg;
+}
+
 static void set_why(struct mqtt *m, bool connected, const char *why)
 {
 	pthread_mutex_lock(&m->lock);
@@ -65,9 +109,8 @@ static int publish_counted(struct mqtt *m, const char *topic, const void *payloa
 		pthread_mutex_lock(&m->lock);
 		m->inflight++;
 		pthread_mutex_unlock(&m->lock);
-		return rc == MOSQ_ERR_SUCCESS ? 0 : -ENOTCONN;
 	}
-	return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
+	return mosq_errno(rc);
 }
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str);
@@ -175,20 +218,6 @@ static char *topic_all(const char *base)
 	return s;
 }
 
-static int fail(int rc, char *err, size_t errlen, const char *what)
-{
-	snprintf(err, errlen, "%s: %s", what,
-		 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	switch (rc) {
-	case MOSQ_ERR_NOMEM:
-		return -ENOMEM;
-	case MOSQ_ERR_ERRNO:
-		return errno ? -errno : -EIO;
-	default:
-		return -EINVAL;
-	}
-}
-
 int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt **out, char *err,
 	     size_t errlen)
 {
@@ -197,8 +226,10 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 
 	mosquitto_lib_init();
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	m->cfg = c;
 	m->ev = *ev;
 	m->loop_fd = -1;
@@ -304,8 +335,7 @@ int mqtt_start(struct mqtt *m, char *err, size_t errlen)
 		return rc;
 	rc = mosquitto_connect_async(m->mosq, m->cfg->mqtt_host, m->cfg->mqtt_port,
 				     m->cfg->mqtt_keepalive);
-	/* Errors a retry can cure (DNS, refused) are left to the loop's reconnects. */
-	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+	if (mosq_fatal(rc))
 		return fail(rc, err, errlen, "mqtt connect");
 	return 0;
 }
@@ -320,7 +350,7 @@ int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	rc = mosquitto_reconnect_async(m->mosq);
-	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+	if (mosq_fatal(rc))
 		return fail(rc, err, errlen, "mqtt reconnect");
 	return 0;
 }
