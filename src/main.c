@@ -102,7 +102,8 @@ static bool on_signal(struct daemon *d)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			log_msg(LOG_NOTICE, "signal %s: shutting down", strsignal((int)si.ssi_signo));
+			log_msg(LOG_NOTICE, "signal %s: shutting down",
+				strsignal((int)si.ssi_signo));
 			return true;
 		case SIGHUP:
 			reload_run(d->reload, "SIGHUP");
