@@ -152,12 +152,6 @@ static bool on_event(void *ctx, enum loop_event ev)
 	return false;
 }
 
-/* Logs every error in `el` at the LOG_* priority `prio`. */
-static void log_errors(int prio, const struct errlist *el)
-{
-	errlist_print(el, log_line, &prio);
-}
-
 /* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
 static void stderr_line(void *prefix, const char *text)
 {
@@ -180,8 +174,8 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t, b
 		errlist_print(&warns, stderr_line, "warning: ");
 		errlist_print(&errs, stderr_line, "");
 	} else {
-		log_errors(LOG_WARNING, &warns);
-		log_errors(LOG_ERR, &errs);
+		log_errlist(LOG_WARNING, &warns);
+		log_errlist(LOG_ERR, &errs);
 		if (rc)
 			log_msg(LOG_ERR, "invalid configuration, not starting");
 	}

@@ -57,14 +57,6 @@ void reload_free(struct reload *r)
 	free(r);
 }
 
-/* Logs every error in `el` as an error. */
-static void log_errors(const struct errlist *el)
-{
-	int prio = LOG_ERR;
-
-	errlist_print(el, log_line, &prio);
-}
-
 void reload_run(struct reload *r, const char *why)
 {
 	struct errlist errs = { 0 };
@@ -85,7 +77,7 @@ void reload_run(struct reload *r, const char *why)
 	}
 	notify_reloading();
 	if (thresholds_load(r->path, &t, &errs) < 0) {
-		log_errors(&errs);
+		log_errlist(LOG_ERR, &errs);
 		log_msg(LOG_ERR, "%s: %zu error(s), keeping the previous thresholds", r->path,
 			errs.count);
 		status_set_thresholds(r->st, "thresholds: reload at %s failed, previous kept: %s",

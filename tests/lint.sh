@@ -31,7 +31,7 @@ done
 status=0
 
 # Suppressed, with the reason:
-# - variableScope: locals are declared at the top of the function (kernel style, STYLE.md),
+# - variableScope: locals are declared at the top of the function (kernel style),
 #   not in the innermost block.
 # - knownConditionTrueFalse in thresholds.c: cppcheck misses that parse_line adds to the
 #   error list through the parser struct, so "no new error" looks always true.
