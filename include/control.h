@@ -15,7 +15,7 @@ struct control;
 struct control_out {
 	/* Publishes at the configured QoS. Called with the control lock held. */
 	void (*publish)(void *ctx, const char *topic, const char *payload, size_t len, bool retain);
-	/* The earliest zone deadline changed (monotonic ms, INT64_MAX = none). Lock held. */
+	/* The earliest zone deadline changed (monotonic_ms(), INT64_MAX = none). Lock held. */
 	void (*wake)(void *ctx, int64_t when);
 	void *ctx;
 };
@@ -42,7 +42,5 @@ void control_reload(struct control *ctl, struct thresholds *t);
 void control_stats(struct control *ctl, struct control_stats *st);
 /* One line per zone: state, mode, lux, thresholds, counters. */
 void control_dump(struct control *ctl, void (*line)(const char *text));
-/* Monotonic milliseconds, the clock every deadline is on. */
-int64_t control_now(void);
 
 #endif

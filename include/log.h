@@ -4,6 +4,8 @@
 
 #include <syslog.h>
 
+#include "errlist.h"
+
 /* Picks the journal when stderr is connected to it (JOURNAL_STREAM), else stderr. */
 void log_open(void);
 /* Messages less important than `level` (a LOG_* priority) are dropped. */
@@ -11,6 +13,8 @@ void log_set_level(int level);
 int log_level_enabled(int prio);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs every message of an error list at `prio`, then how many were not kept. */
+void log_errlist(int prio, const struct errlist *el);
 /* As log_msg, with the journal field ZONE= set (the default zone is ""). */
 void log_zone(int prio, const char *zone, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

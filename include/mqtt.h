@@ -22,7 +22,10 @@ int mqtt_new(const struct config *cfg, const struct mqtt_events *ev, struct mqtt
 	     size_t errlen);
 /* Starts the loop thread, then connects asynchronously (a missing broker is retried). */
 int mqtt_start(struct mqtt *m, char *err, size_t errlen);
-/* Queues a publish at the configured QoS; thread-safe. Returns 0 or -ENOTCONN (QoS 0 lost). */
+/*
+ * Queues a publish at the configured QoS; thread-safe. Returns 0, -ENOTCONN (queued all the
+ * same at QoS > 0, lost at QoS 0) or another -errno.
+ */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 /*
  * A file descriptor that becomes readable when the loop thread has ended (a fatal

@@ -26,4 +26,10 @@ int number_parse(const char *s, size_t len, double *out);
  */
 int duration_parse(const char *s, size_t len, int64_t *ms);
 
+/*
+ * Writes the shortest of %.15g and %.17g that reads back as the same double: 0.1 stays
+ * "0.1" instead of "0.10000000000000001". 32 bytes always suffice.
+ */
+void number_format(double v, char *buf, size_t size);
+
 #endif

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-
 #include "errlist.h"
 
 enum failsafe { FAILSAFE_HOLD, FAILSAFE_ON, FAILSAFE_OFF };
+
+/* "hold", "on", "off": as written in ref.txt and in reasons. */
+const char *failsafe_name(enum failsafe f);
 
 /* Effective parameters of one zone. Durations are milliseconds. */
 struct zone_params {

@@ -10,37 +10,45 @@
 
 #include "decide.h"
 
+/*
+ * One zone. The caller reads name and p and owns st, since_wall, warned_at and suppressed;
+ * the fields marked "table" belong to zones.c and change only through zones_*.
+ */
 struct zone {
-	UT_hash_handle hh;
+	UT_hash_handle hh;           /* table: lookup by name */
 	struct zone_state st;
 	const struct zone_params *p; /* from the thresholds table in force */
-	int64_t wake;                /* DECIDE_NEVER when not in the heap */
-	size_t heap_idx;
+	int64_t wake;                /* table: DECIDE_NEVER when not in the heap */
+	size_t heap_idx;             /* table */
 	int64_t since_wall;          /* wall-clock seconds of the last change, for explanations */
 	int64_t warned_at;           /* rate limit of rejected-input warnings */
 	uint32_t suppressed;         /* warnings not logged since warned_at */
-	double one;                  /* the window when smoothing is 1 */
+	double one;                  /* table: the window when smoothing is 1 */
 	char name[];
 };
 
-struct zones {
-	struct zone *by_name;
-	struct zone **heap;
-	size_t nheap, heapcap;
-	size_t count;
-};
+struct zones;
+
+/* Returns 0 and an empty table in *out, or -ENOMEM. */
+int zones_new(struct zones **out);
+/* Frees the table and every zone in it; NULL is a no-op. */
+void zones_free(struct zones *zs);
+size_t zones_count(const struct zones *zs);
 
 /* Finds a zone; NULL if none. */
 struct zone *zones_find(struct zones *zs, const char *name);
 /* Adds a zone with parameters `p` (name not present yet). Returns NULL on allocation failure. */
 struct zone *zones_add(struct zones *zs, const char *name, const struct zone_params *p);
+/* Calls fn for every zone, in no particular order. fn may reschedule zones, not add or free. */
+void zones_foreach(struct zones *zs, void (*fn)(struct zone *z, void *ctx), void *ctx);
+
 /* Gives the zone new parameters, resizing its smoothing window. Returns 0 or -ENOMEM. */
 int zones_set_params(struct zone *z, const struct zone_params *p);
 /* Moves the zone in the heap to its new wake time (DECIDE_NEVER removes it). */
 int zones_schedule(struct zones *zs, struct zone *z, int64_t wake);
-/* The zone that must wake first, or NULL. */
-struct zone *zones_first(const struct zones *zs);
-/* Frees every zone; the struct itself is the caller's. */
-void zones_clear(struct zones *zs);
+/* The earliest wake time of all zones, DECIDE_NEVER if none is scheduled. */
+int64_t zones_next_wake(const struct zones *zs);
+/* The zone that must wake first if its wake time is <= now, else NULL. It stays scheduled. */
+struct zone *zones_due(const struct zones *zs, int64_t now);
 
 #endif

@@ -107,7 +107,7 @@ static void *key_field(struct config *cfg, enum key_id id)
 	return (char *)cfg + key_defs[id].offset;
 }
 
-static int key_find(const char *section, const char *name)
+static int ini_key_find(const char *section, const char *name)
 {
 	int id;
 
@@ -265,7 +265,7 @@ static int ini_on_pair(void *user, const char *section, const char *name, const 
 		errlist_add(ctx->errs, path, ctx->line, "key '%s' is outside any [section]", name);
 		return 1;
 	}
-	id = key_find(section, name);
+	id = ini_key_find(section, name);
 	if (id < 0) {
 		errlist_add(ctx->errs, path, ctx->line, "unknown key '%s' in [%s]", name, section);
 		return 1;
@@ -281,7 +281,7 @@ static int ini_on_pair(void *user, const char *section, const char *name, const 
 }
 
 /* Finds the ']' of a header the way inih does: an inline ';' comment ends the search. */
-static const char *section_end(const char *s)
+static const char *header_close(const char *s)
 {
 	bool was_space = false;
 
@@ -298,7 +298,7 @@ static const char *section_end(const char *s)
 /* Checks a "[section]" line; returns the line for inih, or "" to hide a broken header. */
 static const char *section_open(struct load_ctx *ctx, const char *text)
 {
-	const char *end = section_end(text + 1);
+	const char *end = header_close(text + 1);
 	int len;
 
 	if (!end) {

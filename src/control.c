@@ -13,6 +13,8 @@
 
 #include "decide.h"
 #include "log.h"
+#include "monotonic.h"
+#include "number.h"
 #include "reading.h"
 #include "zones.h"
 
@@ -22,7 +24,7 @@ struct control {
 	pthread_mutex_t lock; /* guards everything below: one reading, one table */
 	const struct config *cfg;
 	struct thresholds *t;
-	struct zones zones;
+	struct zones *zones;
 	struct control_out out;
 	struct control_stats st;
 	size_t readings_len, override_len;
@@ -33,21 +35,15 @@ struct control {
 	size_t topic_cap;
 };
 
-int64_t control_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int control_new(const struct config *cfg, struct thresholds *t, const struct control_out *out,
 		struct control **ctl)
 {
 	struct control *c = calloc(1, sizeof(*c));
 
-	if (!c)
+	if (!c || zones_new(&c->zones) < 0) {
+		free(c);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->cfg = cfg;
 	c->t = t;
@@ -64,7 +60,7 @@ void control_free(struct control *c)
 {
 	if (!c)
 		return;
-	zones_clear(&c->zones);
+	zones_free(c->zones);
 	thresholds_free(c->t);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
@@ -146,8 +142,7 @@ static void preview(const void *payload, size_t len, char *buf, size_t cap)
 
 static void rearm(struct control *c)
 {
-	struct zone *first = zones_first(&c->zones);
-	int64_t when = first ? first->wake : DECIDE_NEVER;
+	int64_t when = zones_next_wake(c->zones);
 
 	if (when != c->armed) {
 		c->armed = when;
@@ -156,19 +151,17 @@ static void rearm(struct control *c)
 }
 
 /*
- * A JSON number the way the SPEC shows it: 42, 12.5, 0.1. json-c alone prints 42.0 and
+ * A JSON number as people write it: 42, 12.5, 0.1. json-c alone prints 42.0 and
  * 0.10000000000000001; the shortest text that reads back as the same double is kept instead.
  * Whole numbers, most readings and thresholds, are exact as integers and cost far less.
  */
-static json_object *json_number(double v)
+static json_object *json_number_new(double v)
 {
 	char text[32];
 
 	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v)))
 		return json_object_new_int64((int64_t)v);
-	snprintf(text, sizeof(text), "%.15g", v);
-	if (strtod(text, NULL) != v)
-		snprintf(text, sizeof(text), "%.17g", v);
+	number_format(v, text, sizeof(text));
 	return json_object_new_double_s(v, text);
 }
 
@@ -186,7 +179,7 @@ static void explain(struct control *c, struct zone *z, const char *why)
 		return;
 	snprintf(reason, sizeof(reason), "%s", why);
 	if (s->mode == MODE_OVERRIDE) {
-		time_t until = time(NULL) + (time_t)((s->override_until - control_now()) / 1000);
+		time_t until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
 		size_t used = strlen(reason);
 		struct tm tm;
 
@@ -199,11 +192,11 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	json_object_object_add(o, "zone", json_object_new_string(z->name));
 	json_object_object_add(o, "state", json_object_new_string(light_name(s->light)));
 	json_object_object_add(o, "mode", json_object_new_string(mode_name(s->mode)));
-	json_object_object_add(o, "lux", s->has_reading ? json_number(s->lux) : NULL);
+	json_object_object_add(o, "lux", s->has_reading ? json_number_new(s->lux) : NULL);
 	json_object_object_add(o, "smoothed",
-			       s->has_reading ? json_number(s->smoothed) : NULL);
-	json_object_object_add(o, "on_below", json_number(z->p->on_below));
-	json_object_object_add(o, "off_above", json_number(z->p->off_above));
+			       s->has_reading ? json_number_new(s->smoothed) : NULL);
+	json_object_object_add(o, "on_below", json_number_new(z->p->on_below));
+	json_object_object_add(o, "off_above", json_number_new(z->p->off_above));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
 	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
@@ -240,24 +233,24 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 	}
 	if (explained)
 		explain(c, z, why);
-	if (zones_schedule(&c->zones, z, d->wake) < 0)
+	if (zones_schedule(c->zones, z, d->wake) < 0)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
 }
 
 /* The zone for an accepted input, created on first use within max_zones. */
 static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 {
-	struct zone *z = zones_find(&c->zones, name);
+	struct zone *z = zones_find(c->zones, name);
 
 	if (z)
 		return z;
-	if (c->zones.count >= (size_t)c->cfg->readings_max_zones) {
+	if (zones_count(c->zones) >= (size_t)c->cfg->readings_max_zones) {
 		c->st.rejected++;
 		warn_limited(c, NULL, name, now, "new zone beyond max_zones %d",
 			     c->cfg->readings_max_zones);
 		return NULL;
 	}
-	z = zones_add(&c->zones, name, thresholds_get(c->t, name));
+	z = zones_add(c->zones, name, thresholds_get(c->t, name));
 	if (!z) {
 		c->st.rejected++;
 		warn_limited(c, NULL, name, now, "out of memory for a new zone");
@@ -270,7 +263,7 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 static void on_reading(struct control *c, const char *name, const void *payload, size_t len,
 		       int64_t now)
 {
-	struct zone *z = zones_find(&c->zones, name);
+	struct zone *z = zones_find(c->zones, name);
 	struct decision d;
 	char shown[48];
 	double lux;
@@ -298,7 +291,7 @@ static void on_reading(struct control *c, const char *name, const void *payload,
 static void on_override(struct control *c, const char *name, const void *payload, size_t len,
 			int64_t now)
 {
-	struct zone *z = zones_find(&c->zones, name);
+	struct zone *z = zones_find(c->zones, name);
 	enum override_cmd cmd;
 	struct decision d;
 	int64_t duration;
@@ -323,7 +316,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 void control_message(struct control *c, const char *topic, const void *payload, size_t len)
 {
 	const char *zone;
-	int64_t now = control_now();
+	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
 	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
@@ -341,15 +334,15 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 
 void control_timer(struct control *c)
 {
-	int64_t now = control_now();
+	int64_t now = monotonic_ms();
 	struct zone *z;
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
-	while ((z = zones_first(&c->zones)) && z->wake <= now) {
+	while ((z = zones_due(c->zones, now))) {
 		enum zone_mode before = z->st.mode;
 
-		zones_schedule(&c->zones, z, DECIDE_NEVER);
+		zones_schedule(c->zones, z, DECIDE_NEVER);
 		decide_tick(&z->st, z->p, now, &d);
 		if (before != MODE_FAILSAFE && z->st.mode == MODE_FAILSAFE) {
 			char why[DECIDE_REASON_MAX];
@@ -364,24 +357,34 @@ void control_timer(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* What control_reload hands to every zone. */
+struct reload_ctx {
+	struct control *c;
+	int64_t now;
+};
+
+static void zone_reload(struct zone *z, void *arg)
+{
+	struct reload_ctx *r = arg;
+	struct decision d;
+
+	if (zones_set_params(z, thresholds_get(r->c->t, z->name)) < 0) {
+		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
+		return;
+	}
+	decide_tick(&z->st, z->p, r->now, &d);
+	apply(r->c, z, &d, r->now);
+}
+
 void control_reload(struct control *c, struct thresholds *t)
 {
+	struct reload_ctx r = { .c = c, .now = monotonic_ms() };
 	struct thresholds *old;
-	struct zone *z, *tmp;
-	struct decision d;
-	int64_t now = control_now();
 
 	pthread_mutex_lock(&c->lock);
 	old = c->t;
 	c->t = t;
-	HASH_ITER(hh, c->zones.by_name, z, tmp) {
-		if (zones_set_params(z, thresholds_get(t, z->name)) < 0) {
-			log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
-			continue;
-		}
-		decide_tick(&z->st, z->p, now, &d);
-		apply(c, z, &d, now);
-	}
+	zones_foreach(c->zones, zone_reload, &r);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);
@@ -391,24 +394,33 @@ void control_stats(struct control *c, struct control_stats *st)
 {
 	pthread_mutex_lock(&c->lock);
 	*st = c->st;
-	st->zones = c->zones.count;
+	st->zones = zones_count(c->zones);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* What control_dump hands to every zone. */
+struct dump_ctx {
+	void (*line)(const char *text);
+};
+
+static void zone_dump(struct zone *z, void *arg)
+{
+	const struct dump_ctx *dc = arg;
+	const struct zone_state *s = &z->st;
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
+		 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
+		 z->p->on_below, z->p->off_above, s->switches);
+	dc->line(buf);
 }
 
 void control_dump(struct control *c, void (*line)(const char *text))
 {
-	struct zone *z, *tmp;
-	char buf[512];
+	struct dump_ctx dc = { .line = line };
 
 	pthread_mutex_lock(&c->lock);
-	HASH_ITER(hh, c->zones.by_name, z, tmp) {
-		const struct zone_state *s = &z->st;
-
-		snprintf(buf, sizeof(buf),
-			 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
-			 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
-			 z->p->on_below, z->p->off_above, s->switches);
-		line(buf);
-	}
+	zones_foreach(c->zones, zone_dump, &dc);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -316,9 +316,6 @@ static void level_reason(const struct reason *r, char *buf, size_t cap)
 void decide_reason(const struct decision *d, char *buf, size_t cap)
 {
 	const struct reason *r = &d->reason;
-	static const char *const failsafe_names[] = {
-		[FAILSAFE_HOLD] = "hold", [FAILSAFE_ON] = "on", [FAILSAFE_OFF] = "off",
-	};
 
 	if (!cap)
 		return;
@@ -334,7 +331,7 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 		break;
 	case REASON_STALE:
 		text_add(buf, cap, "stale %gs: failsafe %s", r->seconds,
-			 failsafe_names[r->failsafe]);
+			 failsafe_name(r->failsafe));
 		break;
 	case REASON_OVERRIDE:
 		text_add(buf, cap, "override %s", light_name(r->held));

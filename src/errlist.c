@@ -32,6 +32,19 @@ void errlist_add(struct errlist *el, const char *path, unsigned line, const char
 	el->msg[el->kept++] = msg;
 }
 
+void errlist_print(const struct errlist *el, void (*sink)(void *ctx, const char *line),
+		   void *ctx)
+{
+	char more[64];
+
+	for (size_t i = 0; i < el->kept; i++)
+		sink(ctx, el->msg[i]);
+	if (el->count > el->kept) {
+		snprintf(more, sizeof(more), "... and %zu more errors", el->count - el->kept);
+		sink(ctx, more);
+	}
+}
+
 void errlist_clear(struct errlist *el)
 {
 	for (size_t i = 0; i < el->kept; i++)

@@ -79,3 +79,14 @@ void log_zone(int prio, const char *zone, const char *fmt, ...)
 	log_v(prio, zone, fmt, ap);
 	va_end(ap);
 }
+
+/* A line sink for errlist_print: `prio` points to the LOG_* priority. */
+static void log_line(void *prio, const char *text)
+{
+	log_msg(*(const int *)prio, "%s", text);
+}
+
+void log_errlist(int prio, const struct errlist *el)
+{
+	errlist_print(el, log_line, &prio);
+}

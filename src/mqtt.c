@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotonic.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread, readable when it exits */
@@ -39,12 +40,48 @@ struct mqtt {
 	char why[160];
 };
 
-static long long mono_ms(void)
+/* libmosquitto's error codes as -errno: the one translation of MOSQ_ERR_*. */
+static int mosq_errno(int rc)
 {
-	struct timespec ts;
+	switch (rc) {
+	case MOSQ_ERR_SUCCESS:
+		return 0;
+	case MOSQ_ERR_NOMEM:
+		return -ENOMEM;
+	case MOSQ_ERR_NO_CONN:
+		return -ENOTCONN;
+	case MOSQ_ERR_INVAL:
+		return -EINVAL;
+	case MOSQ_ERR_ERRNO:
+		return errno ? -errno : -EIO;
+	default:
+		return -EIO;
+	}
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/*
+ * Whether a connect or reconnect error is for good. Every other one (DNS, a refused or
+ * unreachable broker) is left to the loop thread's reconnects.
+ */
+static bool mosq_fatal(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_INVAL:
+	case MOSQ_ERR_NOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fills `err` with "WHAT: why" and returns the error as -errno. */
+static int fail(int rc, char *err, size_t errlen, const char *what)
+{
+	int neg = mosq_errno(rc);
+
+	snprintf(err, errlen, "%s: %s", what,
+		 rc == MOSQ_ERR_ERRNO ? strerror(-neg) : mosquitto_strerror(rc));
+	return neg;
 }
 
 static void set_why(struct mqtt *m, bool connected, const char *why)
@@ -72,9 +109,8 @@ static int publish_counted(struct mqtt *m, const char *topic, const void *payloa
 		pthread_mutex_lock(&m->lock);
 		m->inflight++;
 		pthread_mutex_unlock(&m->lock);
-		return rc == MOSQ_ERR_SUCCESS ? 0 : -ENOTCONN;
 	}
-	return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
+	return mosq_errno(rc);
 }
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str);
@@ -85,7 +121,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	const struct config *c = m->cfg;
 	char why[160];
 
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
 			 c->mqtt_protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
@@ -126,7 +162,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	pthread_mutex_unlock(&m->lock);
 	if (keep)
 		return;
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	if (rc == 0)
 		snprintf(why, sizeof(why), "disconnected");
 	else
@@ -152,7 +188,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	struct mqtt *m = obj;
 
 	(void)mosq;
-	atomic_store(&m->cb_since, mono_ms());
+	atomic_store(&m->cb_since, monotonic_ms());
 	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
 	atomic_store(&m->cb_since, 0);
 }
@@ -182,20 +218,6 @@ static char *topic_all(const char *base)
 	return s;
 }
 
-static int fail(int rc, char *err, size_t errlen, const char *what)
-{
-	snprintf(err, errlen, "%s: %s", what,
-		 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	switch (rc) {
-	case MOSQ_ERR_NOMEM:
-		return -ENOMEM;
-	case MOSQ_ERR_ERRNO:
-		return errno ? -errno : -EIO;
-	default:
-		return -EINVAL;
-	}
-}
-
 int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt **out, char *err,
 	     size_t errlen)
 {
@@ -204,8 +226,10 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 
 	mosquitto_lib_init();
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	m->cfg = c;
 	m->ev = *ev;
 	m->loop_fd = -1;
@@ -311,8 +335,7 @@ int mqtt_start(struct mqtt *m, char *err, size_t errlen)
 		return rc;
 	rc = mosquitto_connect_async(m->mosq, m->cfg->mqtt_host, m->cfg->mqtt_port,
 				     m->cfg->mqtt_keepalive);
-	/* Errors a retry can cure (DNS, refused) are left to the loop's reconnects. */
-	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+	if (mosq_fatal(rc))
 		return fail(rc, err, errlen, "mqtt connect");
 	return 0;
 }
@@ -327,7 +350,7 @@ int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	rc = mosquitto_reconnect_async(m->mosq);
-	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+	if (mosq_fatal(rc))
 		return fail(rc, err, errlen, "mqtt reconnect");
 	return 0;
 }
@@ -365,7 +388,7 @@ int mqtt_check(struct mqtt *m, long long stuck_ms)
 	/* Stopped or held by a tracer, it does no network I/O: as wedged as a stuck callback. */
 	if (state == 'T' || state == 't')
 		return -ETIMEDOUT;
-	if (since && mono_ms() - since > stuck_ms)
+	if (since && monotonic_ms() - since > stuck_ms)
 		return -ETIMEDOUT;
 	return 0;
 }

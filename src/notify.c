@@ -2,7 +2,8 @@
 #include "notify.h"
 
 #include <systemd/sd-daemon.h>
-#include <time.h>
+
+#include "monotonic.h"
 
 void notify_ready(void)
 {
@@ -11,12 +12,8 @@ void notify_ready(void)
 
 void notify_reloading(void)
 {
-	struct timespec ts;
-
 	/* MONOTONIC_USEC is required from systemd 253 on and harmless before. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)monotonic_usec());
 }
 
 void notify_stopping(void)

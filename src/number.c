@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,4 +118,11 @@ int duration_parse(const char *s, size_t len, int64_t *ms)
 		return -ERANGE;
 	*ms = (int64_t)(v + 0.5);
 	return 0;
+}
+
+void number_format(double v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, size, "%.17g", v);
 }

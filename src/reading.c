@@ -54,7 +54,7 @@ static struct json_object *json_default_field(struct json_object *obj)
 	return NULL;
 }
 
-static int json_number(struct json_object *val, double *out)
+static int json_number_get(struct json_object *val, double *out)
 {
 	switch (json_object_get_type(val)) {
 	case json_type_int:
@@ -92,7 +92,7 @@ static int reading_parse_json(const char *s, size_t len, const char *json_field,
 	root = json_tokener_parse_ex(tok, s, (int)len);
 	if (root) {
 		val = json_field && *json_field ? json_walk(root, json_field) : json_default_field(root);
-		r = json_number(val, out);
+		r = json_number_get(val, out);
 	}
 	json_object_put(root);
 	json_tokener_free(tok);

@@ -25,7 +25,8 @@
 #define SHOW_MAX 64
 #define SHOW(n) ((int)((n) > SHOW_MAX ? SHOW_MAX : (n)))
 
-struct zone {
+/* A parsed [zone NAME] section: the zone's effective parameters. */
+struct zone_section {
 	UT_hash_handle hh;
 	struct zone_params p;
 	unsigned line; /* of its header, to point a duplicate at the first one */
@@ -34,7 +35,7 @@ struct zone {
 
 struct thresholds {
 	struct zone_params global;
-	struct zone *zones; /* sorted by name once parsed, so that dumps are deterministic */
+	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
 };
 
 enum key_type { KEY_LUX, KEY_DURATION, KEY_SMOOTHING, KEY_FAILSAFE };
@@ -72,12 +73,6 @@ static const struct zone_params defaults = {
 	.failsafe = FAILSAFE_HOLD,
 };
 
-static const char *const failsafe_names[] = {
-	[FAILSAFE_HOLD] = "hold",
-	[FAILSAFE_ON] = "on",
-	[FAILSAFE_OFF] = "off",
-};
-
 /* The global section, or one [zone NAME] section while it is being read. */
 struct section {
 	struct zone_params p;
@@ -87,7 +82,7 @@ struct section {
 	const char *kind; /* messages say " in [KIND LABEL]"; NULL in the global section */
 	const char *label;
 	int label_len;
-	struct zone *dest; /* receives the effective values; NULL for a section being discarded */
+	struct zone_section *dest; /* gets the effective values; NULL for a discarded section */
 };
 
 enum style { STYLE_NONE, STYLE_NUMBERS, STYLE_KEYS };
@@ -116,14 +111,6 @@ static int key_find(const char *s, size_t len)
 		if (strlen(keys[i].name) == len && memcmp(keys[i].name, s, len) == 0)
 			return (int)i;
 	return -1;
-}
-
-/* Text that reads back as the same double, without %.17g noise when %.15g is exact. */
-static void format_number(double v, char *buf, size_t size)
-{
-	snprintf(buf, size, "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, size, "%.17g", v);
 }
 
 /* An error about a line of a section: a zone section's adds " in [zone NAME]". */
@@ -205,10 +192,11 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 		*(unsigned *)dst = (unsigned)v;
 		return 0;
 	case KEY_FAILSAFE:
-		for (size_t i = 0; i < sizeof(failsafe_names) / sizeof(failsafe_names[0]); i++) {
-			if (strlen(failsafe_names[i]) == len &&
-			    strncasecmp(failsafe_names[i], s, len) == 0) {
-				*(enum failsafe *)dst = (enum failsafe)i;
+		for (enum failsafe f = FAILSAFE_HOLD; f <= FAILSAFE_OFF; f++) {
+			const char *name = failsafe_name(f);
+
+			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
+				*(enum failsafe *)dst = f;
 				return 0;
 			}
 		}
@@ -224,8 +212,8 @@ static void pair_error(struct parser *ps, const struct section *sec, unsigned li
 {
 	char on[32], off[32];
 
-	format_number(p->off_above, off, sizeof(off));
-	format_number(p->on_below, on, sizeof(on));
+	number_format(p->off_above, off, sizeof(off));
+	number_format(p->on_below, on, sizeof(on));
 	section_error(ps, sec, line, "off_above %s%s is below on_below %s%s", off,
 		      off_global ? " (global)" : "", on, on_global ? " (global)" : "");
 }
@@ -312,9 +300,10 @@ static bool style_check(struct parser *ps, unsigned line, enum style style)
 }
 
 /* Returns the new zone, NULL after reporting a duplicate or running out of memory. */
-static struct zone *zone_add(struct parser *ps, unsigned line, const char *name, size_t len)
+static struct zone_section *zone_section_add(struct parser *ps, unsigned line, const char *name,
+					     size_t len)
 {
-	struct zone *z, *dup;
+	struct zone_section *z, *dup;
 
 	z = malloc(sizeof(*z) + len + 1);
 	if (!z) {
@@ -325,14 +314,14 @@ static struct zone *zone_add(struct parser *ps, unsigned line, const char *name,
 	z->name[len] = '\0';
 	z->line = line;
 
-	HASH_FIND_STR(ps->t->zones, z->name, dup);
+	HASH_FIND_STR(ps->t->sections, z->name, dup);
 	if (dup) {
 		errlist_add(ps->errs, ps->path, line,
 			    "duplicate section [zone %s], first at line %u", z->name, dup->line);
 		free(z);
 		return NULL;
 	}
-	HASH_ADD_STR(ps->t->zones, name, z);
+	HASH_ADD_STR(ps->t->sections, name, z);
 	if (!z->hh.tbl) {
 		ps->oom = true;
 		free(z);
@@ -382,7 +371,7 @@ static void parse_header(struct parser *ps, unsigned line, const char *s, size_t
 		return;
 	}
 	if (close == s + len - 1)
-		ps->cur.dest = zone_add(ps, line, name, name_len);
+		ps->cur.dest = zone_section_add(ps, line, name, name_len);
 }
 
 static void parse_assignment(struct parser *ps, unsigned line, const char *s, size_t len,
@@ -490,7 +479,7 @@ static void parse_line(struct parser *ps, unsigned line, const char *s, size_t l
 		parse_numbers(ps, line, s, len);
 }
 
-static int zone_cmp(const struct zone *a, const struct zone *b)
+static int section_cmp(const struct zone_section *a, const struct zone_section *b)
 {
 	return strcmp(a->name, b->name);
 }
@@ -535,7 +524,7 @@ int thresholds_parse(const char *path, const char *text, size_t len, struct thre
 		return ps.oom ? -ENOMEM : -EINVAL;
 	}
 	ps.t->global = ps.global.p;
-	HASH_SRT(hh, ps.t->zones, zone_cmp);
+	HASH_SRT(hh, ps.t->sections, section_cmp);
 	*out = ps.t;
 	return 0;
 }
@@ -619,39 +608,52 @@ int thresholds_load(const char *path, struct thresholds **out, struct errlist *e
 
 void thresholds_free(struct thresholds *t)
 {
-	struct zone *z, *tmp;
+	struct zone_section *z, *tmp;
 
 	if (!t)
 		return;
-	HASH_ITER(hh, t->zones, z, tmp) {
+	HASH_ITER(hh, t->sections, z, tmp) {
 		/* The analyzer loses track of uthash's list links here. */
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(t->zones, z);
+		HASH_DEL(t->sections, z);
 		free(z);
 	}
 	free(t);
 }
 
+const char *failsafe_name(enum failsafe f)
+{
+	switch (f) {
+	case FAILSAFE_ON:
+		return "on";
+	case FAILSAFE_OFF:
+		return "off";
+	case FAILSAFE_HOLD:
+		break;
+	}
+	return "hold";
+}
+
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
 {
-	struct zone *z;
+	struct zone_section *z;
 
-	HASH_FIND_STR(t->zones, zone, z);
+	HASH_FIND_STR(t->sections, zone, z);
 	return z ? &z->p : &t->global;
 }
 
 size_t thresholds_sections(const struct thresholds *t)
 {
-	return HASH_COUNT(t->zones);
+	return HASH_COUNT(t->sections);
 }
 
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 {
-	size_t n = HASH_COUNT(t->zones);
+	size_t n = HASH_COUNT(t->sections);
 	char on[32], off[32];
 
-	format_number(t->global.on_below, on, sizeof(on));
-	format_number(t->global.off_above, off, sizeof(off));
+	number_format(t->global.on_below, on, sizeof(on));
+	number_format(t->global.off_above, off, sizeof(off));
 	snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s", on, off, n,
 		 n == 1 ? "" : "s");
 }
@@ -679,7 +681,7 @@ static void params_dump(const struct zone_params *p, FILE *f)
 
 		switch (keys[k].type) {
 		case KEY_LUX:
-			format_number(*(const double *)v, buf, sizeof(buf));
+			number_format(*(const double *)v, buf, sizeof(buf));
 			fprintf(f, "%s = %s\n", keys[k].name, buf);
 			break;
 		case KEY_DURATION:
@@ -691,7 +693,7 @@ static void params_dump(const struct zone_params *p, FILE *f)
 			break;
 		case KEY_FAILSAFE:
 			fprintf(f, "%s = %s\n", keys[k].name,
-				failsafe_names[*(const enum failsafe *)v]);
+				failsafe_name(*(const enum failsafe *)v));
 			break;
 		}
 	}
@@ -699,10 +701,10 @@ static void params_dump(const struct zone_params *p, FILE *f)
 
 void thresholds_dump(const struct thresholds *t, FILE *f)
 {
-	const struct zone *z;
+	const struct zone_section *z;
 
 	params_dump(&t->global, f);
-	for (z = t->zones; z; z = z->hh.next) {
+	for (z = t->sections; z; z = z->hh.next) {
 		fprintf(f, "\n[zone %s]\n", z->name);
 		params_dump(&z->p, f);
 	}

@@ -5,6 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct zones {
+	struct zone *by_name;
+	struct zone **heap; /* a binary min-heap on wake */
+	size_t nheap, heapcap;
+	size_t count;
+};
+
+int zones_new(struct zones **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+size_t zones_count(const struct zones *zs)
+{
+	return zs->count;
+}
+
 struct zone *zones_find(struct zones *zs, const char *name)
 {
 	struct zone *z;
@@ -146,15 +164,30 @@ int zones_schedule(struct zones *zs, struct zone *z, int64_t wake)
 	return 0;
 }
 
-struct zone *zones_first(const struct zones *zs)
+int64_t zones_next_wake(const struct zones *zs)
 {
-	return zs->nheap ? zs->heap[0] : NULL;
+	return zs->nheap ? zs->heap[0]->wake : DECIDE_NEVER;
 }
 
-void zones_clear(struct zones *zs)
+struct zone *zones_due(const struct zones *zs, int64_t now)
+{
+	return zs->nheap && zs->heap[0]->wake <= now ? zs->heap[0] : NULL;
+}
+
+void zones_foreach(struct zones *zs, void (*fn)(struct zone *z, void *ctx), void *ctx)
 {
 	struct zone *z, *tmp;
 
+	HASH_ITER(hh, zs->by_name, z, tmp)
+		fn(z, ctx);
+}
+
+void zones_free(struct zones *zs)
+{
+	struct zone *z, *tmp;
+
+	if (!zs)
+		return;
 	HASH_ITER(hh, zs->by_name, z, tmp) {
 		/* The analyzer loses track of uthash's list links here. */
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
@@ -164,5 +197,5 @@ void zones_clear(struct zones *zs)
 		free(z);
 	}
 	free(zs->heap);
-	memset(zs, 0, sizeof(*zs));
+	free(zs);
 }

@@ -1,4 +1,4 @@
-/* reload.c -- how long a 10,000-zone ref.txt takes to parse and swap in (SPEC 5, issue 3) */
+/* reload.c -- how long a 10,000-zone ref.txt takes to parse and swap in */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +142,7 @@ int main(void)
 		control_message(ctl, topic, "250", 3);
 	}
 	/* Flipping every zone adds 10,000 orders and explanations to the swap: shown first, as
-	 * context; the last line is the figure `make bench` holds to issue 3's 20 ms. */
+	 * context; the last line is the figure `make bench` holds to its 20 ms target. */
 	measure(ctl, off, on, "every zone flips"); /* an odd RUNS ends on `off` */
 	measure(ctl, off, off, "no zone changes");
 	control_free(ctl);
