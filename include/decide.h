@@ -49,6 +49,7 @@ struct reason {
 	enum light held;        /* LEVEL: the light before; OVERRIDE: the light ordered */
 	enum light want;        /* LEVEL: the light the level asks for */
 	enum failsafe failsafe; /* STALE */
+	unsigned min_sensors;   /* STALE: fresh sensors the zone needs; 0 without sensors */
 	double smoothed, lamp_lux, on_below, off_above;
 	double seconds;         /* LEVEL: dwell left; STALE: time since the last reading */
 };
@@ -67,6 +68,15 @@ struct decision {
 /* Accepts a reading (pushes it into the window) and decides. */
 void decide_reading(struct zone_state *z, const struct zone_params *p, double lux, int64_t now,
 		    struct decision *d);
+/*
+ * As decide_reading, for a sample that counts as fresh from `fresh_from` rather than from
+ * `now`: a zone with sensors decides on their aggregate, which stays fresh only as long as
+ * its min_sensors-th freshest sensor does, so the zone goes stale when that one does.
+ */
+void decide_sample(struct zone_state *z, const struct zone_params *p, double lux,
+		   int64_t fresh_from, int64_t now, struct decision *d);
+/* The aggregate `a` of v[0..n), n >= 1 (v may be reordered). */
+double decide_aggregate(enum aggregate a, double *v, unsigned n);
 /*
  * Applies an override. `duration` < 0 means p->override_for. OVERRIDE_AUTO ends an
  * override (or is accepted without one) and re-evaluates at once.

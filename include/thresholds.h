@@ -9,6 +9,9 @@
 #include "errlist.h"
 
 enum failsafe { FAILSAFE_HOLD, FAILSAFE_ON, FAILSAFE_OFF };
+/* How the latest values of a zone's fresh sensors become the one value it decides on. */
+enum aggregate { AGGREGATE_MEDIAN, AGGREGATE_MEAN, AGGREGATE_MIN, AGGREGATE_MAX };
+const char *aggregate_name(enum aggregate a); /* "median", "mean", "min", "max" */
 
 /* "hold", "on", "off": as written in ref.txt and in reasons. */
 const char *failsafe_name(enum failsafe f);
@@ -24,9 +27,14 @@ struct zone_params {
 	int64_t stale_after; /* 0 = never stale */
 	unsigned smoothing;  /* 1..64 */
 	enum failsafe failsafe;
+	enum aggregate aggregate;
+	unsigned min_sensors;  /* 1..64: fresh sensors a decision needs */
+	unsigned sensors;      /* sensors the zone lists; 0: its own topic is its one sensor */
+	unsigned sensor_first; /* index of the first of them, the others follow in order */
 };
 
 #define SMOOTHING_MAX 64
+#define SENSORS_MAX 64
 
 struct thresholds;
 
@@ -43,6 +51,14 @@ void thresholds_free(struct thresholds *t);
 
 /* Parameters for `zone`: its [zone NAME] section if any, else the global ones. Never NULL. */
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone);
+/*
+ * The index of the sensor `name` (a readings-topic suffix that a zone lists in `sensors`),
+ * with the name of that zone in *zone; -1 when no zone lists it.
+ */
+int thresholds_sensor(const struct thresholds *t, const char *name, const char **zone);
+/* Every listed sensor has an index below this; a zone's are sensor_first onwards. */
+unsigned thresholds_sensor_count(const struct thresholds *t);
+const char *thresholds_sensor_name(const struct thresholds *t, unsigned index);
 /* The number of [zone NAME] sections. */
 size_t thresholds_sections(const struct thresholds *t);
 /* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */

@@ -133,6 +133,7 @@ static void failsafe_reason(const struct zone_state *z, const struct zone_params
 	d->reason.kind = REASON_STALE;
 	d->reason.failsafe = p->failsafe;
 	d->reason.seconds = (double)(now - z->last_reading) / 1000;
+	d->reason.min_sensors = p->sensors ? p->min_sensors : 0;
 }
 
 /* Applied once when the zone goes stale; no dwell, since the sensor can no longer be trusted. */
@@ -198,8 +199,51 @@ static void decision_finish(const struct zone_state *z, const struct zone_params
 		d->changed = true;
 }
 
+/* Insertion sort: n is at most SENSORS_MAX, most often 2 to 5. */
+static void sort_values(double *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		double x = v[i];
+		unsigned j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+double decide_aggregate(enum aggregate a, double *v, unsigned n)
+{
+	double r = v[0];
+
+	switch (a) {
+	case AGGREGATE_MEDIAN:
+		sort_values(v, n);
+		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	case AGGREGATE_MEAN:
+		for (unsigned i = 1; i < n; i++)
+			r += v[i];
+		return r / n;
+	case AGGREGATE_MIN:
+		for (unsigned i = 1; i < n; i++)
+			r = v[i] < r ? v[i] : r;
+		return r;
+	case AGGREGATE_MAX:
+		for (unsigned i = 1; i < n; i++)
+			r = v[i] > r ? v[i] : r;
+		return r;
+	}
+	return r;
+}
+
 void decide_reading(struct zone_state *z, const struct zone_params *p, double lux, int64_t now,
 		    struct decision *d)
+{
+	decide_sample(z, p, lux, now, now, d);
+}
+
+void decide_sample(struct zone_state *z, const struct zone_params *p, double lux,
+		   int64_t fresh_from, int64_t now, struct decision *d)
 {
 	enum light old_light = z->light;
 	enum zone_mode old_mode = z->mode;
@@ -208,7 +252,7 @@ void decide_reading(struct zone_state *z, const struct zone_params *p, double lu
 	decision_start(d);
 	window_push(z, p, lux);
 	z->lux = lux;
-	z->last_reading = now;
+	z->last_reading = fresh_from;
 	z->has_reading = true;
 	z->smoothed = window_median(z, p);
 	if (z->mode == MODE_OVERRIDE && now < z->override_until) {
@@ -330,8 +374,13 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 		level_reason(r, buf, cap);
 		break;
 	case REASON_STALE:
-		text_add(buf, cap, "stale %gs: failsafe %s", r->seconds,
-			 failsafe_name(r->failsafe));
+		if (r->min_sensors)
+			text_add(buf, cap, "fewer than %u fresh sensor%s: failsafe %s",
+				 r->min_sensors, r->min_sensors == 1 ? "" : "s",
+				 failsafe_name(r->failsafe));
+		else
+			text_add(buf, cap, "stale %gs: failsafe %s", r->seconds,
+				 failsafe_name(r->failsafe));
 		break;
 	case REASON_OVERRIDE:
 		text_add(buf, cap, "override %s", light_name(r->held));

@@ -33,44 +33,83 @@ struct zone_section {
 	char name[];
 };
 
+/* A name listed in a zone's `sensors`: readings on its topic feed that zone. */
+struct sensor {
+	UT_hash_handle hh;
+	const struct zone_section *zone; /* NULL while its section is being discarded */
+	unsigned index, line;
+	char name[];
+};
+
 struct thresholds {
 	struct zone_params global;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
+	struct sensor *sensors;        /* by name */
+	struct sensor **sensor_list;   /* by index: a zone's sensors in the order listed */
+	unsigned nsensors, sensor_cap;
 };
 
-enum key_type { KEY_LUX, KEY_DURATION, KEY_SMOOTHING, KEY_FAILSAFE };
-
-#define KEY(field, type) { #field, type, offsetof(struct zone_params, field), \
-			   sizeof(((struct zone_params *)0)->field) }
+enum key_type {
+	KEY_LUX,
+	KEY_DURATION,
+	KEY_SMOOTHING,
+	KEY_FAILSAFE,
+	KEY_SENSORS,
+	KEY_AGGREGATE,
+	KEY_MIN_SENSORS
+};
 
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
+enum key_id {
+	K_ON_BELOW,
+	K_OFF_ABOVE,
+	K_MIN_ON,
+	K_MIN_OFF,
+	K_SMOOTHING,
+	K_LAMP_LUX,
+	K_OVERRIDE_FOR,
+	K_STALE_AFTER,
+	K_FAILSAFE,
+	K_SENSORS,
+	K_AGGREGATE,
+	K_MIN_SENSORS,
+	NKEYS
+};
+
+#define KEY(id, field, type) [id] = { #field, type, offsetof(struct zone_params, field), \
+				     sizeof(((struct zone_params *)0)->field) }
+
 static const struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset, size;
-} keys[] = {
-	KEY(on_below, KEY_LUX),
-	KEY(off_above, KEY_LUX),
-	KEY(min_on, KEY_DURATION),
-	KEY(min_off, KEY_DURATION),
-	KEY(smoothing, KEY_SMOOTHING),
-	KEY(lamp_lux, KEY_LUX),
-	KEY(override_for, KEY_DURATION),
-	KEY(stale_after, KEY_DURATION),
-	KEY(failsafe, KEY_FAILSAFE),
+} keys[NKEYS] = {
+	KEY(K_ON_BELOW, on_below, KEY_LUX),
+	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
+	KEY(K_MIN_ON, min_on, KEY_DURATION),
+	KEY(K_MIN_OFF, min_off, KEY_DURATION),
+	KEY(K_SMOOTHING, smoothing, KEY_SMOOTHING),
+	KEY(K_LAMP_LUX, lamp_lux, KEY_LUX),
+	KEY(K_OVERRIDE_FOR, override_for, KEY_DURATION),
+	KEY(K_STALE_AFTER, stale_after, KEY_DURATION),
+	KEY(K_FAILSAFE, failsafe, KEY_FAILSAFE),
+	KEY(K_SENSORS, sensors, KEY_SENSORS),
+	KEY(K_AGGREGATE, aggregate, KEY_AGGREGATE),
+	KEY(K_MIN_SENSORS, min_sensors, KEY_MIN_SENSORS),
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-/* The keys the parser needs by name: their positions in keys[] and their bits in a key set. */
-enum { K_ON_BELOW, K_OFF_ABOVE };
+/* Key sets: one bit per key_id. */
 #define ON_BELOW (1u << K_ON_BELOW)
 #define OFF_ABOVE (1u << K_OFF_ABOVE)
+#define SENSORS (1u << K_SENSORS)
 
 /* on_below has no default and off_above defaults to its scope's on_below. */
 static const struct zone_params defaults = {
 	.override_for = 3600 * 1000LL,
 	.smoothing = 1,
 	.failsafe = FAILSAFE_HOLD,
+	.aggregate = AGGREGATE_MEDIAN,
+	.min_sensors = 1,
 };
 
 /* The global section, or one [zone NAME] section while it is being read. */
@@ -139,6 +178,95 @@ static void section_error(struct parser *ps, const struct section *sec, unsigned
 	free(msg);
 }
 
+/*
+ * Files one name of a `sensors` list under the section being read. A sensor belongs to one
+ * zone: a second listing, in the same zone or another, is an error at the later line.
+ */
+static int sensor_add(struct parser *ps, struct section *sec, unsigned line, const char *name,
+		      size_t len)
+{
+	struct thresholds *t = ps->t;
+	struct sensor *sn, *dup;
+
+	if (memchr(name, '+', len)) {
+		section_error(ps, sec, line, "sensor '%.*s' is not a topic: '+' is a wildcard",
+			      SHOW(len), name);
+		return -EINVAL;
+	}
+	HASH_FIND(hh, t->sensors, name, len, dup);
+	if (dup && dup->zone == sec->dest) {
+		section_error(ps, sec, line, "sensor '%.*s' listed twice", SHOW(len), name);
+		return -EINVAL;
+	}
+	if (dup) {
+		section_error(ps, sec, line, "sensor '%.*s' already listed in [zone %s] at line %u",
+			      SHOW(len), name, dup->zone ? dup->zone->name : "?", dup->line);
+		return -EINVAL;
+	}
+	if (t->nsensors == t->sensor_cap) {
+		unsigned cap = t->sensor_cap ? t->sensor_cap * 2 : 16;
+		/* sizeof a pointer: the list is an array of them. */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+		struct sensor **list = realloc(t->sensor_list, cap * sizeof(*list));
+
+		if (!list) {
+			ps->oom = true;
+			return -ENOMEM;
+		}
+		t->sensor_list = list;
+		t->sensor_cap = cap;
+	}
+	sn = malloc(sizeof(*sn) + len + 1);
+	if (!sn) {
+		ps->oom = true;
+		return -ENOMEM;
+	}
+	memcpy(sn->name, name, len);
+	sn->name[len] = '\0';
+	sn->zone = sec->dest;
+	sn->index = t->nsensors;
+	sn->line = line;
+	HASH_ADD(hh, t->sensors, name[0], len, sn);
+	if (!sn->hh.tbl) {
+		ps->oom = true;
+		free(sn);
+		return -ENOMEM;
+	}
+	t->sensor_list[t->nsensors++] = sn;
+	return 0;
+}
+
+/* `sensors = a b c`: white-space separated readings-topic suffixes, in a zone section. */
+static int sensors_parse(struct parser *ps, struct section *sec, unsigned line, const char *s,
+			 size_t len)
+{
+	unsigned first = ps->t->nsensors, n = 0;
+	int r = 0;
+
+	if (!sec->kind) {
+		section_error(ps, sec, line, "sensors can only be listed in a [zone NAME] section");
+		return -EINVAL;
+	}
+	while (len > 0) {
+		size_t i = 0;
+
+		while (i < len && !number_is_space(s[i]))
+			i++;
+		if (++n > SENSORS_MAX) {
+			section_error(ps, sec, line, "more than %d sensors", SENSORS_MAX);
+			return -EINVAL;
+		}
+		if (sensor_add(ps, sec, line, s, i) < 0)
+			r = -EINVAL;
+		s += i;
+		len -= i;
+		number_trim(&s, &len);
+	}
+	sec->p.sensors = n;
+	sec->p.sensor_first = first;
+	return r;
+}
+
 /* Parses the value of keys[k] into sec->p. Returns 0 or -EINVAL after reporting why. */
 static int value_parse(struct parser *ps, struct section *sec, unsigned line, size_t k,
 		       const char *s, size_t len)
@@ -202,6 +330,30 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 		}
 		section_error(ps, sec, line, "bad failsafe '%.*s' (hold, on or off)", SHOW(len), s);
 		return -EINVAL;
+	case KEY_AGGREGATE:
+		for (enum aggregate a = AGGREGATE_MEDIAN; a <= AGGREGATE_MAX; a++) {
+			const char *name = aggregate_name(a);
+
+			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
+				*(enum aggregate *)dst = a;
+				return 0;
+			}
+		}
+		section_error(ps, sec, line, "bad aggregate '%.*s' (median, mean, min or max)",
+			      SHOW(len), s);
+		return -EINVAL;
+	case KEY_MIN_SENSORS:
+		if (number_parse(s, len, &v) < 0 || v < 1 || v > SENSORS_MAX ||
+		    (double)(unsigned)v != v) {
+			section_error(ps, sec, line,
+				      "min_sensors '%.*s' is not an integer from 1 to %d",
+				      SHOW(len), s, SENSORS_MAX);
+			return -EINVAL;
+		}
+		*(unsigned *)dst = (unsigned)v;
+		return 0;
+	case KEY_SENSORS:
+		return sensors_parse(ps, sec, line, s, len);
 	}
 	return -EINVAL;
 }
@@ -275,6 +427,16 @@ static void zone_end(struct parser *ps)
 		if ((s->valid & OFF_ABOVE) && (g->valid & ON_BELOW) && eff.off_above < eff.on_below)
 			pair_error(ps, s, s->line[K_OFF_ABOVE], &eff, false, true);
 		break;
+	}
+	if (s->valid & SENSORS) {
+		bool own = s->seen & (1u << K_MIN_SENSORS);
+
+		eff.sensor_first = s->p.sensor_first;
+		if (eff.min_sensors > eff.sensors)
+			section_error(ps, s, own ? s->line[K_MIN_SENSORS] : s->line[K_SENSORS],
+				      "min_sensors %u%s is above the %u sensor%s listed",
+				      eff.min_sensors, own ? "" : " (global)", eff.sensors,
+				      eff.sensors == 1 ? "" : "s");
 	}
 	if (s->dest)
 		s->dest->p = eff;
@@ -479,6 +641,26 @@ static void parse_line(struct parser *ps, unsigned line, const char *s, size_t l
 		parse_numbers(ps, line, s, len);
 }
 
+/*
+ * Readings on a sensor's topic feed its zone, so a sensor cannot also be the topic of another
+ * zone's section: that zone would never hear from its sensor.
+ */
+static void sensors_check(struct parser *ps)
+{
+	const struct thresholds *t = ps->t;
+
+	for (unsigned i = 0; i < t->nsensors; i++) {
+		const struct sensor *sn = t->sensor_list[i];
+		struct zone_section *z;
+
+		HASH_FIND_STR(t->sections, sn->name, z);
+		if (z && z != sn->zone)
+			errlist_add(ps->errs, ps->path, sn->line,
+				    "sensor '%s' is named like the section [zone %s] at line %u",
+				    sn->name, z->name, z->line);
+	}
+}
+
 static int section_cmp(const struct zone_section *a, const struct zone_section *b)
 {
 	return strcmp(a->name, b->name);
@@ -508,6 +690,7 @@ int thresholds_parse(const char *path, const char *text, size_t len, struct thre
 		p = nl ? nl + 1 : end;
 	}
 	section_end(&ps);
+	sensors_check(&ps);
 
 	if (ps.style == STYLE_NONE) {
 		/* A file whose only lines were rejected is not also reported empty. */
@@ -612,6 +795,10 @@ void thresholds_free(struct thresholds *t)
 
 	if (!t)
 		return;
+	HASH_CLEAR(hh, t->sensors);
+	for (unsigned i = 0; i < t->nsensors; i++)
+		free(t->sensor_list[i]);
+	free(t->sensor_list);
 	HASH_ITER(hh, t->sections, z, tmp) {
 		/* The analyzer loses track of uthash's list links here. */
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
@@ -634,12 +821,48 @@ const char *failsafe_name(enum failsafe f)
 	return "hold";
 }
 
+const char *aggregate_name(enum aggregate a)
+{
+	switch (a) {
+	case AGGREGATE_MEAN:
+		return "mean";
+	case AGGREGATE_MIN:
+		return "min";
+	case AGGREGATE_MAX:
+		return "max";
+	case AGGREGATE_MEDIAN:
+		break;
+	}
+	return "median";
+}
+
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
 {
 	struct zone_section *z;
 
 	HASH_FIND_STR(t->sections, zone, z);
 	return z ? &z->p : &t->global;
+}
+
+int thresholds_sensor(const struct thresholds *t, const char *name, const char **zone)
+{
+	struct sensor *sn;
+
+	HASH_FIND_STR(t->sensors, name, sn);
+	if (!sn)
+		return -1;
+	*zone = sn->zone->name;
+	return (int)sn->index;
+}
+
+unsigned thresholds_sensor_count(const struct thresholds *t)
+{
+	return t->nsensors;
+}
+
+const char *thresholds_sensor_name(const struct thresholds *t, unsigned index)
+{
+	return t->sensor_list[index]->name;
 }
 
 size_t thresholds_sections(const struct thresholds *t)
@@ -654,8 +877,12 @@ void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 
 	number_format(t->global.on_below, on, sizeof(on));
 	number_format(t->global.off_above, off, sizeof(off));
-	snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s", on, off, n,
-		 n == 1 ? "" : "s");
+	if (t->nsensors)
+		snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s, %u sensor%s", on,
+			 off, n, n == 1 ? "" : "s", t->nsensors, t->nsensors == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "on_below %s off_above %s, %zu zone section%s", on, off, n,
+			 n == 1 ? "" : "s");
 }
 
 /* Milliseconds as seconds with no trailing zeros: 30000 -> "30", 1500 -> "1.5". */
@@ -672,7 +899,7 @@ static void format_seconds(int64_t ms, char *buf, size_t size)
 		buf[--n] = '\0';
 }
 
-static void params_dump(const struct zone_params *p, FILE *f)
+static void params_dump(const struct thresholds *t, const struct zone_params *p, FILE *f)
 {
 	char buf[32];
 
@@ -695,6 +922,21 @@ static void params_dump(const struct zone_params *p, FILE *f)
 			fprintf(f, "%s = %s\n", keys[k].name,
 				failsafe_name(*(const enum failsafe *)v));
 			break;
+		case KEY_SENSORS:
+			if (!p->sensors)
+				break;
+			fprintf(f, "%s =", keys[k].name);
+			for (unsigned i = 0; i < p->sensors; i++)
+				fprintf(f, " %s", t->sensor_list[p->sensor_first + i]->name);
+			fputc('\n', f);
+			break;
+		case KEY_AGGREGATE:
+			fprintf(f, "%s = %s\n", keys[k].name,
+				aggregate_name(*(const enum aggregate *)v));
+			break;
+		case KEY_MIN_SENSORS:
+			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
+			break;
 		}
 	}
 }
@@ -703,9 +945,9 @@ void thresholds_dump(const struct thresholds *t, FILE *f)
 {
 	const struct zone_section *z;
 
-	params_dump(&t->global, f);
+	params_dump(t, &t->global, f);
 	for (z = t->sections; z; z = z->hh.next) {
 		fprintf(f, "\n[zone %s]\n", z->name);
-		params_dump(&z->p, f);
+		params_dump(t, &z->p, f);
 	}
 }

@@ -590,6 +590,55 @@ static void test_stale_during_override(void **state)
 	assert_string_equal(why(&f.d), "stale 61s: failsafe on");
 }
 
+static void test_aggregate(void **state)
+{
+	double a[] = { 500, 100 }, b[] = { 100, 500 }, c[] = { 100, 500 }, d[] = { 500, 100 };
+	double three[] = { 120, 900, 110 }, four[] = { 4, 1, 3, 2 }, one[] = { 7 };
+
+	(void)state;
+	assert_true(decide_aggregate(AGGREGATE_MIN, a, 2) == 100);
+	assert_true(decide_aggregate(AGGREGATE_MAX, b, 2) == 500);
+	assert_true(decide_aggregate(AGGREGATE_MEAN, c, 2) == 300);
+	assert_true(decide_aggregate(AGGREGATE_MEDIAN, d, 2) == 300);
+	/* The median of three ignores the one outlier. */
+	assert_true(decide_aggregate(AGGREGATE_MEDIAN, three, 3) == 120);
+	assert_true(decide_aggregate(AGGREGATE_MEDIAN, four, 4) == 2.5);
+	for (int a_ = AGGREGATE_MEDIAN; a_ <= AGGREGATE_MAX; a_++) {
+		one[0] = 7;
+		assert_true(decide_aggregate((enum aggregate)a_, one, 1) == 7);
+	}
+}
+
+/* A sample fresh from an earlier time goes stale that much sooner. */
+static void test_sample_fresh_from(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	f.p.failsafe = FAILSAFE_ON;
+	f.p.sensors = 3;
+	f.p.min_sensors = 2;
+	decide_sample(&f.z, &f.p, 500, 4 * S, 7 * S, &f.d);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.d.wake, 14 * S);
+	tick(&f, 14 * S);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_true(f.d.order);
+	assert_string_equal(why(&f.d), "fewer than 2 fresh sensors: failsafe on");
+	/* A sample that brings enough sensors back resumes control. */
+	decide_sample(&f.z, &f.p, 500, 15 * S, 16 * S, &f.d);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.d.wake, 25 * S);
+	/* One sensor needed: the text says so in the singular. */
+	f.p.min_sensors = 1;
+	tick(&f, 25 * S);
+	assert_string_equal(why(&f.d), "fewer than 1 fresh sensor: failsafe on");
+}
+
 static void test_lamp_lux(void **state)
 {
 	struct fixture f;
@@ -719,6 +768,8 @@ int main(void)
 		cmocka_unit_test(test_override_expiry),
 		cmocka_unit_test(test_reading_after_expiry_resumes),
 		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_sample_fresh_from),
 		cmocka_unit_test(test_failsafe_ignores_dwell),
 		cmocka_unit_test(test_stale_during_override),
 		cmocka_unit_test(test_lamp_lux),

@@ -276,6 +276,8 @@ static void test_dump(void **state)
 				  "override_for = 0.002s\n"
 				  "stale_after = 0s\n"
 				  "failsafe = hold\n"
+				  "aggregate = median\n"
+				  "min_sensors = 1\n"
 				  "\n"
 				  "[zone a b]\n"
 				  "on_below = 100\n"
@@ -287,6 +289,8 @@ static void test_dump(void **state)
 				  "override_for = 0.002s\n"
 				  "stale_after = 7200s\n"
 				  "failsafe = hold\n"
+				  "aggregate = median\n"
+				  "min_sensors = 1\n"
 				  "\n"
 				  "[zone z/last]\n"
 				  "on_below = 300\n"
@@ -297,7 +301,9 @@ static void test_dump(void **state)
 				  "lamp_lux = 0\n"
 				  "override_for = 0.002s\n"
 				  "stale_after = 0s\n"
-				  "failsafe = on\n");
+				  "failsafe = on\n"
+				  "aggregate = median\n"
+				  "min_sensors = 1\n");
 	thresholds_free(t);
 
 	/* The dump reads back as the same table. */
@@ -308,6 +314,172 @@ static void test_dump(void **state)
 	free(text2);
 	free(text);
 	thresholds_free(again);
+}
+
+static void test_sensors(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"aggregate = max\n"
+					"[zone hall]\n"
+					"sensors = hall/east  hall/west\thall # the zone's own topic too\n"
+					"min_sensors = 2\n"
+					"[zone office]\n"
+					"sensors = office/desk\n"
+					"aggregate = MIN\n");
+	const struct zone_params *hall = thresholds_get(t, "hall");
+	const struct zone_params *office = thresholds_get(t, "office");
+	const struct zone_params *other = thresholds_get(t, "other");
+	const char *zone = NULL;
+	char line[128];
+
+	(void)state;
+	assert_int_equal(thresholds_sensor_count(t), 4);
+	assert_int_equal(hall->sensors, 3);
+	assert_int_equal(hall->min_sensors, 2);
+	assert_int_equal(hall->aggregate, AGGREGATE_MAX);
+	assert_string_equal(thresholds_sensor_name(t, hall->sensor_first), "hall/east");
+	assert_string_equal(thresholds_sensor_name(t, hall->sensor_first + 1), "hall/west");
+	assert_string_equal(thresholds_sensor_name(t, hall->sensor_first + 2), "hall");
+	assert_int_equal(office->sensors, 1);
+	assert_int_equal(office->min_sensors, 1);
+	assert_int_equal(office->aggregate, AGGREGATE_MIN);
+	assert_string_equal(thresholds_sensor_name(t, office->sensor_first), "office/desk");
+	/* A zone without a section has no sensors: its own topic is its one sensor. */
+	assert_int_equal(other->sensors, 0);
+	assert_int_equal(other->aggregate, AGGREGATE_MAX);
+
+	assert_int_equal(thresholds_sensor(t, "hall/west", &zone), (int)hall->sensor_first + 1);
+	assert_string_equal(zone, "hall");
+	assert_int_equal(thresholds_sensor(t, "hall", &zone), (int)hall->sensor_first + 2);
+	assert_string_equal(zone, "hall");
+	assert_int_equal(thresholds_sensor(t, "office/desk", &zone), (int)office->sensor_first);
+	assert_string_equal(zone, "office");
+	assert_int_equal(thresholds_sensor(t, "office", &zone), -1);
+	assert_int_equal(thresholds_sensor(t, "hall/", &zone), -1);
+	thresholds_describe(t, line, sizeof(line));
+	assert_string_equal(line, "on_below 300 off_above 300, 2 zone sections, 4 sensors");
+	assert_string_equal(aggregate_name(AGGREGATE_MEDIAN), "median");
+	assert_string_equal(aggregate_name(AGGREGATE_MEAN), "mean");
+	thresholds_free(t);
+
+	/* Without sensors the lookup finds nothing and nothing is counted. */
+	t = PARSE_OK("on_below = 1\n");
+	assert_int_equal(thresholds_sensor_count(t), 0);
+	assert_int_equal(thresholds_sensor(t, "hall", &zone), -1);
+	assert_int_equal(thresholds_get(t, "")->min_sensors, 1);
+	assert_int_equal(thresholds_get(t, "")->aggregate, AGGREGATE_MEDIAN);
+	thresholds_free(t);
+}
+
+static void test_sensors_dump(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"min_sensors = 2\n"
+					"[zone b]\n"
+					"sensors = b/1 b/2 b/3\n"
+					"aggregate = mean\n"
+					"[zone a]\n"
+					"on_below = 10\n");
+	char *text = dump(t);
+
+	(void)state;
+	assert_string_equal(text, "on_below = 300\n"
+				  "off_above = 300\n"
+				  "min_on = 0s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 1\n"
+				  "lamp_lux = 0\n"
+				  "override_for = 3600s\n"
+				  "stale_after = 0s\n"
+				  "failsafe = hold\n"
+				  "aggregate = median\n"
+				  "min_sensors = 2\n"
+				  "\n"
+				  "[zone a]\n"
+				  "on_below = 10\n"
+				  "off_above = 10\n"
+				  "min_on = 0s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 1\n"
+				  "lamp_lux = 0\n"
+				  "override_for = 3600s\n"
+				  "stale_after = 0s\n"
+				  "failsafe = hold\n"
+				  "aggregate = median\n"
+				  "min_sensors = 2\n"
+				  "\n"
+				  "[zone b]\n"
+				  "on_below = 300\n"
+				  "off_above = 300\n"
+				  "min_on = 0s\n"
+				  "min_off = 0s\n"
+				  "smoothing = 1\n"
+				  "lamp_lux = 0\n"
+				  "override_for = 3600s\n"
+				  "stale_after = 0s\n"
+				  "failsafe = hold\n"
+				  "sensors = b/1 b/2 b/3\n"
+				  "aggregate = mean\n"
+				  "min_sensors = 2\n");
+	thresholds_free(t);
+	/* The dump reads back as the same table. */
+	t = parse_ok(text, strlen(text));
+	char *text2 = dump(t);
+
+	assert_string_equal(text2, text);
+	free(text2);
+	free(text);
+	thresholds_free(t);
+}
+
+static void test_error_sensors(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 1\nsensors = a b\n",
+		     "ref.txt:2: sensors can only be listed in a [zone NAME] section");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors =\n",
+		     "ref.txt:3: missing value for sensors in [zone a]");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y x\n",
+		     "ref.txt:3: sensor 'x' listed twice in [zone a]");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y\n[zone b]\nsensors = z y\n",
+		     "ref.txt:5: sensor 'y' already listed in [zone a] at line 3 in [zone b]");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x b\n[zone b]\non_below = 2\n",
+		     "ref.txt:3: sensor 'b' is named like the section [zone b] at line 4");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y\nmin_sensors = 3\n",
+		     "ref.txt:4: min_sensors 3 is above the 2 sensors listed in [zone a]");
+	PARSE_ERRORS("on_below = 1\nmin_sensors = 2\n[zone a]\nsensors = x\n",
+		     "ref.txt:4: min_sensors 2 (global) is above the 1 sensor listed in [zone a]");
+	PARSE_ERRORS("on_below = 1\nmin_sensors = 0\n",
+		     "ref.txt:2: min_sensors '0' is not an integer from 1 to 64");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nmin_sensors = 1.5\n",
+		     "ref.txt:3: min_sensors '1.5' is not an integer from 1 to 64 in [zone a]");
+	PARSE_ERRORS("on_below = 1\naggregate = average\n",
+		     "ref.txt:2: bad aggregate 'average' (median, mean, min or max)");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = a/+\n",
+		     "ref.txt:3: sensor 'a/+' is not a topic: '+' is a wildcard in [zone a]");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x\nsensors = y\n",
+		     "ref.txt:4: duplicate key 'sensors' in [zone a]");
+}
+
+static void test_sensors_many(void **state)
+{
+	char text[2048] = "on_below = 1\n[zone a]\nsensors =";
+	size_t n = strlen(text);
+	struct thresholds *t;
+
+	(void)state;
+	for (int i = 0; i < SENSORS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " s%d", i);
+	snprintf(text + n, sizeof(text) - n, "\nmin_sensors = 64\n");
+	t = parse_ok(text, strlen(text));
+	assert_int_equal(thresholds_get(t, "a")->sensors, SENSORS_MAX);
+	thresholds_free(t);
+	snprintf(text + n, sizeof(text) - n, " one-too-many\n");
+	{
+		const char *const want[] = { "ref.txt:3: more than 64 sensors in [zone a]" };
+
+		parse_errors(text, strlen(text), want, 1);
+	}
 }
 
 static void test_error_keys(void **state)
@@ -590,6 +762,10 @@ int main(void)
 		cmocka_unit_test(test_errlist_keeps_first),
 		cmocka_unit_test(test_ten_thousand_zones),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_sensors),
+		cmocka_unit_test(test_sensors_dump),
+		cmocka_unit_test(test_error_sensors),
+		cmocka_unit_test(test_sensors_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
