@@ -36,9 +36,10 @@ void control_message(struct control *ctl, const char *topic, const void *payload
 void control_timer(struct control *ctl);
 /*
  * Swaps in new thresholds (ownership taken) and re-evaluates every zone with its latest
- * reading; a reading is decided entirely by the old table or entirely by the new one.
+ * reading; a reading is decided entirely by the old table or entirely by the new one. The
+ * sensors still listed keep their values. Returns 0, or -ENOMEM with the old table kept.
  */
-void control_reload(struct control *ctl, struct thresholds *t);
+int control_reload(struct control *ctl, struct thresholds *t);
 void control_stats(struct control *ctl, struct control_stats *st);
 /* One line per zone: state, mode, lux, thresholds, counters. */
 void control_dump(struct control *ctl, void (*line)(const char *text));

@@ -19,6 +19,20 @@
 #include "zones.h"
 
 #define WARN_INTERVAL_MS 10000
+#define NEVER_SEEN INT64_MIN
+
+/* The latest accepted reading of one listed sensor. */
+struct sensor_value {
+	double lux;
+	int64_t at; /* NEVER_SEEN until its first reading */
+};
+
+/* The fresh sensors of a zone, gathered for one decision. */
+struct fresh {
+	unsigned n;           /* how many are fresh */
+	int64_t since;        /* the zone is fresh while its min_sensors-th freshest sensor is */
+	double lux[SENSORS_MAX];
+};
 
 struct control {
 	pthread_mutex_t lock; /* guards everything below: one reading, one table */
@@ -27,6 +41,7 @@ struct control {
 	struct zones *zones;
 	struct control_out out;
 	struct control_stats st;
+	struct sensor_value *sensors; /* by the thresholds' sensor numbers */
 	size_t readings_len, override_len;
 	int64_t armed;           /* the deadline last handed to out.wake */
 	int64_t anon_warned_at;  /* rate limit for input that names no existing zone */
@@ -35,12 +50,33 @@ struct control {
 	size_t topic_cap;
 };
 
+/* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
+static struct sensor_value *sensors_new(const struct thresholds *t,
+					const struct sensor_value *old,
+					const struct thresholds *old_t)
+{
+	unsigned n = thresholds_sensor_count(t);
+	struct sensor_value *v = malloc((n ? n : 1) * sizeof(*v));
+	const char *zone;
+
+	if (!v)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		int was = old_t ? thresholds_sensor(old_t, thresholds_sensor_name(t, i), &zone) : -1;
+
+		v[i] = was >= 0 ? old[was] : (struct sensor_value){ .at = NEVER_SEEN };
+	}
+	return v;
+}
+
 int control_new(const struct config *cfg, struct thresholds *t, const struct control_out *out,
 		struct control **ctl)
 {
 	struct control *c = calloc(1, sizeof(*c));
 
-	if (!c || zones_new(&c->zones) < 0) {
+	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL))) {
+		if (c)
+			zones_free(c->zones);
 		free(c);
 		return -ENOMEM;
 	}
@@ -62,6 +98,7 @@ void control_free(struct control *c)
 		return;
 	zones_free(c->zones);
 	thresholds_free(c->t);
+	free(c->sensors);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -165,6 +202,29 @@ static json_object *json_number_new(double v)
 	return json_object_new_double_s(v, text);
 }
 
+/* "sensors": {"hall/east": {"lux": 120, "age": 3}, ...}, stale ones marked, silent ones null. */
+static json_object *sensors_json(const struct control *c, const struct zone *z, int64_t now)
+{
+	const struct zone_params *p = z->p;
+	json_object *all = json_object_new_object();
+
+	for (unsigned i = p->sensor_first; all && i < p->sensor_first + p->sensors; i++) {
+		const struct sensor_value *v = &c->sensors[i];
+		bool seen = v->at != NEVER_SEEN;
+		json_object *o = json_object_new_object();
+
+		if (!o)
+			break;
+		json_object_object_add(o, "lux", seen ? json_number_new(v->lux) : NULL);
+		json_object_object_add(o, "age",
+				       seen ? json_object_new_int64((now - v->at) / 1000) : NULL);
+		if (!seen || (p->stale_after && now - v->at >= p->stale_after))
+			json_object_object_add(o, "stale", json_object_new_boolean(1));
+		json_object_object_add(all, thresholds_sensor_name(c->t, i), o);
+	}
+	return all;
+}
+
 /* Publishes the zone's explanation; `why` is decide_reason()'s text for its decision. */
 static void explain(struct control *c, struct zone *z, const char *why)
 {
@@ -200,6 +260,11 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
 	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
+	if (z->p->sensors) {
+		json_object_object_add(o, "aggregate",
+				       json_object_new_string(aggregate_name(z->p->aggregate)));
+		json_object_object_add(o, "sensors", sensors_json(c, z, monotonic_ms()));
+	}
 	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 	c->out.publish(c->out.ctx, topic, text, len, /* retain = */ true);
 	json_object_put(o);
@@ -260,9 +325,54 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 	return z;
 }
 
-static void on_reading(struct control *c, const char *name, const void *payload, size_t len,
-		       int64_t now)
+/*
+ * Gathers the zone's fresh sensors. Returns true when there are at least min_sensors of them:
+ * then f->since is when the min_sensors-th freshest of them reported.
+ */
+static bool sensors_fresh(const struct control *c, const struct zone_params *p, int64_t now,
+			  struct fresh *f)
 {
+	int64_t at[SENSORS_MAX];
+
+	f->n = 0;
+	for (unsigned i = p->sensor_first; i < p->sensor_first + p->sensors; i++) {
+		const struct sensor_value *v = &c->sensors[i];
+		unsigned j;
+
+		if (v->at == NEVER_SEEN || (p->stale_after && now - v->at >= p->stale_after))
+			continue;
+		/* Newest first: at[min_sensors - 1] is then the one that keeps the zone fresh. */
+		for (j = f->n; j > 0 && at[j - 1] < v->at; j--)
+			at[j] = at[j - 1];
+		at[j] = v->at;
+		f->lux[f->n++] = v->lux;
+	}
+	if (f->n < p->min_sensors)
+		return false;
+	f->since = at[p->min_sensors - 1];
+	return true;
+}
+
+/* A reading of one of a zone's sensors: decides when enough of them are fresh. */
+static bool sensor_reading(struct control *c, struct zone *z, int sensor, double lux,
+			   int64_t now, struct decision *d)
+{
+	struct fresh f;
+
+	c->sensors[sensor] = (struct sensor_value){ .lux = lux, .at = now };
+	if (!sensors_fresh(c, z->p, now, &f))
+		return false; /* stored; the zone goes stale by its own timer, if it decided before */
+	decide_sample(&z->st, z->p, decide_aggregate(z->p->aggregate, f.lux, f.n), f.since, now,
+		      d);
+	return true;
+}
+
+static void on_reading(struct control *c, const char *suffix, const void *payload,
+		       size_t len, int64_t now)
+{
+	const char *owner;
+	int sensor = thresholds_sensor(c->t, suffix, &owner);
+	const char *name = sensor >= 0 ? owner : suffix;
 	struct zone *z = zones_find(c->zones, name);
 	struct decision d;
 	char shown[48];
@@ -280,11 +390,20 @@ static void on_reading(struct control *c, const char *name, const void *payload,
 		warn_limited(c, z, name, now, "bad reading '%s'", shown);
 		return;
 	}
-	z = zone_get(c, name, now);
+	if (sensor < 0 && (z ? z->p : thresholds_get(c->t, name))->sensors) {
+		c->st.rejected++;
+		warn_limited(c, z, name, now,
+			     "a reading on the zone's own topic, which is not among its sensors");
+		return;
+	}
+	z = z ? z : zone_get(c, name, now);
 	if (!z)
 		return;
 	c->st.readings++;
-	decide_reading(&z->st, z->p, lux, now, &d);
+	if (sensor < 0)
+		decide_reading(&z->st, z->p, lux, now, &d);
+	else if (!sensor_reading(c, z, sensor, lux, now, &d))
+		return;
 	apply(c, z, &d, now);
 }
 
@@ -363,31 +482,60 @@ struct reload_ctx {
 	int64_t now;
 };
 
+/*
+ * New parameters, then a fresh look. A zone with sensors whose aggregate changed takes it as
+ * one new sample; its freshness is recounted against its (maybe new) min_sensors.
+ */
 static void zone_reload(struct zone *z, void *arg)
 {
 	struct reload_ctx *r = arg;
+	struct zone_state *s = &z->st;
 	struct decision d;
+	struct fresh f;
 
 	if (zones_set_params(z, thresholds_get(r->c->t, z->name)) < 0) {
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
 		return;
 	}
-	decide_tick(&z->st, z->p, r->now, &d);
+	if (z->p->sensors && sensors_fresh(r->c, z->p, r->now, &f)) {
+		double v = decide_aggregate(z->p->aggregate, f.lux, f.n);
+
+		if (!s->has_reading || v != s->lux) {
+			decide_sample(s, z->p, v, f.since, r->now, &d);
+			apply(r->c, z, &d, r->now);
+			return;
+		}
+		s->last_reading = f.since;
+	} else if (z->p->sensors && s->has_reading && z->p->stale_after) {
+		/* Too few fresh sensors under the new table: stale from now. */
+		s->last_reading = r->now - z->p->stale_after;
+	}
+	decide_tick(s, z->p, r->now, &d);
 	apply(r->c, z, &d, r->now);
 }
 
-void control_reload(struct control *c, struct thresholds *t)
+int control_reload(struct control *c, struct thresholds *t)
 {
 	struct reload_ctx r = { .c = c, .now = monotonic_ms() };
+	struct sensor_value *values;
 	struct thresholds *old;
 
 	pthread_mutex_lock(&c->lock);
+	values = sensors_new(t, c->sensors, c->t);
+	if (!values) {
+		pthread_mutex_unlock(&c->lock);
+		thresholds_free(t);
+		return -ENOMEM;
+	}
+	free(c->sensors);
+	c->sensors = values;
 	old = c->t;
 	c->t = t;
 	zones_foreach(c->zones, zone_reload, &r);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);
+	return 0;
 }
 
 void control_stats(struct control *c, struct control_stats *st)
@@ -400,6 +548,8 @@ void control_stats(struct control *c, struct control_stats *st)
 
 /* What control_dump hands to every zone. */
 struct dump_ctx {
+	const struct control *c;
+	int64_t now;
 	void (*line)(const char *text);
 };
 
@@ -409,16 +559,24 @@ static void zone_dump(struct zone *z, void *arg)
 	const struct zone_state *s = &z->st;
 	char buf[512];
 
-	snprintf(buf, sizeof(buf),
-		 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
-		 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
-		 z->p->on_below, z->p->off_above, s->switches);
+	int n = snprintf(buf, sizeof(buf),
+			 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
+			 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
+			 z->p->on_below, z->p->off_above, s->switches);
+
+	if (z->p->sensors && n > 0 && (size_t)n < sizeof(buf)) {
+		struct fresh f;
+
+		sensors_fresh(dc->c, z->p, dc->now, &f);
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " sensors %u/%u fresh (%s)", f.n,
+			 z->p->sensors, aggregate_name(z->p->aggregate));
+	}
 	dc->line(buf);
 }
 
 void control_dump(struct control *c, void (*line)(const char *text))
 {
-	struct dump_ctx dc = { .line = line };
+	struct dump_ctx dc = { .c = c, .now = monotonic_ms(), .line = line };
 
 	pthread_mutex_lock(&c->lock);
 	zones_foreach(c->zones, zone_dump, &dc);

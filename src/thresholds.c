@@ -33,20 +33,26 @@ struct zone_section {
 	char name[];
 };
 
-/* A name listed in a zone's `sensors`: readings on its topic feed that zone. */
+/*
+ * A name listed in a zone's `sensors`: readings on its topic feed that zone. A building may
+ * list tens of thousands, so they are kept small: names in one arena, looked up through an
+ * open-addressing index of their numbers.
+ */
 struct sensor {
-	UT_hash_handle hh;
-	const struct zone_section *zone; /* NULL while its section is being discarded */
-	unsigned index, line;
-	char name[];
+	const struct zone_section *zone; /* NULL for a section being discarded */
+	uint32_t name;                   /* offset of its NUL-terminated name in `names` */
+	unsigned line;
 };
 
 struct thresholds {
 	struct zone_params global;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
-	struct sensor *sensors;        /* by name */
-	struct sensor **sensor_list;   /* by index: a zone's sensors in the order listed */
+	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
 	unsigned nsensors, sensor_cap;
+	char *names;
+	size_t names_len, names_cap;
+	uint32_t *index; /* sensor number + 1, 0 for a free slot; index_mask + 1 slots */
+	uint32_t index_mask;
 };
 
 enum key_type {
@@ -178,6 +184,73 @@ static void section_error(struct parser *ps, const struct section *sec, unsigned
 	free(msg);
 }
 
+/* Grows an array of `size`-byte items to hold at least `need` of them. Returns 0 or -ENOMEM. */
+static int grow(void *arrayp, size_t *cap, size_t need, size_t size)
+{
+	void **array = arrayp;
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	while (n < need)
+		n *= 2;
+	if (n == *cap)
+		return 0;
+	p = realloc(*array, n * size);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = n;
+	return 0;
+}
+
+static const char *sensor_name(const struct thresholds *t, const struct sensor *sn)
+{
+	return t->names + sn->name;
+}
+
+/* The slot of the `len` bytes at `name`: the one that holds it, or the free one it would take. */
+static uint32_t *index_slot(const struct thresholds *t, const char *name, size_t len)
+{
+	unsigned h;
+
+	HASH_VALUE(name, len, h);
+	for (;; h++) {
+		uint32_t *slot = &t->index[h & t->index_mask];
+		const char *s;
+
+		if (!*slot)
+			return slot;
+		s = sensor_name(t, &t->sensors[*slot - 1]);
+		if (strncmp(s, name, len) == 0 && s[len] == '\0')
+			return slot;
+	}
+}
+
+/* Keeps the index at most half full, for one more sensor. Returns 0 or -ENOMEM. */
+static int index_grow(struct thresholds *t)
+{
+	uint32_t slots = t->index ? t->index_mask + 1 : 0, n = slots ? slots : 32;
+	uint32_t *old = t->index;
+
+	if (2 * ((size_t)t->nsensors + 1) <= slots)
+		return 0;
+	while (n < 2 * ((size_t)t->nsensors + 1))
+		n *= 2;
+	t->index = calloc(n, sizeof(*t->index));
+	if (!t->index) {
+		t->index = old;
+		return -ENOMEM;
+	}
+	t->index_mask = n - 1;
+	for (unsigned i = 0; i < t->nsensors; i++) {
+		const char *name = sensor_name(t, &t->sensors[i]);
+
+		*index_slot(t, name, strlen(name)) = i + 1;
+	}
+	free(old);
+	return 0;
+}
+
 /*
  * Files one name of a `sensors` list under the section being read. A sensor belongs to one
  * zone: a second listing, in the same zone or another, is an error at the later line.
@@ -186,53 +259,41 @@ static int sensor_add(struct parser *ps, struct section *sec, unsigned line, con
 		      size_t len)
 {
 	struct thresholds *t = ps->t;
-	struct sensor *sn, *dup;
+	size_t cap = t->sensor_cap;
+	uint32_t *slot;
 
 	if (memchr(name, '+', len)) {
 		section_error(ps, sec, line, "sensor '%.*s' is not a topic: '+' is a wildcard",
 			      SHOW(len), name);
 		return -EINVAL;
 	}
-	HASH_FIND(hh, t->sensors, name, len, dup);
-	if (dup && dup->zone == sec->dest) {
-		section_error(ps, sec, line, "sensor '%.*s' listed twice", SHOW(len), name);
-		return -EINVAL;
-	}
-	if (dup) {
-		section_error(ps, sec, line, "sensor '%.*s' already listed in [zone %s] at line %u",
-			      SHOW(len), name, dup->zone ? dup->zone->name : "?", dup->line);
-		return -EINVAL;
-	}
-	if (t->nsensors == t->sensor_cap) {
-		unsigned cap = t->sensor_cap ? t->sensor_cap * 2 : 16;
-		/* sizeof a pointer: the list is an array of them. */
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
-		struct sensor **list = realloc(t->sensor_list, cap * sizeof(*list));
+	if (t->index && *(slot = index_slot(t, name, len))) {
+		const struct sensor *first = &t->sensors[*slot - 1];
 
-		if (!list) {
-			ps->oom = true;
-			return -ENOMEM;
-		}
-		t->sensor_list = list;
-		t->sensor_cap = cap;
+		if (first->zone == sec->dest)
+			section_error(ps, sec, line, "sensor '%.*s' listed twice", SHOW(len), name);
+		else
+			errlist_add(ps->errs, ps->path, line,
+				    "sensor '%.*s' in [zone %.*s] is already listed in [zone %s] "
+				    "at line %u", SHOW(len), name, sec->label_len, sec->label,
+				    first->zone ? first->zone->name : "?", first->line);
+		return -EINVAL;
 	}
-	sn = malloc(sizeof(*sn) + len + 1);
-	if (!sn) {
+	if (t->names_len + len + 1 > UINT32_MAX ||
+	    grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0 ||
+	    grow(&t->sensors, &cap, t->nsensors + 1, sizeof(*t->sensors)) < 0 ||
+	    index_grow(t) < 0) {
 		ps->oom = true;
 		return -ENOMEM;
 	}
-	memcpy(sn->name, name, len);
-	sn->name[len] = '\0';
-	sn->zone = sec->dest;
-	sn->index = t->nsensors;
-	sn->line = line;
-	HASH_ADD(hh, t->sensors, name[0], len, sn);
-	if (!sn->hh.tbl) {
-		ps->oom = true;
-		free(sn);
-		return -ENOMEM;
-	}
-	t->sensor_list[t->nsensors++] = sn;
+	t->sensor_cap = (unsigned)cap;
+	t->sensors[t->nsensors++] = (struct sensor){
+		.zone = sec->dest, .name = (uint32_t)t->names_len, .line = line,
+	};
+	memcpy(t->names + t->names_len, name, len);
+	t->names[t->names_len + len] = '\0';
+	t->names_len += len + 1;
+	*index_slot(t, name, len) = t->nsensors;
 	return 0;
 }
 
@@ -643,21 +704,21 @@ static void parse_line(struct parser *ps, unsigned line, const char *s, size_t l
 
 /*
  * Readings on a sensor's topic feed its zone, so a sensor cannot also be the topic of another
- * zone's section: that zone would never hear from its sensor.
+ * zone's section: that zone would never hear from it. Checked once every section is known.
  */
 static void sensors_check(struct parser *ps)
 {
 	const struct thresholds *t = ps->t;
 
 	for (unsigned i = 0; i < t->nsensors; i++) {
-		const struct sensor *sn = t->sensor_list[i];
+		const struct sensor *sn = &t->sensors[i];
 		struct zone_section *z;
 
-		HASH_FIND_STR(t->sections, sn->name, z);
+		HASH_FIND_STR(t->sections, sensor_name(t, sn), z);
 		if (z && z != sn->zone)
 			errlist_add(ps->errs, ps->path, sn->line,
 				    "sensor '%s' is named like the section [zone %s] at line %u",
-				    sn->name, z->name, z->line);
+				    sensor_name(t, sn), z->name, z->line);
 	}
 }
 
@@ -795,10 +856,9 @@ void thresholds_free(struct thresholds *t)
 
 	if (!t)
 		return;
-	HASH_CLEAR(hh, t->sensors);
-	for (unsigned i = 0; i < t->nsensors; i++)
-		free(t->sensor_list[i]);
-	free(t->sensor_list);
+	free(t->sensors);
+	free(t->names);
+	free(t->index);
 	HASH_ITER(hh, t->sections, z, tmp) {
 		/* The analyzer loses track of uthash's list links here. */
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
@@ -846,13 +906,15 @@ const struct zone_params *thresholds_get(const struct thresholds *t, const char 
 
 int thresholds_sensor(const struct thresholds *t, const char *name, const char **zone)
 {
-	struct sensor *sn;
+	uint32_t *slot;
 
-	HASH_FIND_STR(t->sensors, name, sn);
-	if (!sn)
+	if (!t->nsensors)
 		return -1;
-	*zone = sn->zone->name;
-	return (int)sn->index;
+	slot = index_slot(t, name, strlen(name));
+	if (!*slot)
+		return -1;
+	*zone = t->sensors[*slot - 1].zone->name;
+	return (int)(*slot - 1);
 }
 
 unsigned thresholds_sensor_count(const struct thresholds *t)
@@ -862,7 +924,7 @@ unsigned thresholds_sensor_count(const struct thresholds *t)
 
 const char *thresholds_sensor_name(const struct thresholds *t, unsigned index)
 {
-	return t->sensor_list[index]->name;
+	return sensor_name(t, &t->sensors[index]);
 }
 
 size_t thresholds_sections(const struct thresholds *t)
@@ -927,7 +989,8 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 				break;
 			fprintf(f, "%s =", keys[k].name);
 			for (unsigned i = 0; i < p->sensors; i++)
-				fprintf(f, " %s", t->sensor_list[p->sensor_first + i]->name);
+				fprintf(f, " %s",
+					thresholds_sensor_name(t, p->sensor_first + i));
 			fputc('\n', f);
 			break;
 		case KEY_AGGREGATE:

@@ -432,6 +432,39 @@ static void test_sensors_dump(void **state)
 	thresholds_free(t);
 }
 
+static void test_sensors_scale(void **state)
+{
+	size_t cap = 10000 * 64, n = 0;
+	char *text = malloc(cap), name[32];
+	struct thresholds *t;
+	const char *zone;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "on_below = 1\n");
+	for (int i = 0; i < 10000; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+				      "[zone z%d]\nsensors = z%d/a z%d/b z%d/c\n", i, i, i, i);
+	t = parse_ok(text, n);
+	assert_int_equal(thresholds_sensor_count(t), 30000);
+	for (int i = 0; i < 10000; i += 7) {
+		const struct zone_params *p;
+
+		snprintf(name, sizeof(name), "z%d/b", i);
+		assert_true(thresholds_sensor(t, name, &zone) >= 0);
+		snprintf(name, sizeof(name), "z%d", i);
+		assert_string_equal(zone, name);
+		p = thresholds_get(t, name);
+		assert_int_equal(p->sensors, 3);
+		snprintf(name, sizeof(name), "z%d/c", i);
+		assert_int_equal(thresholds_sensor(t, name, &zone), (int)p->sensor_first + 2);
+		snprintf(name, sizeof(name), "z%d/d", i);
+		assert_int_equal(thresholds_sensor(t, name, &zone), -1);
+	}
+	thresholds_free(t);
+	free(text);
+}
+
 static void test_error_sensors(void **state)
 {
 	(void)state;
@@ -442,7 +475,7 @@ static void test_error_sensors(void **state)
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y x\n",
 		     "ref.txt:3: sensor 'x' listed twice in [zone a]");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y\n[zone b]\nsensors = z y\n",
-		     "ref.txt:5: sensor 'y' already listed in [zone a] at line 3 in [zone b]");
+		     "ref.txt:5: sensor 'y' in [zone b] is already listed in [zone a] at line 3");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x b\n[zone b]\non_below = 2\n",
 		     "ref.txt:3: sensor 'b' is named like the section [zone b] at line 4");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x y\nmin_sensors = 3\n",
@@ -766,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_sensors_dump),
 		cmocka_unit_test(test_error_sensors),
 		cmocka_unit_test(test_sensors_many),
+		cmocka_unit_test(test_sensors_scale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
