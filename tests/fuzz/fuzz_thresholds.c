@@ -51,6 +51,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p->off_above < p->on_below || p->smoothing < 1 || p->smoothing > SMOOTHING_MAX)
 		abort();
 	thresholds_describe(t, line, sizeof(line));
+	/* Every listed sensor is found under its number, in the range of the zone that lists it. */
+	for (unsigned i = 0; i < thresholds_sensor_count(t); i++) {
+		const char *zone = NULL;
+		const struct zone_params *zp;
+
+		if (thresholds_sensor(t, thresholds_sensor_name(t, i), &zone) != (int)i || !zone)
+			abort();
+		zp = thresholds_get(t, zone);
+		if (i < zp->sensor_first || i >= zp->sensor_first + zp->sensors ||
+		    zp->min_sensors > zp->sensors)
+			abort();
+	}
 
 	/* Round trip: `pylightd -t` output is itself a valid ref.txt meaning the same. */
 	text = dump(t, &len);
