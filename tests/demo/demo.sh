@@ -77,13 +77,20 @@ ZONES = [  # name, its [zone] section, sensor: daylight peak (lux), noise (relat
     ("office", {"on_below": 400, "off_above": 550, "min_on": "3s"}, 900, 0.10),
     ("floor1/kitchen", {"on_below": 250, "off_above": 350, "smoothing": 7}, 700, 0.30),
 ]
+# A zone with three sensors: the median of the fresh ones decides, so the one under a lamp,
+# which reads high whenever the lamp is on, cannot switch the room off by itself.
+LOBBY = ("lobby", {"on_below": 200, "off_above": 300, "sensors": "lobby/window lobby/door "
+                   "lobby/lamp", "aggregate": "median"})
+LOBBY_SENSORS = [  # sensor, daylight peak (lux), noise, extra lux while the lamp is ON
+    ("lobby/window", 700, 0.10, 0), ("lobby/door", 500, 0.10, 0), ("lobby/lamp", 450, 0.10, 900)]
+SENSOR_ZONE = {sensor: LOBBY[0] for sensor, _, _, _ in LOBBY_SENSORS}
 TICK = 0.5
 
 
 def ref_text():
     out = ["# pylight demo thresholds (edit while the demo runs: pylightd reloads on save)", ""]
     out += [f"{k} = {v}" for k, v in GLOBAL.items()]
-    for name, keys, _, _ in ZONES:
+    for name, keys in [(z[0], z[1]) for z in ZONES] + [LOBBY]:
         out += ["", f"[zone {name}]"] + [f"{k} = {v}" for k, v in keys.items()]
     return "\n".join(out) + "\n"
 
@@ -105,6 +112,7 @@ class Demo:
         self.windows = {z: collections.deque(maxlen=k.get("smoothing", GLOBAL["smoothing"]))
                         for z, k, _, _ in ZONES}
         self.light = {z: "-" for z, _, _, _ in ZONES}
+        self.light[LOBBY[0]] = "-"
         self.readings = self.orders = 0
         self.t0 = time.monotonic()
         tty = sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb"
@@ -140,6 +148,11 @@ class Demo:
             (self.online if payload == "online" else self.offline).set()
             if payload == "online":
                 self.offline.clear()
+        elif topic.startswith("value/light/") and topic[len("value/light/"):] in SENSOR_ZONE:
+            sensor = topic[len("value/light/"):]
+            self.readings += 1
+            self.show(sensor, "reading", f"{float(payload):7.1f} lx   (a sensor of "
+                      f"{SENSOR_ZONE[sensor]})")
         elif topic.startswith("value/light/"):
             zone = topic[len("value/light/"):]
             window = self.windows.get(zone)
@@ -161,6 +174,12 @@ class Demo:
             zone = topic[len("pylight/zone/"):]
             try:
                 why = json.loads(payload)
+                if "sensors" in why:
+                    parts = ", ".join(f"{name.split('/')[-1]} {s['lux']:g}"
+                                      for name, s in why["sensors"].items()
+                                      if s.get("lux") is not None)
+                    self.show(zone, "sensors", f"{why['aggregate']} of {parts} = "
+                              f"{why['lux']:g} lx", self.colour["dim"])
                 self.show(zone, "why", f"smoothed {why['smoothed']:g} lx: {why['reason']} "
                           f"(mode {why['mode']}, switches {why['switches']})", self.colour["dim"])
             except (ValueError, KeyError, TypeError):
@@ -187,6 +206,10 @@ class Demo:
                 sys.exit("demo: pylightd went offline")
             for zone, _, peak, noise in ZONES:
                 self.client.publish(f"value/light/{zone}", f"{self.lux(peak, noise)}", qos=1)
+            lamp_on = self.light[LOBBY[0]] == "ON"
+            for sensor, peak, noise, lamp in LOBBY_SENSORS:
+                lux = self.lux(peak, noise) + (lamp if lamp_on else 0)
+                self.client.publish(f"value/light/{sensor}", f"{lux:.1f}", qos=1)
             tick += 1
             time.sleep(max(0.0, self.t0 + tick * TICK - time.monotonic()))
         self.client.disconnect()
