@@ -25,6 +25,12 @@
  * With -r PATH (pylightd only) it times instead a rename() of a new thresholds file over
  * PATH until the order that the new thresholds cause, -n times.
  *
+ * With -s N (odd), each zone zK has N sensors, value/light/zK/s0 .. s{N-1}, and its orders
+ * come on light/order/zK: pylightd decides on their median, the relay answers each reading
+ * alone. Every sensor of every zone is first seeded so that most of them read DARK; each
+ * reading then turns one sensor of the minority's opposite to the other side, in turn, so the
+ * majority (the median) flips with every reading, as the single sensor does without -s.
+ *
  * Prints one line of key=value pairs; exits 1 if the run could not complete.
  */
 
@@ -49,13 +55,15 @@ struct slot {
 };
 
 struct zone {
-	int head, tail; /* FIFO of slots, -1 when empty */
-	bool bright;    /* the last reading sent was BRIGHT */
+	int head, tail;  /* FIFO of slots, -1 when empty */
+	bool bright;     /* the last reading sent was BRIGHT: the majority of its sensors is */
+	uint64_t lit;    /* with -s: bit i set when sensor i last read BRIGHT */
+	int next_sensor; /* with -s: where the search for the next sensor to turn starts */
 };
 
 struct lg {
 	struct mosquitto *mosq;
-	int qos, nzones, window;
+	int qos, nzones, window, nsensors;
 	bool subscribed;
 	struct zone *zones;
 	struct slot *slots;
@@ -140,32 +148,65 @@ static int zone_of(const struct lg *g, const char *topic)
 	if (strncmp(topic, ORDERS, base) != 0)
 		return -1;
 	if (topic[base] == '\0')
-		return g->nzones == 1 ? 0 : -1;
-	if (g->nzones == 1 || strncmp(topic + base, "/z", 2) != 0)
+		return g->nzones == 1 && !g->nsensors ? 0 : -1;
+	if ((g->nzones == 1 && !g->nsensors) || strncmp(topic + base, "/z", 2) != 0)
 		return -1;
 	z = strtol(topic + base + 2, &end, 10);
 	return *end == '\0' && z >= 0 && z < g->nzones ? (int)z : -1;
 }
 
-static void reading_topic(const struct lg *g, int z, char *buf, size_t len)
+/* The topic of zone z's reading, from its `sensor` with -s. */
+static void reading_topic(const struct lg *g, int z, int sensor, char *buf, size_t len)
 {
-	if (g->nzones == 1)
+	if (g->nsensors)
+		snprintf(buf, len, READINGS "/z%d/s%d", z, sensor);
+	else if (g->nzones == 1)
 		snprintf(buf, len, READINGS);
 	else
 		snprintf(buf, len, READINGS "/z%d", z);
+}
+
+/* With -s: the next sensor, in turn, that reads the side the majority leaves. */
+static int sensor_to_turn(struct zone *zn, int nsensors)
+{
+	for (int i = 0; i < nsensors; i++) {
+		int s = (zn->next_sensor + i) % nsensors;
+
+		if (!!(zn->lit & (1ULL << s)) != zn->bright) {
+			zn->next_sensor = (s + 1) % nsensors;
+			return s;
+		}
+	}
+	return 0; /* not reached: a minority always exists while N is odd */
+}
+
+static int publish_reading(struct lg *g, int z, int sensor, bool bright)
+{
+	const char *payload = bright ? "500" : "100";
+	char topic[64];
+	int rc;
+
+	reading_topic(g, z, sensor, topic, sizeof(topic));
+	rc = mosquitto_publish(g->mosq, NULL, topic, (int)strlen(payload), payload, g->qos, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fprintf(stderr, "loadgen: publish: %s\n", mosquitto_strerror(rc));
+		g->errors++;
+		return -1;
+	}
+	return 0;
 }
 
 /* Publishes the next reading of zone z: the opposite of its last one. */
 static int send_reading(struct lg *g, int z, bool track)
 {
 	struct zone *zn = &g->zones[z];
-	char topic[64];
-	const char *payload;
-	int rc, s = -1;
+	int s = -1, sensor = 0;
 
 	zn->bright = !zn->bright;
-	payload = zn->bright ? "500" : "100";
-	reading_topic(g, z, topic, sizeof(topic));
+	if (g->nsensors) {
+		sensor = sensor_to_turn(zn, g->nsensors);
+		zn->lit ^= 1ULL << sensor;
+	}
 	if (track) {
 		s = g->free_slot;
 		g->free_slot = g->slots[s].next;
@@ -179,11 +220,25 @@ static int send_reading(struct lg *g, int z, bool track)
 		g->outstanding++;
 		g->slots[s].sent = now_ns();
 	}
-	rc = mosquitto_publish(g->mosq, NULL, topic, (int)strlen(payload), payload, g->qos, false);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "loadgen: publish: %s\n", mosquitto_strerror(rc));
-		g->errors++;
-		return -1;
+	return publish_reading(g, z, sensor, zn->bright);
+}
+
+/*
+ * With -s: every sensor of zone z gets a value, the first N/2 BRIGHT and the rest DARK, so
+ * that the zone ends ON with a DARK majority whatever it was before. Not matched to orders.
+ */
+static int seed_zone(struct lg *g, int z)
+{
+	struct zone *zn = &g->zones[z];
+
+	zn->bright = false;
+	zn->lit = 0;
+	zn->next_sensor = 0;
+	for (int i = 0; i < g->nsensors; i++) {
+		if (i < g->nsensors / 2)
+			zn->lit |= 1ULL << i;
+		if (publish_reading(g, z, i, i < g->nsensors / 2) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -303,7 +358,7 @@ static int probe(struct lg *g)
 	g->probing = true;
 	while (g->zone0_orders == 0) {
 		if (now_ns() >= next) {
-			if (send_reading(g, 0, false) < 0)
+			if ((g->nsensors ? seed_zone(g, 0) : send_reading(g, 0, false)) < 0)
 				return -1;
 			next = now_ns() + PROBE_EVERY_NS;
 		}
@@ -313,6 +368,11 @@ static int probe(struct lg *g)
 			fprintf(stderr, "loadgen: the controller never answered\n");
 			return -1;
 		}
+	}
+	/* The controller listens now: seed every zone's sensors, answers unmatched. */
+	for (int z = 0; g->nsensors && z < g->nzones; z++) {
+		if (seed_zone(g, z) < 0 || (z % 50 == 49 && loop_once(g, 0) < 0))
+			return -1;
 	}
 	/* Readings still in flight get answers too: let them arrive before matching starts. */
 	if (idle_for(g, QUIET_NS) < 0)
@@ -467,11 +527,12 @@ static int measure(struct lg *g, long n, int pid)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-q QOS] [-P PID]\n"
-		"               [-r REF_PATH]\n"
+		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-s SENSORS] [-q QOS]\n"
+		"               [-P PID] [-r REF_PATH]\n"
 		"  -w 1 is ping-pong (latency), -w 100 burst (throughput); -P PID reads that\n"
 		"  process's CPU time around the measured phase; -r times N renames of REF_PATH\n"
-		"  (pylightd, default zone) until the order they cause\n");
+		"  (pylightd, default zone) until the order they cause; -s N (odd, <= 63) gives\n"
+		"  each zone N sensors\n");
 }
 
 int main(int argc, char **argv)
@@ -482,7 +543,7 @@ int main(int argc, char **argv)
 	int port = 0, pid = 0, c, i, rc;
 	char id[64];
 
-	while ((c = getopt(argc, argv, "h:p:n:w:z:q:P:r:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:n:w:z:s:q:P:r:")) != -1) {
 		switch (c) {
 		case 'h':
 			host = optarg;
@@ -499,6 +560,9 @@ int main(int argc, char **argv)
 		case 'z':
 			g.nzones = atoi(optarg);
 			break;
+		case 's':
+			g.nsensors = atoi(optarg);
+			break;
 		case 'q':
 			g.qos = atoi(optarg);
 			break;
@@ -514,7 +578,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (port <= 0 || n <= 0 || g.window <= 0 || g.nzones <= 0 || g.qos < 0 || g.qos > 2 ||
-	    (ref && g.nzones != 1)) {
+	    (ref && (g.nzones != 1 || g.nsensors)) || g.nsensors < 0 || g.nsensors > 63 ||
+	    (g.nsensors && g.nsensors % 2 == 0)) {
 		usage();
 		return 2;
 	}

@@ -11,6 +11,9 @@
  * Same thread shape as pylightd (main thread asleep, libmosquitto's loop thread doing the
  * work, publishing from its message callback) and nothing else: no parsing beyond strtod,
  * no state, no logging. Whatever pylightd costs above this is pylightd's.
+ *
+ * With -s, readings come from a zone's sensors (value/light/ZONE/SENSOR) and each is answered
+ * alone on the zone's topic (light/order/ZONE): no aggregate, the floor for that case.
  */
 
 #define READINGS "value/light"
@@ -19,6 +22,7 @@
 
 struct relay {
 	int qos;
+	int sensors; /* -s: the last topic level names a sensor of the zone before it */
 };
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -42,6 +46,12 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	/* "value/light" -> "light/order", "value/light/ZONE" -> "light/order/ZONE" */
 	if (snprintf(topic, sizeof(topic), ORDERS "%s", msg->topic + base) >= (int)sizeof(topic))
 		return;
+	if (r->sensors) {
+		char *slash = strrchr(topic, '/');
+
+		if (slash)
+			*slash = '\0';
+	}
 	n = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 	if (n >= sizeof(num))
 		n = sizeof(num) - 1;
@@ -54,7 +64,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay [-h HOST] -p PORT [-q QOS]\n");
+	fprintf(stderr, "usage: relay [-h HOST] -p PORT [-q QOS] [-s]\n");
 }
 
 int main(int argc, char **argv)
@@ -66,7 +76,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int port = 0, c, sig;
 
-	while ((c = getopt(argc, argv, "h:p:q:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:q:s")) != -1) {
 		switch (c) {
 		case 'h':
 			host = optarg;
@@ -76,6 +86,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			r.qos = atoi(optarg);
+			break;
+		case 's':
+			r.sensors = 1;
 			break;
 		default:
 			usage();
