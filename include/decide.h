@@ -57,6 +57,7 @@ struct reason {
 struct decision {
 	bool order;     /* publish an order for `light` */
 	bool changed;   /* light or mode changed: publish the explanation */
+	bool went_stale; /* the zone became stale with this decision: its failsafe applied */
 	enum light light;
 	int64_t wake;   /* when decide_tick must run for this zone next; DECIDE_NEVER if not */
 	struct reason reason;

@@ -24,7 +24,8 @@
 /* The latest accepted reading of one listed sensor. */
 struct sensor_value {
 	double lux;
-	int64_t at; /* NEVER_SEEN until its first reading */
+	int64_t at;        /* NEVER_SEEN until its first reading */
+	struct zone *zone; /* its zone once found (zones live as long as the table) */
 };
 
 /* The fresh sensors of a zone, gathered for one decision. */
@@ -65,6 +66,7 @@ static struct sensor_value *sensors_new(const struct thresholds *t,
 		int was = old_t ? thresholds_sensor(old_t, thresholds_sensor_name(t, i), &zone) : -1;
 
 		v[i] = was >= 0 ? old[was] : (struct sensor_value){ .at = NEVER_SEEN };
+		v[i].zone = NULL; /* the sensor may belong to another zone now */
 	}
 	return v;
 }
@@ -265,7 +267,9 @@ static void explain(struct control *c, struct zone *z, const char *why)
 				       json_object_new_string(aggregate_name(z->p->aggregate)));
 		json_object_object_add(o, "sensors", sensors_json(c, z, monotonic_ms()));
 	}
-	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	/* Zone and sensor names hold '/': JSON allows it unescaped, and people read these. */
+	text = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	c->out.publish(c->out.ctx, topic, text, len, /* retain = */ true);
 	json_object_put(o);
 }
@@ -279,8 +283,13 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 	char why[DECIDE_REASON_MAX];
 
 	/* The reason's text, written once and only when someone reads it. */
-	if (logged || explained)
+	if (logged || explained || d->went_stale)
 		decide_reason(d, why, sizeof(why));
+	/* On its timer, by an AUTO or after a reload alike. */
+	if (d->went_stale) {
+		c->st.stale++;
+		log_zone(LOG_WARNING, z->name, "zone '%s': %s", z->name, why);
+	}
 	if (z->st.changed_at == now && d->order)
 		z->since_wall = (int64_t)time(NULL);
 	if (d->order) {
@@ -349,6 +358,8 @@ static bool sensors_fresh(const struct control *c, const struct zone_params *p, 
 	}
 	if (f->n < p->min_sensors)
 		return false;
+	/* min_sensors >= 1 and at most f->n here: that slot was written above. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
 	f->since = at[p->min_sensors - 1];
 	return true;
 }
@@ -359,7 +370,8 @@ static bool sensor_reading(struct control *c, struct zone *z, int sensor, double
 {
 	struct fresh f;
 
-	c->sensors[sensor] = (struct sensor_value){ .lux = lux, .at = now };
+	c->sensors[sensor].lux = lux;
+	c->sensors[sensor].at = now;
 	if (!sensors_fresh(c, z->p, now, &f))
 		return false; /* stored; the zone goes stale by its own timer, if it decided before */
 	decide_sample(&z->st, z->p, decide_aggregate(z->p->aggregate, f.lux, f.n), f.since, now,
@@ -373,7 +385,8 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 	const char *owner;
 	int sensor = thresholds_sensor(c->t, suffix, &owner);
 	const char *name = sensor >= 0 ? owner : suffix;
-	struct zone *z = zones_find(c->zones, name);
+	struct zone *z = sensor >= 0 && c->sensors[sensor].zone ? c->sensors[sensor].zone
+								: zones_find(c->zones, name);
 	struct decision d;
 	char shown[48];
 	double lux;
@@ -400,10 +413,13 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 	if (!z)
 		return;
 	c->st.readings++;
-	if (sensor < 0)
+	if (sensor < 0) {
 		decide_reading(&z->st, z->p, lux, now, &d);
-	else if (!sensor_reading(c, z, sensor, lux, now, &d))
-		return;
+	} else {
+		c->sensors[sensor].zone = z;
+		if (!sensor_reading(c, z, sensor, lux, now, &d))
+			return;
+	}
 	apply(c, z, &d, now);
 }
 
@@ -459,17 +475,8 @@ void control_timer(struct control *c)
 
 	pthread_mutex_lock(&c->lock);
 	while ((z = zones_due(c->zones, now))) {
-		enum zone_mode before = z->st.mode;
-
 		zones_schedule(c->zones, z, DECIDE_NEVER);
 		decide_tick(&z->st, z->p, now, &d);
-		if (before != MODE_FAILSAFE && z->st.mode == MODE_FAILSAFE) {
-			char why[DECIDE_REASON_MAX];
-
-			c->st.stale++;
-			decide_reason(&d, why, sizeof(why));
-			log_zone(LOG_WARNING, z->name, "zone '%s': %s", z->name, why);
-		}
 		apply(c, z, &d, now);
 	}
 	rearm(c);

@@ -140,6 +140,7 @@ static void failsafe_reason(const struct zone_state *z, const struct zone_params
 static void zone_failsafe(struct zone_state *z, const struct zone_params *p, int64_t now,
 			  struct decision *d)
 {
+	d->went_stale = z->mode != MODE_FAILSAFE;
 	z->mode = MODE_FAILSAFE;
 	if (p->failsafe == FAILSAFE_ON)
 		zone_switch(z, LIGHT_ON, now, d);

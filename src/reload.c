@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,10 +84,21 @@ void reload_run(struct reload *r, const char *why)
 		status_set_thresholds(r->st, "thresholds: reload at %s failed, previous kept: %s",
 				      when, errs.kept ? errs.msg[0] : "error");
 	} else {
+		int rc;
+
 		thresholds_describe(t, summary, sizeof(summary));
-		control_reload(r->ctl, t);
-		log_msg(LOG_NOTICE, "%s: reloaded (%s): %s", r->path, why, summary);
-		status_set_thresholds(r->st, "thresholds: %s (reloaded %s)", summary, when);
+		rc = control_reload(r->ctl, t);
+		if (rc < 0) {
+			log_msg(LOG_ERR, "%s: %s, keeping the previous thresholds", r->path,
+				strerror(-rc));
+			status_set_thresholds(r->st,
+					      "thresholds: reload at %s failed, previous kept: %s",
+					      when, strerror(-rc));
+		} else {
+			log_msg(LOG_NOTICE, "%s: reloaded (%s): %s", r->path, why, summary);
+			status_set_thresholds(r->st, "thresholds: %s (reloaded %s)", summary,
+					      when);
+		}
 	}
 	errlist_clear(&errs);
 	status_update(r->st);

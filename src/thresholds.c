@@ -55,15 +55,10 @@ struct thresholds {
 	uint32_t index_mask;
 };
 
-enum key_type {
-	KEY_LUX,
-	KEY_DURATION,
-	KEY_SMOOTHING,
-	KEY_FAILSAFE,
-	KEY_SENSORS,
-	KEY_AGGREGATE,
-	KEY_MIN_SENSORS
-};
+/* KEY_COUNT: a whole number 1..COUNT_MAX (smoothing, min_sensors). */
+enum key_type { KEY_LUX, KEY_DURATION, KEY_COUNT, KEY_FAILSAFE, KEY_SENSORS, KEY_AGGREGATE };
+#define COUNT_MAX 64
+_Static_assert(SMOOTHING_MAX == COUNT_MAX && SENSORS_MAX == COUNT_MAX, "one bound for counts");
 
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
 enum key_id {
@@ -94,14 +89,14 @@ static const struct key {
 	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
 	KEY(K_MIN_ON, min_on, KEY_DURATION),
 	KEY(K_MIN_OFF, min_off, KEY_DURATION),
-	KEY(K_SMOOTHING, smoothing, KEY_SMOOTHING),
+	KEY(K_SMOOTHING, smoothing, KEY_COUNT),
 	KEY(K_LAMP_LUX, lamp_lux, KEY_LUX),
 	KEY(K_OVERRIDE_FOR, override_for, KEY_DURATION),
 	KEY(K_STALE_AFTER, stale_after, KEY_DURATION),
 	KEY(K_FAILSAFE, failsafe, KEY_FAILSAFE),
 	KEY(K_SENSORS, sensors, KEY_SENSORS),
 	KEY(K_AGGREGATE, aggregate, KEY_AGGREGATE),
-	KEY(K_MIN_SENSORS, min_sensors, KEY_MIN_SENSORS),
+	KEY(K_MIN_SENSORS, min_sensors, KEY_COUNT),
 };
 
 /* Key sets: one bit per key_id. */
@@ -370,12 +365,11 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 		else
 			*(int64_t *)dst = ms;
 		return r < 0 ? -EINVAL : 0;
-	case KEY_SMOOTHING:
-		if (number_parse(s, len, &v) < 0 || v < 1 || v > SMOOTHING_MAX ||
+	case KEY_COUNT:
+		if (number_parse(s, len, &v) < 0 || v < 1 || v > COUNT_MAX ||
 		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line,
-				      "smoothing '%.*s' is not an integer from 1 to %d",
-				      SHOW(len), s, SMOOTHING_MAX);
+			section_error(ps, sec, line, "%s '%.*s' is not an integer from 1 to %d",
+				      key->name, SHOW(len), s, COUNT_MAX);
 			return -EINVAL;
 		}
 		*(unsigned *)dst = (unsigned)v;
@@ -403,16 +397,6 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 		section_error(ps, sec, line, "bad aggregate '%.*s' (median, mean, min or max)",
 			      SHOW(len), s);
 		return -EINVAL;
-	case KEY_MIN_SENSORS:
-		if (number_parse(s, len, &v) < 0 || v < 1 || v > SENSORS_MAX ||
-		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line,
-				      "min_sensors '%.*s' is not an integer from 1 to %d",
-				      SHOW(len), s, SENSORS_MAX);
-			return -EINVAL;
-		}
-		*(unsigned *)dst = (unsigned)v;
-		return 0;
 	case KEY_SENSORS:
 		return sensors_parse(ps, sec, line, s, len);
 	}
@@ -977,7 +961,7 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 			format_seconds(*(const int64_t *)v, buf, sizeof(buf));
 			fprintf(f, "%s = %ss\n", keys[k].name, buf);
 			break;
-		case KEY_SMOOTHING:
+		case KEY_COUNT:
 			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
 			break;
 		case KEY_FAILSAFE:
@@ -991,14 +975,11 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 			for (unsigned i = 0; i < p->sensors; i++)
 				fprintf(f, " %s",
 					thresholds_sensor_name(t, p->sensor_first + i));
-			fputc('\n', f);
+			fprintf(f, "\n");
 			break;
 		case KEY_AGGREGATE:
 			fprintf(f, "%s = %s\n", keys[k].name,
 				aggregate_name(*(const enum aggregate *)v));
-			break;
-		case KEY_MIN_SENSORS:
-			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
 			break;
 		}
 	}

@@ -38,6 +38,7 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 ZONE_COUNTS = (1, 10000)
 MODES = (("pingpong", 1), ("burst", 100))
 REF = "on_below = 300\noff_above = 300\n"   # the relay's fixed threshold, as pylightd sees it
+SENSORS = 3              # sensors per zone in the "-3s" runs: pylightd decides on their median
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 s after it
@@ -47,8 +48,10 @@ IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 
 CPU_RATIO = 1.15
 P99_EXTRA_US = 50.0
 THROUGHPUT_RATIO = 0.9
-RSS_1ZONE_KIB = 4096
+RSS_1ZONE_KIB = 5120
+ANON_EXTRA_KIB = 256     # heap and stacks (and relocated library pages) beyond the relay's
 RSS_PER_ZONE_B = 300
+SENSORS_EXTRA_B = 400    # per zone, 3 sensors against 1
 RELOAD_MS = 20.0
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
@@ -184,8 +187,9 @@ class Controller:
 
     serial = 0
 
-    def __init__(self, kind, bench, wrap=()):
+    def __init__(self, kind, bench, wrap=(), zones=1):
         Controller.serial += 1
+        self.zones = zones  # the "-3s" kinds: how many zones of SENSORS sensors to configure
         self.wrap = bench.pin_work + list(wrap)  # e.g. valgrind and its options
         self.slow = bool(wrap)
         self.kind = kind
@@ -198,14 +202,20 @@ class Controller:
     def start(self):
         b = self.bench
         log = open(self.dir / "stderr.log", "wb")
-        if self.kind == "relay":
+        if self.kind.startswith("relay"):
             argv = [str(b.relay), "-p", str(b.broker.port), "-q", str(b.qos)]
+            argv += ["-s"] if self.kind == "relay-3s" else []
         else:
             self.client_id = f"bench-pylightd-{Controller.serial}"
             shipped = self.kind == "pylightd+explain"
             zone_state = "pylight/zone" if shipped else ""
             level = "info" if shipped else "notice"
-            (self.dir / "ref.txt").write_text(REF)
+            ref = REF
+            if self.kind == "pylightd-3s":
+                ref += "".join(f"[zone z{z}]\nsensors = " +
+                               " ".join(f"z{z}/s{s}" for s in range(SENSORS)) + "\n"
+                               for z in range(self.zones))
+            (self.dir / "ref.txt").write_text(ref)
             (self.dir / "pylight.ini").write_text(
                 "[mqtt]\nhost = 127.0.0.1\n"
                 f"port = {b.broker.port}\nclient_id = {self.client_id}\n"
@@ -219,7 +229,7 @@ class Controller:
         self.proc = subprocess.Popen(self.wrap + argv, stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=log, env=env)
         log.close()
-        if self.kind == "relay":
+        if self.kind.startswith("relay"):
             self.client_id = f"bench-relay-{self.proc.pid}"
         try:
             wait_until(lambda: self.proc.poll() is not None or b.broker.has_client(self.client_id),
@@ -317,10 +327,11 @@ class Bench:
         return r.stdout.strip().splitlines()[-1]
 
     def one_run(self, kind, zones, mode, window):
-        ctl = Controller(kind, self).start()
+        ctl = Controller(kind, self, zones=zones).start()
+        sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else []
         try:
-            line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)],
-                                    ctl.pid)
+            line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)]
+                                    + sensors, ctl.pid)
             hwm = vm_hwm_kib(ctl.pid)
             anon, systemd = rss_parts_kib(ctl.pid)
         finally:
@@ -383,14 +394,15 @@ class Bench:
         a shared machine is not. Two runs of different length cancel start-up and warm-up."""
         lengths = (1000, 5000)
         out = {}
-        for kind in ("relay", "pylightd"):
+        for kind in ("relay", "pylightd", "relay-3s", "pylightd-3s"):
             total = []
+            sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else []
             for n in lengths:
                 cg = self.tmp / f"callgrind.{kind}.{n}"
                 ctl = Controller(kind, self, ["valgrind", "--tool=callgrind",
                                               f"--callgrind-out-file={cg}"]).start()
                 try:
-                    self.loadgen_run(["-n", str(n), "-w", "100", "-z", "1"])
+                    self.loadgen_run(["-n", str(n), "-w", "100", "-z", "1"] + sensors)
                 finally:
                     ctl.stop()
                 m = re.search(r"^(?:summary|totals): (\d+)", cg.read_text(), re.M)
@@ -413,7 +425,7 @@ class Bench:
 
     def run(self):
         self.broker.start()
-        kinds = ["relay", "pylightd", "pylightd+explain"]
+        kinds = ["relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s"]
         for rnd in range(self.rounds):
             # Alternate who goes first, so that a drift in the machine's load hits both alike.
             order = kinds if rnd % 2 == 0 else kinds[::-1]
@@ -500,11 +512,15 @@ class Bench:
                 if z == 1:
                     add("peak RSS, VmHWM (KiB)", z, rl, py, f"<= {RSS_1ZONE_KIB} KiB",
                         py <= RSS_1ZONE_KIB if check else None, 0)
-                    for key, what in (("systemd_kib", "libsystemd + the 6 it links"),
-                                      ("anon_kib", "anon (heap, stacks, relocs)")):
-                        rl, py = (self.med("relay", z, "burst", key),
-                                  self.med(kind, z, "burst", key))
-                        add(f"  of which {what}", z, rl, py, "info", None, 0)
+                    rl, py = (self.med("relay", z, "burst", "systemd_kib"),
+                              self.med(kind, z, "burst", "systemd_kib"))
+                    add("  of which libsystemd + the 6 it links", z, rl, py, "info", None, 0)
+                    rl, py = (self.med("relay", z, "burst", "anon_kib"),
+                              self.med(kind, z, "burst", "anon_kib"))
+                    add("  of which anon (heap, stacks, relocs)", z, rl, py,
+                        f"<= relay + {ANON_EXTRA_KIB} KiB",
+                        (py <= rl + ANON_EXTRA_KIB) if check and None not in (rl, py)
+                        else None, 0)
                 else:
                     base = statistics.median(self.rss[(kind, 1)])
                     rbase = statistics.median(self.rss[("relay", 1)])
@@ -512,6 +528,29 @@ class Bench:
                     per, rper = (py - base) * 1024 / (z - 1), (rl - rbase) * 1024 / (z - 1)
                     add("  RSS per zone (bytes)", z, rper, per, f"<= {RSS_PER_ZONE_B} B",
                         per <= RSS_PER_ZONE_B if check else None, 0, ratio=False)
+        rows.append((f"{SENSORS} sensors per zone decided on their median, orders only; "
+                     f"the relay answers each sensor's reading alone (relay -s)",))
+        for z in ZONE_COUNTS:
+            for mode in ("pingpong", "burst"):
+                rl, py = (self.med("relay-3s", z, mode, "cpu_us_per_msg"),
+                          self.med("pylightd-3s", z, mode, "cpu_us_per_msg"))
+                ticks = [self.med(k, z, mode, "cpu_ticks") for k in ("relay-3s", "pylightd-3s")]
+                ok = (py <= CPU_RATIO * rl) if None not in (rl, py) else None
+                if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                    ok = "n/a (too few ticks)"
+                add(f"CPU per msg, {mode} (us)", z, rl, py, f"<= {CPU_RATIO} x relay", ok, 2)
+            rl = statistics.median(self.rss[("relay-3s", z)])
+            py = statistics.median(self.rss[("pylightd-3s", z)])
+            add("peak RSS, VmHWM (KiB)", z, rl, py, "", None, 0)
+            if z > 1:
+                per = (py - statistics.median(self.rss[("pylightd-3s", 1)])) * 1024 / (z - 1)
+                one = (statistics.median(self.rss[("pylightd", z)]) -
+                       statistics.median(self.rss[("pylightd", 1)])) * 1024 / (z - 1)
+                add("  RSS per zone (bytes)", z, one, per, f"<= one sensor + {SENSORS_EXTRA_B} B",
+                    per <= one + SENSORS_EXTRA_B, 0, ratio=False)
+        if self.instructions:
+            add("user instructions per msg (callgrind)", 1, self.instructions["relay-3s"],
+                self.instructions["pylightd-3s"], "info (burst)", None, 0)
         rows.append(("idle, reload and rename (pylightd, orders only)",))
         rl = statistics.median(r for r, _ in self.idle["relay"])
         py = statistics.median(r for r, _ in self.idle["pylightd"])

@@ -44,6 +44,8 @@
 #define QUIET_NS 300000000LL
 #define STALL_NS 15000000000LL /* no answer for this long: the run failed */
 #define SETTLE_NS 30000000LL   /* lets the controller finish its last acks before the CPU read */
+#define SEED_BATCH 100         /* zones seeded (-s) before waiting for their answers */
+#define SEED_QUIET_NS 10000000LL
 #define MAX_SHOWN 5            /* errors described on stderr; the rest are only counted */
 #define REF_DARK "on_below = 300\noff_above = 300\n"
 #define REF_FLIP "on_below = 50\noff_above = 50\n"
@@ -78,6 +80,7 @@ struct lg {
 	int64_t *lat; /* latencies of the measured phase, ns */
 	long nlat, latcap;
 	int64_t last_answer;
+	int64_t last_message; /* any order, matched or not */
 };
 
 static int64_t now_ns(void)
@@ -252,6 +255,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	int s;
 
 	(void)mosq;
+	g->last_message = t;
 	if (z < 0) {
 		if (g->errors++ < MAX_SHOWN)
 			fprintf(stderr, "loadgen: order on unknown zone %s\n", msg->topic);
@@ -350,6 +354,23 @@ static int idle_for(struct lg *g, int64_t ns)
 	return 0;
 }
 
+/* Runs the loop until no order has come for `ns` (at most STALL_NS). */
+static int quiet_for(struct lg *g, int64_t ns)
+{
+	int64_t start = now_ns();
+
+	g->last_message = start;
+	while (now_ns() - g->last_message < ns) {
+		if (loop_once(g, (int)(ns / 1000000)) < 0)
+			return -1;
+		if (now_ns() - start > STALL_NS) {
+			fprintf(stderr, "loadgen: the controller never fell quiet\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Reads zone 0 until the controller answers: it may not have subscribed yet. */
 static int probe(struct lg *g)
 {
@@ -369,13 +390,19 @@ static int probe(struct lg *g)
 			return -1;
 		}
 	}
-	/* The controller listens now: seed every zone's sensors, answers unmatched. */
+	/*
+	 * The controller listens now: seed every zone's sensors, answers unmatched. A hundred
+	 * zones at a time, each batch answered before the next, so that no queue grows in the
+	 * broker or the controller and inflates its peak memory.
+	 */
 	for (int z = 0; g->nsensors && z < g->nzones; z++) {
-		if (seed_zone(g, z) < 0 || (z % 50 == 49 && loop_once(g, 0) < 0))
+		if (seed_zone(g, z) < 0)
+			return -1;
+		if (z % SEED_BATCH == SEED_BATCH - 1 && quiet_for(g, SEED_QUIET_NS) < 0)
 			return -1;
 	}
 	/* Readings still in flight get answers too: let them arrive before matching starts. */
-	if (idle_for(g, QUIET_NS) < 0)
+	if (quiet_for(g, QUIET_NS) < 0)
 		return -1;
 	g->probing = false;
 	return 0;

@@ -19,7 +19,9 @@
 #define REF                                                                                 \
 	"on_below = 300\noff_above = 400\n"                                                  \
 	"[zone slow]\nmin_on = 10s\n"                                                        \
-	"[zone quick]\nmin_on = 0.05s\n"
+	"[zone quick]\nmin_on = 0.05s\n"                                                     \
+	"[zone stale]\nstale_after = 0.05s\nfailsafe = on\n"                                  \
+	"[zone room]\nsensors = room/a room/b room/c\nmin_sensors = 2\naggregate = max\n"
 
 /* What control handed to its output seam, in order. */
 struct published {
@@ -177,7 +179,7 @@ static void test_zone_topics_and_numbers(void **state)
 	send(f, "value/light/floor1/hall", " 0.1\n");
 	assert_int_equal(take(f), 2);
 	assert_order(&f->pub[0], "light/order/floor1/hall", "ON");
-	assert_explained(&f->pub[1], "pylight/zone/floor1/hall", "\"zone\":\"floor1\\/hall\"");
+	assert_explained(&f->pub[1], "pylight/zone/floor1/hall", "\"zone\":\"floor1/hall\"");
 	/* The shortest text that reads back as the same number, never 0.10000000000000001. */
 	assert_explained(&f->pub[1], "pylight/zone/floor1/hall", "\"lux\":0.1,");
 	assert_explained(&f->pub[1], "pylight/zone/floor1/hall", "\"on_below\":300,");
@@ -322,6 +324,80 @@ static void line(const char *text)
 	snprintf(current->dump[current->ndump++], sizeof(current->dump[0]), "%s", text);
 }
 
+/* A zone found stale by AUTO goes to its failsafe as it would on its timer: counted, warned. */
+static void test_stale_found_by_auto(void **state)
+{
+	struct fixture *f = *state;
+	struct control_stats st;
+	int64_t read_at = monotonic_ms();
+
+	send(f, "value/light/stale", "1000");
+	send(f, "light/override/stale", "ON 1m");
+	assert_int_equal(take(f), 4);
+	while (monotonic_ms() < read_at + 60)
+		usleep(5000);
+	send(f, "light/override/stale", "AUTO");
+	/* failsafe on: the light is ON already, so only the explanation (a new mode). */
+	assert_int_equal(take(f), 1);
+	assert_explained(&f->pub[0], "pylight/zone/stale", "\"mode\":\"failsafe\"");
+	control_stats(f->ctl, &st);
+	assert_int_equal(st.stale, 1);
+}
+
+static void test_sensors(void **state)
+{
+	struct fixture *f = *state;
+	struct control_stats st;
+
+	/* One of two needed: stored, nothing decided, no zone of the sensor's own. */
+	send(f, "value/light/room/a", "100");
+	assert_int_equal(take(f), 0);
+	send(f, "value/light/room/b", "900");
+	assert_int_equal(take(f), 2);
+	assert_order(&f->pub[0], "light/order/room", "OFF"); /* max(100, 900) */
+	assert_explained(&f->pub[1], "pylight/zone/room", "\"aggregate\":\"max\"");
+	assert_explained(&f->pub[1], "pylight/zone/room", "\"lux\":900,");
+	assert_explained(&f->pub[1], "pylight/zone/room", "\"room/a\":{\"lux\":100,\"age\":0}");
+	assert_explained(&f->pub[1], "pylight/zone/room",
+			 "\"room/c\":{\"lux\":null,\"age\":null,\"stale\":true}");
+	send(f, "value/light/room/b", "50");
+	assert_int_equal(take(f), 2);
+	assert_order(&f->pub[0], "light/order/room", "ON"); /* max(100, 50) */
+	/* The zone's own topic is not one of its sensors. */
+	send(f, "value/light/room", "1000");
+	assert_int_equal(take(f), 0);
+	control_stats(f->ctl, &st);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.readings, 3);
+	assert_int_equal(st.zones, 1);
+	control_dump(f->ctl, line);
+	assert_int_equal(f->ndump, 1);
+	assert_string_equal(f->dump[0], "zone 'room': ON auto lux 100 smoothed 100 on_below 300 "
+					"off_above 400 switches 2 sensors 2/3 fresh (max)");
+}
+
+/* A sensor moved to another zone by a reload keeps its value there. */
+static void test_sensors_reload(void **state)
+{
+	struct fixture *f = *state;
+
+	send(f, "value/light/room/a", "100");
+	send(f, "value/light/room/b", "900");
+	send(f, "value/light/hall", "900");
+	assert_int_equal(take(f), 4);
+	assert_int_equal(control_reload(f->ctl, parse("on_below = 300\noff_above = 400\n"
+						       "[zone room]\nsensors = room/a\n"
+						       "[zone hall]\nsensors = hall room/b\n"
+						       "aggregate = min\n")),
+			 0);
+	/* room: 100 alone, ON; hall: min(900, 900) is no change, no publish. */
+	assert_int_equal(take(f), 2);
+	assert_order(&f->pub[0], "light/order/room", "ON");
+	send(f, "value/light/room/b", "10");
+	assert_int_equal(take(f), 2);
+	assert_order(&f->pub[0], "light/order/hall", "ON");
+}
+
 static void test_dump(void **state)
 {
 	struct fixture *f = *state;
@@ -343,6 +419,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dwell_hands_out_a_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_ends_the_dwell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_override, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_found_by_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensors_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_reevaluates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	};

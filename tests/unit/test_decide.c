@@ -639,6 +639,28 @@ static void test_sample_fresh_from(void **state)
 	assert_string_equal(why(&f.d), "fewer than 1 fresh sensor: failsafe on");
 }
 
+/* went_stale marks the one decision that applies the failsafe, however it was reached. */
+static void test_went_stale(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	reading(&f, 500, 0);
+	assert_false(f.d.went_stale);
+	tick(&f, 10 * S);
+	assert_true(f.d.went_stale);
+	tick(&f, 20 * S);
+	assert_false(f.d.went_stale);
+	reading(&f, 500, 21 * S);
+	override(&f, OVERRIDE_ON, 60 * S, 22 * S);
+	assert_false(f.d.went_stale);
+	override(&f, OVERRIDE_AUTO, -1, 40 * S);
+	assert_true(f.d.went_stale);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+}
+
 static void test_lamp_lux(void **state)
 {
 	struct fixture f;
@@ -769,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_reading_after_expiry_resumes),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_went_stale),
 		cmocka_unit_test(test_sample_fresh_from),
 		cmocka_unit_test(test_failsafe_ignores_dwell),
 		cmocka_unit_test(test_stale_during_override),
