@@ -44,7 +44,9 @@
 	X(INT, readings, max_payload, "256")             \
 	X(INT, readings, max_zones, "4096")              \
 	X(PATH, thresholds, file, "ref.txt")             \
-	X(LEVEL, log, level, "info")
+	X(LEVEL, log, level, "info")                     \
+	X(BOOL, homeassistant, discovery, "false")       \
+	X(TOPIC, homeassistant, prefix, "homeassistant")
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_PATH char *

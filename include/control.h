@@ -17,6 +17,8 @@ struct control_out {
 	void (*publish)(void *ctx, const char *topic, const char *payload, size_t len, bool retain);
 	/* The earliest zone deadline changed (monotonic_ms(), INT64_MAX = none). Lock held. */
 	void (*wake)(void *ctx, int64_t when);
+	/* Drops a subscription made at connect (may be NULL). Lock held. */
+	void (*unsubscribe)(void *ctx, const char *filter);
 	void *ctx;
 };
 
@@ -30,8 +32,17 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 		struct control **ctl);
 void control_free(struct control *ctl);
 
-/* A message from the broker: a reading or an override, by topic. Thread-safe. */
-void control_message(struct control *ctl, const char *topic, const void *payload, size_t len);
+/*
+ * A message from the broker: a reading, an override or Home Assistant's, by topic; `retained`
+ * when the broker delivered it from its store on a new subscription. Thread-safe.
+ */
+void control_message(struct control *ctl, const char *topic, const void *payload, size_t len,
+		     bool retained);
+/*
+ * The broker connection is (re)established: with discovery on, announces every zone and
+ * clears ghost configs a little later (out.wake). Thread-safe.
+ */
+void control_connected(struct control *ctl);
 /* Runs every zone whose deadline has passed. Thread-safe. */
 void control_timer(struct control *ctl);
 /*

@@ -11,7 +11,8 @@ struct mqtt;
 
 /* Called on the loop thread. Keep them short: they stall network I/O. */
 struct mqtt_events {
-	void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
+	void (*message)(void *ctx, const char *topic, const void *payload, size_t len,
+			bool retained);
 	/* The connection state changed; `why` says why when not connected. */
 	void (*state)(void *ctx, bool connected, const char *why);
 	void *ctx;
@@ -40,6 +41,8 @@ int mqtt_thread_fd(const struct mqtt *m);
 int mqtt_check(struct mqtt *m, long long stuck_ms);
 /* Restarts an ended loop thread (after a fatal error) and reconnects. */
 int mqtt_restart(struct mqtt *m, char *err, size_t errlen);
+/* Drops a subscription until the next connect makes it again. Thread-safe. */
+int mqtt_unsubscribe(struct mqtt *m, const char *filter);
 /* Why the last connection attempt failed or the connection was lost, "" if connected. */
 void mqtt_describe(struct mqtt *m, char *buf, size_t len);
 /*

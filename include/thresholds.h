@@ -2,6 +2,7 @@
 #ifndef PYLIGHT_THRESHOLDS_H
 #define PYLIGHT_THRESHOLDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +60,11 @@ int thresholds_sensor(const struct thresholds *t, const char *name, const char *
 /* Every listed sensor has an index below this; a zone's are sensor_first onwards. */
 unsigned thresholds_sensor_count(const struct thresholds *t);
 const char *thresholds_sensor_name(const struct thresholds *t, unsigned index);
+/* Whether `zone` has a [zone NAME] section of its own. */
+bool thresholds_has_section(const struct thresholds *t, const char *zone);
+/* Calls fn with the name of every [zone NAME] section, in name order. */
+void thresholds_foreach_section(const struct thresholds *t,
+				void (*fn)(const char *zone, void *ctx), void *ctx);
 /* The number of [zone NAME] sections. */
 size_t thresholds_sections(const struct thresholds *t);
 /* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */

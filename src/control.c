@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "discovery.h"
 #include "log.h"
 #include "monotonic.h"
 #include "number.h"
@@ -19,6 +20,7 @@
 #include "zones.h"
 
 #define WARN_INTERVAL_MS 10000
+#define SWEEP_AFTER_MS 2000 /* retained configs have arrived by then: clear the ghosts */
 #define NEVER_SEEN INT64_MIN
 
 /* The latest accepted reading of one listed sensor. */
@@ -49,6 +51,8 @@ struct control {
 	uint32_t anon_suppressed;
 	char *topic;             /* scratch for "orders/ZONE" */
 	size_t topic_cap;
+	struct discovery *disc;  /* Home Assistant discovery; NULL when off */
+	int64_t sweep_at;        /* when to clear ghost configs; DECIDE_NEVER when not due */
 };
 
 /* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
@@ -76,12 +80,16 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 {
 	struct control *c = calloc(1, sizeof(*c));
 
-	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL))) {
-		if (c)
+	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
+	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0)) {
+		if (c) {
 			zones_free(c->zones);
+			free(c->sensors);
+		}
 		free(c);
 		return -ENOMEM;
 	}
+	c->sweep_at = DECIDE_NEVER;
 	pthread_mutex_init(&c->lock, NULL);
 	c->cfg = cfg;
 	c->t = t;
@@ -100,6 +108,7 @@ void control_free(struct control *c)
 		return;
 	zones_free(c->zones);
 	thresholds_free(c->t);
+	discovery_free(c->disc);
 	free(c->sensors);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
@@ -183,6 +192,8 @@ static void rearm(struct control *c)
 {
 	int64_t when = zones_next_wake(c->zones);
 
+	if (c->sweep_at < when)
+		when = c->sweep_at;
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -311,6 +322,111 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
 }
 
+/* --- Home Assistant discovery -------------------------------------------------------- */
+
+static void publish_config(void *ctx, const char *topic, const char *payload)
+{
+	struct control *c = ctx;
+
+	c->out.publish(c->out.ctx, topic, payload, strlen(payload), /* retain = */ true);
+}
+
+static void announce(struct control *c, const char *zone)
+{
+	if (discovery_announce(c->disc, zone, publish_config, c) < 0)
+		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
+}
+
+static void announce_section(const char *zone, void *ctx)
+{
+	announce(ctx, zone);
+}
+
+/* Zones with no section of their own: those with one are announced by announce_section. */
+static void announce_alive(struct zone *z, void *ctx)
+{
+	struct control *c = ctx;
+
+	if (!thresholds_has_section(c->t, z->name))
+		announce(c, z->name);
+}
+
+/* Every zone of ref.txt and every zone alive: after a connect, or when Home Assistant starts. */
+static void announce_all(struct control *c)
+{
+	thresholds_foreach_section(c->t, announce_section, c);
+	zones_foreach(c->zones, announce_alive, c);
+}
+
+static void keep_section(const char *zone, void *ctx)
+{
+	discovery_keep(ctx, zone);
+}
+
+static void keep_alive(struct zone *z, void *ctx)
+{
+	discovery_keep(ctx, z->name);
+}
+
+/* Clears the retained configs of zones that are neither in ref.txt nor alive. */
+static void sweep(struct control *c)
+{
+	size_t n;
+
+	c->sweep_at = DECIDE_NEVER;
+	thresholds_foreach_section(c->t, keep_section, c->disc);
+	zones_foreach(c->zones, keep_alive, c->disc);
+	n = discovery_sweep(c->disc, publish_config, c);
+	if (c->out.unsubscribe)
+		c->out.unsubscribe(c->out.ctx, discovery_config_filter(c->disc));
+	if (n)
+		log_msg(LOG_NOTICE, "homeassistant: cleared %zu config%s of zones that are gone", n,
+			n == 1 ? "" : "s");
+}
+
+/* A message under Home Assistant's prefix. Returns false when it is none of discovery's. */
+static bool on_discovery(struct control *c, const char *topic, const void *payload,
+			 size_t len, bool retained)
+{
+	if (strcmp(topic, discovery_status_topic(c->disc)) == 0) {
+		/* Home Assistant (re)started: it forgot what it was told. */
+		if (len == 6 && memcmp(payload, "online", 6) == 0)
+			announce_all(c);
+		return true;
+	}
+	if (!discovery_owns(c->disc, topic))
+		return false;
+	/* Live copies of our own configs come back too; only retained ones can be ghosts. */
+	if (retained && c->sweep_at != DECIDE_NEVER && discovery_seen(c->disc, topic) < 0)
+		log_msg(LOG_ERR, "homeassistant: out of memory for %s, not cleared", topic);
+	return true;
+}
+
+/* A reload announces the sections it adds: the others, and alive zones, are retained already. */
+struct reload_news {
+	struct control *c;
+	const struct thresholds *old;
+};
+
+static void announce_new_section(const char *zone, void *ctx)
+{
+	const struct reload_news *n = ctx;
+
+	if (!thresholds_has_section(n->old, zone) && !zones_find(n->c->zones, zone))
+		announce(n->c, zone);
+}
+
+void control_connected(struct control *c)
+{
+	if (!c->disc)
+		return;
+	pthread_mutex_lock(&c->lock);
+	announce_all(c);
+	c->sweep_at = monotonic_ms() + SWEEP_AFTER_MS;
+	rearm(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* The zone for an accepted input, created on first use within max_zones. */
 static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 {
@@ -331,6 +447,9 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
+	/* Zones of ref.txt were announced with it; this one comes into being now. */
+	if (c->disc && !thresholds_has_section(c->t, name))
+		announce(c, name);
 	return z;
 }
 
@@ -448,13 +567,16 @@ static void on_override(struct control *c, const char *name, const void *payload
 	apply(c, z, &d, now);
 }
 
-void control_message(struct control *c, const char *topic, const void *payload, size_t len)
+void control_message(struct control *c, const char *topic, const void *payload, size_t len,
+		     bool retained)
 {
 	const char *zone;
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
-	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
+	if (c->disc && on_discovery(c, topic, payload, len, retained)) {
+		/* handled */
+	} else if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
@@ -479,6 +601,8 @@ void control_timer(struct control *c)
 		decide_tick(&z->st, z->p, now, &d);
 		apply(c, z, &d, now);
 	}
+	if (c->sweep_at <= now)
+		sweep(c);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -539,6 +663,8 @@ int control_reload(struct control *c, struct thresholds *t)
 	old = c->t;
 	c->t = t;
 	zones_foreach(c->zones, zone_reload, &r);
+	if (c->disc)
+		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);

@@ -75,11 +75,19 @@ static void on_wake(void *ctx, int64_t when)
 	loop_timer_at(d->loop, EV_ZONES, when);
 }
 
-static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+static void on_unsubscribe(void *ctx, const char *filter)
 {
 	struct daemon *d = ctx;
 
-	control_message(d->ctl, topic, payload, len);
+	mqtt_unsubscribe(d->mqtt, filter);
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len,
+		       bool retained)
+{
+	struct daemon *d = ctx;
+
+	control_message(d->ctl, topic, payload, len, retained);
 	status_soon(d->status);
 }
 
@@ -88,8 +96,10 @@ static void on_state(void *ctx, bool connected, const char *why)
 	struct daemon *d = ctx;
 
 	log_msg(connected ? LOG_NOTICE : LOG_WARNING, "mqtt: %s", why);
-	if (connected)
+	if (connected) {
 		supervisor_connected(d->sv);
+		control_connected(d->ctl);
+	}
 	status_soon(d->status);
 }
 
@@ -206,7 +216,9 @@ static int serve(const char *path)
 {
 	struct daemon d = { .signal_fd = -1 };
 	struct thresholds *t = NULL;
-	struct control_out out = { .publish = on_publish, .wake = on_wake, .ctx = &d };
+	struct control_out out = {
+		.publish = on_publish, .wake = on_wake, .unsubscribe = on_unsubscribe, .ctx = &d,
+	};
 	struct mqtt_events ev = { .message = on_message, .state = on_state, .ctx = &d };
 	char err[256], summary[160];
 	int rc, status = EXIT_FAILURE;

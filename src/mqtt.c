@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "log.h"
 #include "monotonic.h"
 
@@ -27,6 +28,7 @@ struct mqtt {
 	struct mqtt_events ev;
 	char *sub_readings; /* "value/light/#" also matches "value/light" */
 	char *sub_override;
+	struct discovery *disc; /* Home Assistant's status and our configs; NULL when off */
 
 	pid_t loop_tid;
 	int loop_fd;           /* pidfd of the loop thread, or -1 */
@@ -135,6 +137,11 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	/* A broker restarted without persistence has no session: always resubscribe. */
 	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
 	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
+	if (m->disc) {
+		/* Our configs arrive retained: those of zones that are gone are cleared. */
+		mosquitto_subscribe(mosq, NULL, discovery_status_topic(m->disc), 1);
+		mosquitto_subscribe(mosq, NULL, discovery_config_filter(m->disc), 1);
+	}
 	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
 	set_why(m, true, why);
@@ -189,7 +196,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 	(void)mosq;
 	atomic_store(&m->cb_since, monotonic_ms());
-	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
+	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen, msg->retain);
 	atomic_store(&m->cb_since, 0);
 }
 
@@ -239,7 +246,8 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 	m->sub_readings = topic_all(c->topics_readings);
 	m->sub_override = topic_all(c->topics_override);
 	m->mosq = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, m);
-	if (!m->sub_readings || !m->sub_override || !m->mosq) {
+	if (!m->sub_readings || !m->sub_override || !m->mosq ||
+	    (c->homeassistant_discovery && discovery_new(c, &m->disc) < 0)) {
 		snprintf(err, errlen, "mqtt: %s", strerror(errno ? errno : ENOMEM));
 		mqtt_free(m);
 		return -ENOMEM;
@@ -398,6 +406,11 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 	return publish_counted(m, topic, payload, len, m->cfg->mqtt_qos, retain);
 }
 
+int mqtt_unsubscribe(struct mqtt *m, const char *filter)
+{
+	return mosq_errno(mosquitto_unsubscribe(m->mosq, NULL, filter));
+}
+
 void mqtt_describe(struct mqtt *m, char *buf, size_t len)
 {
 	pthread_mutex_lock(&m->lock);
@@ -438,6 +451,7 @@ void mqtt_free(struct mqtt *m)
 		close(m->loop_fd);
 	free(m->sub_readings);
 	free(m->sub_override);
+	discovery_free(m->disc);
 	pthread_cond_destroy(&m->flushed);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

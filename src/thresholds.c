@@ -911,6 +911,21 @@ const char *thresholds_sensor_name(const struct thresholds *t, unsigned index)
 	return sensor_name(t, &t->sensors[index]);
 }
 
+bool thresholds_has_section(const struct thresholds *t, const char *zone)
+{
+	struct zone_section *z;
+
+	HASH_FIND_STR(t->sections, zone, z);
+	return z != NULL;
+}
+
+void thresholds_foreach_section(const struct thresholds *t,
+				void (*fn)(const char *zone, void *ctx), void *ctx)
+{
+	for (const struct zone_section *z = t->sections; z; z = z->hh.next)
+		fn(z->name, ctx);
+}
+
 size_t thresholds_sections(const struct thresholds *t)
 {
 	return HASH_COUNT(t->sections);

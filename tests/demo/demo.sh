@@ -139,11 +139,20 @@ class Demo:
 
     def on_connect(self, client, userdata, flags, rc):
         client.subscribe([("value/light/#", 1), ("light/order/#", 1), ("pylight/zone/#", 1),
+                          ("homeassistant/+/+/+/config", 1),
                           ("pylight/status", 1)])
 
     def on_message(self, client, userdata, msg):
         payload = msg.payload.decode(errors="replace")
         topic = msg.topic
+        if topic.startswith("homeassistant/"):
+            # One line per zone, on its last entity: what Home Assistant would show.
+            if topic.endswith("_mode/config") and payload:
+                doc = json.loads(payload)
+                self.show(doc["device"]["name"][len("pylight "):], "HA", "announced to Home "
+                          f"Assistant: light, lux and mode ({doc['unique_id'][:-5]})",
+                          self.colour["dim"])
+            return
         if topic == "pylight/status":
             (self.online if payload == "online" else self.offline).set()
             if payload == "online":
@@ -269,6 +278,9 @@ file = ref.txt
 
 [log]
 level = info
+
+[homeassistant]
+discovery = true
 EOF
 "$PYLIGHTD" -c "$dir/pylight.ini" 2>"$dir/pylightd.log" &
 daemon_pid=$!

@@ -114,7 +114,7 @@ static int teardown(void **state)
 
 static void send(struct fixture *f, const char *topic, const char *payload)
 {
-	control_message(f->ctl, topic, payload, strlen(payload));
+	control_message(f->ctl, topic, payload, strlen(payload), /* retained = */ false);
 }
 
 /* The publishes since the last call, forgotten afterwards. */

@@ -1,0 +1,327 @@
+/* discovery.c -- Home Assistant MQTT discovery: each zone's entities, announced and cleaned */
+#include "discovery.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A failed allocation must not exit the daemon: discovery_seen reports it. */
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
+
+#define ID_MAX 256 /* sanitized ids longer than this are cut: the hash keeps them apart */
+
+/* One of our retained configs found on the broker after a connect. */
+struct seen {
+	UT_hash_handle hh;
+	bool keep;
+	char topic[];
+};
+
+struct discovery {
+	const struct config *cfg;
+	char *node;          /* client_id, sanitized */
+	char *status_topic;  /* PREFIX/status */
+	char *config_filter; /* PREFIX/+/NODE/+/config */
+	struct seen *seen;
+};
+
+/* The three entities of a zone: its order, its smoothed lux, and its mode (an override). */
+enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_COUNT };
+
+static const struct {
+	const char *component, *suffix, *name;
+} entities[ENTITY_COUNT] = {
+	[ENTITY_LIGHT] = { "binary_sensor", "light", "Light" },
+	[ENTITY_LUX] = { "sensor", "lux", "Illuminance" },
+	[ENTITY_MODE] = { "select", "mode", "Mode" },
+};
+
+/* Home Assistant ids allow [A-Za-z0-9_-]; every other byte becomes '_'. */
+static void sanitize(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++) {
+		char c = *s;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '-';
+
+		if (!ok)
+			c = '_';
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+}
+
+/* FNV-1a, 32 bits: zones whose names sanitize alike ("a/b", "a b") still differ. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void discovery_zone_id(const char *zone, char *buf, size_t cap)
+{
+	char name[ID_MAX];
+
+	sanitize(zone[0] ? zone : "default", name, sizeof(name));
+	snprintf(buf, cap, "%s_%08x", name, fnv1a(zone));
+}
+
+int discovery_new(const struct config *cfg, struct discovery **out)
+{
+	struct discovery *d = calloc(1, sizeof(*d));
+	char node[ID_MAX];
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = cfg;
+	sanitize(cfg->mqtt_client_id, node, sizeof(node));
+	d->node = strdup(node);
+	if (!d->node || asprintf(&d->status_topic, "%s/status", cfg->homeassistant_prefix) < 0 ||
+	    asprintf(&d->config_filter, "%s/+/%s/+/config", cfg->homeassistant_prefix, node) < 0) {
+		d->status_topic = d->config_filter = NULL; /* asprintf leaves them undefined */
+		discovery_free(d);
+		return -ENOMEM;
+	}
+	*out = d;
+	return 0;
+}
+
+static void seen_clear(struct discovery *d)
+{
+	struct seen *s, *tmp;
+
+	HASH_ITER(hh, d->seen, s, tmp) {
+		/* The analyzer loses track of uthash's list links here. */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+		HASH_DEL(d->seen, s);
+		free(s);
+	}
+}
+
+void discovery_free(struct discovery *d)
+{
+	if (!d)
+		return;
+	seen_clear(d);
+	free(d->node);
+	free(d->status_topic);
+	free(d->config_filter);
+	free(d);
+}
+
+const char *discovery_status_topic(const struct discovery *d)
+{
+	return d->status_topic;
+}
+
+const char *discovery_config_filter(const struct discovery *d)
+{
+	return d->config_filter;
+}
+
+/* "BASE" for the default zone, "BASE/ZONE" otherwise, in buf. */
+static const char *zone_topic(const char *base, const char *zone, char *buf, size_t cap)
+{
+	if (!zone[0])
+		return base;
+	snprintf(buf, cap, "%s/%s", base, zone);
+	return buf;
+}
+
+static void config_topic(const struct discovery *d, enum entity e, const char *zid, char *buf,
+			 size_t cap)
+{
+	snprintf(buf, cap, "%s/%s/%s/%s_%s/config", d->cfg->homeassistant_prefix,
+		 entities[e].component, d->node, zid, entities[e].suffix);
+}
+
+static void add_string(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, json_object_new_string(value));
+}
+
+/* What every entity of the zone shares: ids, availability, its device, the origin. */
+static json_object *entity_json(const struct discovery *d, enum entity e, const char *zone,
+				const char *zid)
+{
+	const struct config *c = d->cfg;
+	json_object *o = json_object_new_object(), *dev, *ids, *origin;
+	char uid[3 * ID_MAX], slug[3 * ID_MAX], name[3 * ID_MAX + 32];
+
+	if (!o)
+		return NULL;
+	snprintf(uid, sizeof(uid), "%s_%s_%s", d->node, zid, entities[e].suffix);
+	/* Entity ids are lower case; object_id for Home Assistant before 2025.10. */
+	snprintf(slug, sizeof(slug), "%s", uid);
+	for (char *p = slug; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	add_string(o, "name", entities[e].name);
+	add_string(o, "unique_id", uid);
+	add_string(o, "object_id", slug);
+	snprintf(name, sizeof(name), "%s.%s", entities[e].component, slug);
+	add_string(o, "default_entity_id", name);
+	add_string(o, "availability_topic", c->topics_status);
+	add_string(o, "payload_available", "online");
+	add_string(o, "payload_not_available", "offline");
+
+	dev = json_object_new_object();
+	ids = json_object_new_array();
+	snprintf(uid, sizeof(uid), "%s_%s", d->node, zid);
+	json_object_array_add(ids, json_object_new_string(uid));
+	json_object_object_add(dev, "identifiers", ids);
+	snprintf(name, sizeof(name), "pylight %s", zone[0] ? zone : "default zone");
+	add_string(dev, "name", name);
+	add_string(dev, "manufacturer", "pylight");
+	add_string(dev, "model", "light zone");
+	add_string(dev, "sw_version", PYLIGHT_VERSION);
+	json_object_object_add(o, "device", dev);
+
+	origin = json_object_new_object();
+	add_string(origin, "name", "pylight");
+	add_string(origin, "sw", PYLIGHT_VERSION);
+	json_object_object_add(o, "origin", origin);
+	return o;
+}
+
+static void emit_json(json_object *o, const char *topic, discovery_emit *emit, void *ctx)
+{
+	/* Topics hold '/': JSON allows it unescaped, and people read these. */
+	emit(ctx, topic,
+	     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+int discovery_announce(struct discovery *d, const char *zone, discovery_emit *emit, void *ctx)
+{
+	const struct config *c = d->cfg;
+	char zid[ID_MAX + 16], topic[1024], state[1024];
+	json_object *o, *options;
+
+	discovery_zone_id(zone, zid, sizeof(zid));
+
+	o = entity_json(d, ENTITY_LIGHT, zone, zid);
+	if (!o)
+		return -ENOMEM;
+	add_string(o, "state_topic", zone_topic(c->topics_orders, zone, state, sizeof(state)));
+	add_string(o, "payload_on", c->orders_on_payload);
+	add_string(o, "payload_off", c->orders_off_payload);
+	add_string(o, "device_class", "light");
+	config_topic(d, ENTITY_LIGHT, zid, topic, sizeof(topic));
+	emit_json(o, topic, emit, ctx);
+
+	if (c->topics_zone_state[0]) {
+		o = entity_json(d, ENTITY_LUX, zone, zid);
+		if (!o)
+			return -ENOMEM;
+		add_string(o, "state_topic",
+			   zone_topic(c->topics_zone_state, zone, state, sizeof(state)));
+		add_string(o, "value_template", "{{ value_json.smoothed }}");
+		add_string(o, "unit_of_measurement", "lx");
+		add_string(o, "device_class", "illuminance");
+		add_string(o, "state_class", "measurement");
+		config_topic(d, ENTITY_LUX, zid, topic, sizeof(topic));
+		emit_json(o, topic, emit, ctx);
+	}
+
+	o = entity_json(d, ENTITY_MODE, zone, zid);
+	if (!o)
+		return -ENOMEM;
+	add_string(o, "command_topic", zone_topic(c->topics_override, zone, state, sizeof(state)));
+	options = json_object_new_array();
+	json_object_array_add(options, json_object_new_string("AUTO"));
+	json_object_array_add(options, json_object_new_string("ON"));
+	json_object_array_add(options, json_object_new_string("OFF"));
+	json_object_object_add(o, "options", options);
+	/* The explanation says it: the overriding state, or AUTO. Without it, optimistic. */
+	if (c->topics_zone_state[0]) {
+		add_string(o, "state_topic",
+			   zone_topic(c->topics_zone_state, zone, state, sizeof(state)));
+		add_string(o, "value_template",
+			   "{{ value_json.state if value_json.mode == 'override' else 'AUTO' }}");
+	}
+	config_topic(d, ENTITY_MODE, zid, topic, sizeof(topic));
+	emit_json(o, topic, emit, ctx);
+	return 0;
+}
+
+/* Whether `topic` matches PREFIX/+/NODE/+/config: one of our configs, of any zone. */
+bool discovery_owns(const struct discovery *d, const char *topic)
+{
+	size_t plen = strlen(d->cfg->homeassistant_prefix), nlen = strlen(d->node);
+	const char *p = topic + plen, *end;
+
+	if (strncmp(topic, d->cfg->homeassistant_prefix, plen) != 0 || *p != '/')
+		return false;
+	p = strchr(p + 1, '/'); /* after the component */
+	if (!p || strncmp(p + 1, d->node, nlen) != 0 || p[1 + nlen] != '/')
+		return false;
+	p += 2 + nlen;
+	end = strchr(p, '/');
+	return end && end > p && strcmp(end, "/config") == 0;
+}
+
+int discovery_seen(struct discovery *d, const char *topic)
+{
+	size_t len = strlen(topic);
+	struct seen *s;
+
+	HASH_FIND(hh, d->seen, topic, len, s);
+	if (s)
+		return 0;
+	s = calloc(1, sizeof(*s) + len + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s->topic, topic, len + 1);
+	HASH_ADD(hh, d->seen, topic[0], len, s);
+	if (!s->hh.tbl) {
+		free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void discovery_keep(struct discovery *d, const char *zone)
+{
+	char zid[ID_MAX + 16], topic[1024];
+	struct seen *s;
+
+	if (!d->seen)
+		return;
+	discovery_zone_id(zone, zid, sizeof(zid));
+	for (enum entity e = 0; e < ENTITY_COUNT; e++) {
+		if (e == ENTITY_LUX && !d->cfg->topics_zone_state[0])
+			continue; /* no explanations, no lux entity: clear a stale one */
+		config_topic(d, e, zid, topic, sizeof(topic));
+		HASH_FIND_STR(d->seen, topic, s);
+		if (s)
+			s->keep = true;
+	}
+}
+
+size_t discovery_sweep(struct discovery *d, discovery_emit *emit, void *ctx)
+{
+	struct seen *s, *tmp;
+	size_t cleared = 0;
+
+	HASH_ITER(hh, d->seen, s, tmp) {
+		if (!s->keep) {
+			emit(ctx, s->topic, "");
+			cleared++;
+		}
+	}
+	seen_clear(d);
+	return cleared;
+}
