@@ -1,10 +1,13 @@
-# pylight -- light controller daemon. `make`, `make check`, `make demo`, `make install`.
+# pylight -- light controller daemon. `make`, `make check`, `make demo`, `make install`,
+# `make deb`.
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
-UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+PKG_CONFIG ?= pkg-config
+UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || \
+	echo /lib/systemd/system)
 VERSION = 0.1.0
 
 CC ?= cc
@@ -18,13 +21,15 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # flag to recipe time (and still right under -j, where prerequisites run in any order).
 # A build whose packages are missing stops at once with the reason (need_pkgs), never with
 # a link error far from the cause.
-PCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo yes)
+PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || echo yes)
 need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS): `make deps` \
 	installs the Debian packages))
+# The caller's CPPFLAGS, CFLAGS and LDFLAGS (dpkg's hardening flags) come after the project's,
+# so that they win where both set the same option.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION='"$(VERSION)"' -Iinclude $(PCFLAGS) \
-             $(WARN) $(CFLAGS) $(SANFLAGS)
+             $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS = $(PLIBS) -lpthread -lm
 
@@ -54,8 +59,8 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIBOBJS) \
-		$(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIBOBJS) \
+		$(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
