@@ -110,15 +110,23 @@ demo: deps
 # pylight.ini and ref.txt are never overwritten, and `uninstall` removes them only
 # while they are still identical to the samples.
 CONFDIR ?= $(SYSCONFDIR)/pylight
+# What install and uninstall handle: every program in PROGS, and every unit and man page
+# found in systemd/ and man/ (the units' @SBINDIR@ and @CONFDIR@ are filled in).
+PROGS = pylightd
+UNITS = $(notdir $(wildcard systemd/*.service systemd/*.socket))
+MAN5 = $(notdir $(wildcard man/*.5))
+MAN8 = $(notdir $(wildcard man/*.8))
 
-install: $(BUILD)/pylightd
-	install -D -m 755 $(BUILD)/pylightd $(DESTDIR)$(SBINDIR)/pylightd
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/pylight.service \
-		>$(DESTDIR)$(UNITDIR)/pylight.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/pylight.service
-	install -m 644 man/pylightd.8 $(DESTDIR)$(MANDIR)/man8/pylightd.8
-	install -m 644 man/pylight.ini.5 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+install: $(PROGS:%=$(BUILD)/%)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(PROGS:%=$(BUILD)/%) $(DESTDIR)$(SBINDIR)
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 $(MAN5:%=man/%) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(MAN8:%=man/%) $(DESTDIR)$(MANDIR)/man8
 	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 755 $(DESTDIR)$(CONFDIR)
 	for f in pylight.ini ref.txt; do \
 		if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then \
@@ -129,8 +137,8 @@ install: $(BUILD)/pylightd
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pylightd $(DESTDIR)$(UNITDIR)/pylight.service \
-		$(DESTDIR)$(MANDIR)/man8/pylightd.8 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+	rm -f $(PROGS:%=$(DESTDIR)$(SBINDIR)/%) $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+		$(MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) $(MAN8:%=$(DESTDIR)$(MANDIR)/man8/%)
 	for f in pylight.ini ref.txt; do \
 		if cmp -s conf/$$f $(DESTDIR)$(CONFDIR)/$$f; then \
 			rm -f $(DESTDIR)$(CONFDIR)/$$f; \
