@@ -148,8 +148,24 @@ uninstall:
 	done
 	[ ! -d $(DESTDIR)$(CONFDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(CONFDIR)
 
+# `make deb`: the Debian package (debian/), built by dpkg-buildpackage without root or network
+# in a copy of this tree, since it writes the package beside the folder it builds in. The
+# .deb, .changes, .buildinfo and the build log are left in DEB_DIR.
+DEB_DIR = build/deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null || { echo "deb: dpkg-buildpackage not found;" \
+		"on Debian 12 install dpkg-dev and debhelper (make deps)" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/pylight
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./pylightd --exclude=__pycache__ . |\
+		tar -xf - -C $(DEB_DIR)/pylight
+	cd $(DEB_DIR)/pylight && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash -o pipefail -c \
+		'dpkg-buildpackage -us -uc -b 2>&1 | tee ../pylight_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).build'
+	rm -rf $(DEB_DIR)/pylight
+	@ls $(DEB_DIR)/*.deb
+
 clean:
 	rm -rf build pylightd
 
-.PHONY: all units deps check demo bench fuzz lint install uninstall clean
+.PHONY: all units deps check demo bench fuzz lint install uninstall deb clean
 -include $(OBJS:.o=.d)
