@@ -1,10 +1,13 @@
-# pylight -- light controller daemon. `make`, `make check`, `make demo`, `make install`.
+# pylight -- light controller daemon. `make`, `make check`, `make demo`, `make install`,
+# `make deb`.
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
-UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+PKG_CONFIG ?= pkg-config
+UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || \
+	echo /lib/systemd/system)
 VERSION = 0.1.0
 
 CC ?= cc
@@ -18,13 +21,15 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # flag to recipe time (and still right under -j, where prerequisites run in any order).
 # A build whose packages are missing stops at once with the reason (need_pkgs), never with
 # a link error far from the cause.
-PCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo yes)
+PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || echo yes)
 need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS): `make deps` \
 	installs the Debian packages))
+# The caller's CPPFLAGS, CFLAGS and LDFLAGS (dpkg's hardening flags) come after the project's,
+# so that they win where both set the same option.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION='"$(VERSION)"' -Iinclude $(PCFLAGS) \
-             $(WARN) $(CFLAGS) $(SANFLAGS)
+             $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS = $(PLIBS) -lpthread -lm
 
@@ -54,8 +59,8 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIBOBJS) \
-		$(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIBOBJS) \
+		$(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -105,15 +110,23 @@ demo: deps
 # pylight.ini and ref.txt are never overwritten, and `uninstall` removes them only
 # while they are still identical to the samples.
 CONFDIR ?= $(SYSCONFDIR)/pylight
+# What install and uninstall handle: every program in PROGS, and every unit and man page
+# found in systemd/ and man/ (the units' @SBINDIR@ and @CONFDIR@ are filled in).
+PROGS = pylightd
+UNITS = $(notdir $(wildcard systemd/*.service systemd/*.socket))
+MAN5 = $(notdir $(wildcard man/*.5))
+MAN8 = $(notdir $(wildcard man/*.8))
 
-install: $(BUILD)/pylightd
-	install -D -m 755 $(BUILD)/pylightd $(DESTDIR)$(SBINDIR)/pylightd
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/pylight.service \
-		>$(DESTDIR)$(UNITDIR)/pylight.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/pylight.service
-	install -m 644 man/pylightd.8 $(DESTDIR)$(MANDIR)/man8/pylightd.8
-	install -m 644 man/pylight.ini.5 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+install: $(PROGS:%=$(BUILD)/%)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(PROGS:%=$(BUILD)/%) $(DESTDIR)$(SBINDIR)
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 $(MAN5:%=man/%) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(MAN8:%=man/%) $(DESTDIR)$(MANDIR)/man8
 	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 755 $(DESTDIR)$(CONFDIR)
 	for f in pylight.ini ref.txt; do \
 		if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then \
@@ -124,8 +137,8 @@ install: $(BUILD)/pylightd
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pylightd $(DESTDIR)$(UNITDIR)/pylight.service \
-		$(DESTDIR)$(MANDIR)/man8/pylightd.8 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+	rm -f $(PROGS:%=$(DESTDIR)$(SBINDIR)/%) $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+		$(MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) $(MAN8:%=$(DESTDIR)$(MANDIR)/man8/%)
 	for f in pylight.ini ref.txt; do \
 		if cmp -s conf/$$f $(DESTDIR)$(CONFDIR)/$$f; then \
 			rm -f $(DESTDIR)$(CONFDIR)/$$f; \
@@ -135,8 +148,24 @@ uninstall:
 	done
 	[ ! -d $(DESTDIR)$(CONFDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(CONFDIR)
 
+# `make deb`: the Debian package (debian/), built by dpkg-buildpackage without root or network
+# in a copy of this tree, since it writes the package beside the folder it builds in. The
+# .deb, .changes, .buildinfo and the build log are left in DEB_DIR.
+DEB_DIR = build/deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null || { echo "deb: dpkg-buildpackage not found;" \
+		"on Debian 12 install dpkg-dev and debhelper (make deps)" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/pylight
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./pylightd --exclude=__pycache__ . |\
+		tar -xf - -C $(DEB_DIR)/pylight
+	cd $(DEB_DIR)/pylight && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash -o pipefail -c \
+		'dpkg-buildpackage -us -uc -b 2>&1 | tee ../pylight_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).build'
+	rm -rf $(DEB_DIR)/pylight
+	@ls $(DEB_DIR)/*.deb
+
 clean:
 	rm -rf build pylightd
 
-.PHONY: all units deps check demo bench fuzz lint install uninstall clean
+.PHONY: all units deps check demo bench fuzz lint install uninstall deb clean
 -include $(OBJS:.o=.d)

@@ -3,7 +3,9 @@
 # private pid/mount/cgroup/net/uts/ipc namespaces on a throw-away overlay of /, starts a real
 # mosquitto in there, installs pylight with `make install DESTDIR=`, and checks what an
 # administrator relies on: start once ready, orders, reload, the watchdog, the refused
-# invalid configuration, the journal, a clean stop; then that nothing is left behind.
+# invalid configuration, the journal, a clean stop. Then the Debian package (`make deb`,
+# lintian, blhc) is installed, upgraded, removed and purged with apt-get in there; last,
+# that nothing is left behind.
 # One line per check, then "N passed, N failed"; exit status 1 on any failure. Needs root.
 # SAN=1 in the environment installs the ASan+UBSan build (build/san) instead.
 # Checks are functions run through check() and wait_until() (SC2317); "A && B || { WHY=...;
@@ -523,6 +525,230 @@ no_sanitizer_report() {
 	[ -z "$r" ] || { WHY=$r; return 1; }
 }
 [ "$SAN" = 1 ] && check "san: no AddressSanitizer or UBSan report in the journal" no_sanitizer_report
+
+# ------------------------------------------------------------ Debian package ----
+# The package as an operator meets it: built by `make deb`, then installed, upgraded, removed
+# and purged with apt-get in the sandbox, whose dpkg database lives on the overlay (the
+# host's is never touched). The packaged pylight.ini expects a broker on localhost:1883 that
+# takes clients without a password, as Debian's mosquitto does out of the box: a second
+# broker listens there, and the helpers above now talk to it.
+ARCH=$(dpkg --print-architecture)
+PKG_VERSION=$(dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB= # the package make deb built, once it has
+
+deb_build() {
+	local out tool
+	for tool in dpkg-buildpackage dh lintian blhc; do
+		command -v "$tool" >/dev/null || { WHY="$tool not found (make deps installs it)"; return 1; }
+	done
+	out=$(make_q deb 2>&1) || { WHY="make deb: $(echo "$out" | tail -n 5)"; return 1; }
+	[ -f "build/deb/pylight_${PKG_VERSION}_$ARCH.deb" ] ||
+		{ WHY="no build/deb/pylight_${PKG_VERSION}_$ARCH.deb"; return 1; }
+	DEB=build/deb/pylight_${PKG_VERSION}_$ARCH.deb
+}
+check "deb: make deb builds build/deb/pylight_${PKG_VERSION}_$ARCH.deb" deb_build
+
+no_deb() { [ -n "$DEB" ] && return 1; WHY="make deb built no package"; }
+
+# Overrides are allowed only with a reason, which lintian shows with the override.
+deb_lintian() {
+	local out rc
+	no_deb && return 1
+	out=$(lintian --display-info --fail-on error,warning,info "${DEB%.deb}.changes" 2>&1)
+	rc=$?
+	out=$(echo "$out" | grep -v '^running with root privileges')
+	[ $rc -eq 0 ] && ! echo "$out" | grep -q '^[EWI]:' || { WHY="lintian (exit $rc): $out"; return 1; }
+}
+check "deb: lintian reports no error, warning or info tag on the .deb, .changes and .buildinfo" \
+	deb_lintian
+
+deb_blhc() {
+	local out log
+	no_deb && return 1
+	log=${DEB%.deb}.build
+	grep -q -- '-D_FORTIFY_SOURCE=2 .* -c -o build/plain/main.o src/main.c' "$log" &&
+		grep -q -- '-Wl,-z,now .* -o build/plain/pylightd' "$log" ||
+		{ WHY="$log lacks the compile and link lines with the flags"; return 1; }
+	out=$(blhc --all --debian "$log" 2>&1) || { WHY=$(echo "$out" | head -n 3); return 1; }
+}
+check "deb: blhc --all finds dpkg's hardening flags on every compile and link line" deb_blhc
+
+# Every program (one per man page in section 8), unit and man page of the tree, and the
+# samples as conffiles.
+deb_contents() {
+	local list want f
+	no_deb && return 1
+	list=$(dpkg-deb -c "$DEB" | awk '{print $6}')
+	want="./etc/pylight/pylight.ini ./etc/pylight/ref.txt ./usr/share/doc/pylight/copyright"
+	for f in systemd/*.service systemd/*.socket; do
+		[ -e "$f" ] && want="$want ./lib/systemd/system/${f#systemd/}"
+	done
+	for f in man/*.8; do
+		want="$want ./usr/sbin/$(basename "$f" .8) ./usr/share/man/man8/${f#man/}.gz"
+	done
+	for f in man/*.5; do want="$want ./usr/share/man/man5/${f#man/}.gz"; done
+	for f in $want; do
+		echo "$list" | grep -qxF "$f" || { WHY="$f not in the package"; return 1; }
+	done
+	f=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)
+	[ "$f" = $'/etc/pylight/pylight.ini\n/etc/pylight/ref.txt' ] || { WHY="conffiles: $f"; return 1; }
+}
+check "deb: the package holds the programs, units, man pages, and the samples as conffiles" \
+	deb_contents
+
+# Back to a machine without pylight: the make install tests' service, drop-in and files go.
+in_box systemctl stop pylight.service >/dev/null 2>&1
+in_box systemctl reset-failed pylight.service >/dev/null 2>&1
+rm -rf "$BOX/etc/pylight" "$BOX/etc/systemd/system/pylight.service.d"
+# A policy-rc.d that forbids starting services (container images ship one) is the host's
+# business, not the machine's under test.
+rm -f "$BOX/usr/sbin/policy-rc.d"
+in_box systemctl daemon-reload
+# What purge must come back to: every file named after pylight, and the users and groups.
+pylight_traces() {
+	in_box find /etc /lib/systemd /usr/lib/systemd /usr/sbin /usr/share/doc /usr/share/man \
+		/var/lib/systemd /var/lib/dpkg/info -name '*pylight*' -not -path '/etc/pylight-test*' \
+		2>/dev/null | sort
+	in_box cat /etc/passwd /etc/group
+}
+TRACES_BEFORE=$(pylight_traces)
+
+cat >"$BOX/etc/pylight-test/mosquitto-local.conf" <<EOF
+listener 1883 127.0.0.1
+allow_anonymous true
+persistence false
+set_tcp_nodelay true
+log_dest stderr
+EOF
+MQ=(-h 127.0.0.1 -p 1883)
+MQTT_LOG=$BOX/run/pylight-test/mqtt-local.log
+in_box systemd-run --quiet --unit=pylight-test-local-broker /usr/sbin/mosquitto \
+	-c /etc/pylight-test/mosquitto-local.conf
+wait_until "$TIMEOUT" broker_up || die "mosquitto did not start on localhost:1883 in the sandbox"
+: >"$MQTT_LOG"
+in_box systemd-run --quiet --unit=pylight-test-local-sub \
+	-p StandardOutput=file:/run/pylight-test/mqtt-local.log mosquitto_sub "${MQ[@]}" -v -t '#'
+wait_until "$TIMEOUT" sub_up || die "mosquitto_sub did not start on localhost:1883 in the sandbox"
+
+# apt_box ARGS...: apt-get in the sandbox, as an operator runs it; WHY holds its last lines.
+apt_box() {
+	local out
+	out=$(in_box env DEBIAN_FRONTEND=noninteractive apt-get -y -q "$@" 2>&1 </dev/null) ||
+		{ WHY="apt-get $*: $(echo "$out" | tail -n 5)"; return 1; }
+}
+# put_deb FILE: copies the package where apt-get in the sandbox finds it; prints that path.
+put_deb() {
+	mkdir -p "$BOX/tmp/pylight-deb" && cp "$1" "$BOX/tmp/pylight-deb/" &&
+		echo "/tmp/pylight-deb/$(basename "$1")"
+}
+
+deb_install() {
+	local out pkg
+	no_deb && return 1
+	pkg=$(put_deb "$DEB") && apt_box install --no-install-recommends "$pkg" || return 1
+	out=$(in_box systemctl is-enabled pylight.service 2>&1)
+	[ "$out" = enabled ] || { WHY="is-enabled: $out"; return 1; }
+	prop_is ActiveState active && prop_is SubState running ||
+		{ WHY="$(box_show ActiveState)/$(box_show SubState)"; return 1; }
+	prop_is FragmentPath /lib/systemd/system/pylight.service || { WHY="$(box_show FragmentPath)"; return 1; }
+	out=$(in_box readlink "/proc/$(box_show MainPID)/exe")
+	[ "$out" = /usr/sbin/pylightd ] || { WHY="MainPID runs '$out'"; return 1; }
+	out=$(in_box systemd-analyze verify pylight.service 2>&1)
+	[ -z "$out" ] || { WHY="verify said: $out"; return 1; }
+	# Any other unit (pylight-web's) is shipped for an operator to turn on.
+	for f in systemd/*.service systemd/*.socket; do
+		[ -e "$f" ] && [ "$f" != systemd/pylight.service ] || continue
+		out=$(in_box systemctl is-enabled "${f#systemd/}" 2>&1)
+		case $out in disabled | static) ;; *) WHY="${f#systemd/} is $out"; return 1 ;; esac
+		! in_box systemctl -q is-active "${f#systemd/}" || { WHY="${f#systemd/} started"; return 1; }
+	done
+}
+check "deb: apt-get install ./pylight_${PKG_VERSION}_$ARCH.deb enables and starts pylight.service" \
+	deb_install
+
+# porch has no section in the packaged ref.txt: the global 300/400 apply, without dwell.
+deb_orders() {
+	local m
+	no_deb && return 1
+	expect_msg 0 "pylight/status online" || return 1
+	m=$(mark)
+	pub value/light/porch 100 && expect_msg "$m" "light/order/porch ON" || return 1
+	m=$(mark)
+	pub value/light/porch 500 && expect_msg "$m" "light/order/porch OFF"
+}
+check "deb: the packaged settings reach the broker on localhost; porch 100, 500 give ON, OFF" \
+	deb_orders
+
+# The next release: the same tree built with a higher version.
+OPS_PKG_REF='# thresholds an operator changed
+on_below = 600
+off_above = 700'
+deb_upgrade() {
+	local up=$T/up/pylight version=$PKG_VERSION+test1 out pid m pkg
+	no_deb && return 1
+	mkdir -p "$up"
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./pylightd . | tar -xf - -C "$up"
+	{
+		printf 'pylight (%s) unstable; urgency=medium\n\n  * A later release.\n\n' "$version"
+		printf ' -- %s  %s\n\n' "$(dpkg-parsechangelog -l debian/changelog -S Maintainer)" "$(date -R)"
+		cat debian/changelog
+	} >"$up/debian/changelog"
+	out=$(make_q -C "$up" deb 2>&1) || { WHY="make deb of $version: $(echo "$out" | tail -n 5)"; return 1; }
+	# The operator's edit applies at once: porch (500) turns ON under on_below = 600.
+	m=$(mark)
+	in_box sh -c "printf '%s\n' '$OPS_PKG_REF' >/etc/pylight/ref.txt" || return 1
+	expect_msg "$m" "light/order/porch ON" || return 1
+	pid=$(box_show MainPID)
+	m=$(mark)
+	pkg=$(put_deb "$up/build/deb/pylight_${version}_$ARCH.deb") && apt_box install "$pkg" || return 1
+	out=$(in_box dpkg-query -W -f '${Version}' pylight)
+	[ "$out" = "$version" ] || { WHY="version $out installed"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt")" = "$OPS_PKG_REF" ] || { WHY="the edited ref.txt was replaced"; return 1; }
+	out=$(in_box find /etc/pylight -name '*.dpkg-*')
+	[ -z "$out" ] || { WHY="dpkg left $out"; return 1; }
+	expect_prop ActiveState active || return 1
+	[ "$(box_show MainPID)" != "$pid" ] || { WHY="MainPID $pid: not restarted"; return 1; }
+	expect_msg "$m" "pylight/status offline" && expect_msg "$m" "pylight/status online" || return 1
+	# A new daemon decides porch's first reading afresh: ON under the edit (OFF under 300/400).
+	m=$(mark)
+	pub value/light/porch 500 && expect_msg "$m" "light/order/porch ON"
+}
+check "deb: an upgrade to $PKG_VERSION+test1 keeps the edited ref.txt, restarts, porch 500 -> ON" \
+	deb_upgrade
+
+deb_remove() {
+	local m out
+	no_deb && return 1
+	m=$(mark)
+	apt_box remove pylight || return 1
+	expect_msg "$m" "pylight/status offline" || return 1
+	prop_is ActiveState inactive || { WHY="ActiveState=$(box_show ActiveState)"; return 1; }
+	! in_box pgrep -x pylightd >/dev/null || { WHY="pylightd still runs"; return 1; }
+	out=$(in_box dpkg-query -W -f '${db:Status-Abbrev}' pylight)
+	[ "$out" = "rc " ] || { WHY="dpkg status '$out'"; return 1; }
+	[ ! -e "$BOX/usr/sbin/pylightd" ] && [ ! -e "$BOX/lib/systemd/system/pylight.service" ] ||
+		{ WHY="the program or the unit is left"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt" 2>/dev/null)" = "$OPS_PKG_REF" ] &&
+		cmp -s conf/pylight.ini "$BOX/etc/pylight/pylight.ini" || { WHY="/etc/pylight was not kept"; return 1; }
+}
+check "deb: apt-get remove stops the service and keeps /etc/pylight with the edited ref.txt" deb_remove
+
+deb_purge() {
+	local out
+	no_deb && return 1
+	apt_box purge pylight || return 1
+	[ ! -e "$BOX/etc/pylight" ] || { WHY="/etc/pylight left: $(find "$BOX/etc/pylight" -mindepth 1 -printf '%P ')"; return 1; }
+	out=$(in_box dpkg-query -W -f '${db:Status-Abbrev}' pylight 2>/dev/null)
+	[ -z "$out" ] || [ "$out" = "un " ] || { WHY="dpkg status '$out'"; return 1; }
+	prop_is LoadState not-found || { WHY="pylight.service is $(box_show LoadState)"; return 1; }
+	out=$(in_box systemctl list-unit-files --no-legend 'pylight.*' 'pylight-web.*')
+	[ -z "$out" ] || { WHY="units left: $out"; return 1; }
+	! in_box getent passwd pylight >/dev/null || { WHY="user pylight left"; return 1; }
+	! in_box pgrep pylightd >/dev/null || { WHY="a pylightd process is left"; return 1; }
+	out=$(diff <(echo "$TRACES_BEFORE") <(pylight_traces))
+	[ -z "$out" ] || { WHY="left: $(echo "$out" | grep '^>' | tr '\n' ' ')"; return 1; }
+}
+check "deb: apt-get purge removes /etc/pylight and leaves no unit, user, file or process" deb_purge
 
 # ------------------------------------------------------------------ teardown ----
 BOX_PID1=$PID1
