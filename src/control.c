@@ -475,6 +475,12 @@ static void feedback_report(struct control *c, struct zone *z, enum light lamp, 
 	}
 	if (!news)
 		return;
+	if (!c->cfg->topics_zone_state[0]) {
+		/* Nothing to explain: only a new wait needs the timer (one left early is harmless). */
+		if (z->fb_deadline < z->wake && zones_schedule(c->zones, z, z->fb_deadline) < 0)
+			log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
+		return;
+	}
 	/* The explanation carries a reason: the zone's present one. */
 	decide_tick(&z->st, z->p, now, &d);
 	apply_news(c, z, &d, now, true);

@@ -249,3 +249,19 @@ def test_feedback_errors_have_their_line(daemon, run_pylightd):
     d2 = daemon(ref="on_below = 1\nfeedback = a/+/b\n", start=False)
     res = run_pylightd("-t", "-c", str(d2.ini_path))
     assert "ref.txt:2: feedback 'a/+/b' is not a topic" in res.stderr
+
+
+def test_without_explanations_enforce_still_waits_and_retries(setup):
+    d, c = setup(ini={"topics": {"zone_state": ""}}, manual="enforce", confirm_within="0.5s",
+                 retries=1)
+    barrier = Barrier(c)
+    c.publish(f"{READ}/hall", "900")
+    c.wait_for(f"{ORDER}/hall", "OFF")
+    c.publish(LAMP, "OFF")
+    barrier()
+    mark = c.mark()
+    c.publish(LAMP, "ON")  # a hand: the order goes out again at once ...
+    c.wait_for(f"{ORDER}/hall", "OFF", after=mark)
+    # ... and, unanswered, once more after confirm_within.
+    c.wait_for(f"{ORDER}/hall", "OFF", after=mark, count=2)
+    d.wait_log(r"^warning: zone 'hall': its lamp did not confirm OFF after 1 retry$")
