@@ -19,11 +19,17 @@ struct control_out {
 	void (*wake)(void *ctx, int64_t when);
 	/* Drops a subscription made at connect (may be NULL). Lock held. */
 	void (*unsubscribe)(void *ctx, const char *filter);
+	/* The lamp feedback topics to listen to from now on, on every connect (may be NULL). */
+	void (*listen)(void *ctx, const char *const *topics, size_t n);
 	void *ctx;
 };
 
 struct control_stats {
 	uint64_t readings, orders, rejected, overrides, stale;
+	/* Lamp feedback: orders confirmed, orders published again, hand switches seen. */
+	uint64_t confirmations, retries, manual;
+	uint64_t unconfirmed; /* zones whose lamp never confirmed their order, retries spent */
+	bool feedback;        /* some zone of the thresholds in force has feedback */
 	size_t zones;
 };
 
@@ -43,6 +49,8 @@ void control_message(struct control *ctl, const char *topic, const void *payload
  * clears ghost configs a little later (out.wake). Thread-safe.
  */
 void control_connected(struct control *ctl);
+/* Hands the feedback topics of the thresholds in force to out.listen (reloads do it too). */
+void control_listen(struct control *ctl);
 /* Runs every zone whose deadline has passed. Thread-safe. */
 void control_timer(struct control *ctl);
 /*

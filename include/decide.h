@@ -44,6 +44,7 @@ struct reason {
 	enum reason_kind kind;
 	bool first;             /* LEVEL: the zone's first decision */
 	bool lamp;              /* LEVEL: lamp_lux was subtracted from the smoothed level */
+	bool manual;            /* OVERRIDE: started by a lamp switched by hand */
 	bool deferred;          /* LEVEL: a dwell holds `want` back for `seconds` */
 	enum level_cmp cmp;     /* LEVEL: where the level lies against the thresholds */
 	enum light held;        /* LEVEL: the light before; OVERRIDE: the light ordered */
@@ -84,6 +85,12 @@ double decide_aggregate(enum aggregate a, double *v, unsigned n);
  */
 void decide_override(struct zone_state *z, const struct zone_params *p, enum override_cmd cmd,
 		     int64_t duration, int64_t now, struct decision *d);
+/*
+ * A lamp switched by hand to `light`: an override to that state for p->override_for, with
+ * no order (the lamp is there already) and no switch counted.
+ */
+void decide_manual(struct zone_state *z, const struct zone_params *p, enum light light,
+		   int64_t now, struct decision *d);
 /*
  * Re-evaluates without a new reading: the end of a dwell, the end of an override, a zone
  * gone stale, or new parameters after a reload. Harmless to call at any time.

@@ -41,6 +41,11 @@ int mqtt_thread_fd(const struct mqtt *m);
 int mqtt_check(struct mqtt *m, long long stuck_ms);
 /* Restarts an ended loop thread (after a fatal error) and reconnects. */
 int mqtt_restart(struct mqtt *m, char *err, size_t errlen);
+/*
+ * The extra topics to subscribe to (lamp feedback), on every connect from now on; those no
+ * longer listed are dropped at once, new ones subscribed at once. Thread-safe.
+ */
+int mqtt_listen(struct mqtt *m, const char *const *topics, size_t n);
 /* Drops a subscription until the next connect makes it again. Thread-safe. */
 int mqtt_unsubscribe(struct mqtt *m, const char *filter);
 /* Why the last connection attempt failed or the connection was lost, "" if connected. */

@@ -14,6 +14,13 @@
  */
 int reading_parse(const void *payload, size_t len, const char *json_field, double *lux);
 
+/*
+ * Parses a lamp's report of its state: ON, OFF, on, off, 1, 0, true or false (white space
+ * around allowed), or a JSON object whose `field` (a dotted path) holds one of those words
+ * as a string, a boolean, or the number 1 or 0. Returns 1 (on), 0 (off) or -EINVAL.
+ */
+int lamp_parse(const void *payload, size_t len, const char *field);
+
 enum override_cmd { OVERRIDE_AUTO, OVERRIDE_ON, OVERRIDE_OFF };
 
 /*

@@ -10,6 +10,9 @@
 #include "errlist.h"
 
 enum failsafe { FAILSAFE_HOLD, FAILSAFE_ON, FAILSAFE_OFF };
+/* What a lamp state the daemon did not order means (lamp feedback). */
+enum manual { MANUAL_OVERRIDE, MANUAL_ENFORCE, MANUAL_IGNORE };
+const char *manual_name(enum manual m); /* "override", "enforce", "ignore" */
 /* How the latest values of a zone's fresh sensors become the one value it decides on. */
 enum aggregate { AGGREGATE_MEDIAN, AGGREGATE_MEAN, AGGREGATE_MIN, AGGREGATE_MAX };
 const char *aggregate_name(enum aggregate a); /* "median", "mean", "min", "max" */
@@ -32,10 +35,16 @@ struct zone_params {
 	unsigned min_sensors;  /* 1..64: fresh sensors a decision needs */
 	unsigned sensors;      /* sensors the zone lists; 0: its own topic is its one sensor */
 	unsigned sensor_first; /* index of the first of them, the others follow in order */
+	const char *feedback;       /* topic of the lamp's state reports; "" for none */
+	const char *feedback_field; /* dotted path of the state in a JSON report */
+	int64_t confirm_within;     /* an order unconfirmed this long is published again */
+	unsigned retries;           /* 0..10 re-publishes, each wait twice the one before */
+	enum manual manual;
 };
 
 #define SMOOTHING_MAX 64
 #define SENSORS_MAX 64
+#define RETRIES_MAX 10
 
 struct thresholds;
 
@@ -60,6 +69,9 @@ int thresholds_sensor(const struct thresholds *t, const char *name, const char *
 /* Every listed sensor has an index below this; a zone's are sensor_first onwards. */
 unsigned thresholds_sensor_count(const struct thresholds *t);
 const char *thresholds_sensor_name(const struct thresholds *t, unsigned index);
+/* Calls fn once with every distinct non-empty feedback topic of the table. */
+void thresholds_foreach_feedback(const struct thresholds *t,
+				 void (*fn)(const char *topic, void *ctx), void *ctx);
 /* Whether `zone` has a [zone NAME] section of its own. */
 bool thresholds_has_section(const struct thresholds *t, const char *zone);
 /* Calls fn with the name of every [zone NAME] section, in name order. */

@@ -23,6 +23,12 @@ struct zone {
 	int64_t since_wall;          /* wall-clock seconds of the last change, for explanations */
 	int64_t warned_at;           /* rate limit of rejected-input warnings */
 	uint32_t suppressed;         /* warnings not logged since warned_at */
+	int64_t fb_deadline;         /* re-publish an unconfirmed order then; DECIDE_NEVER: none */
+	struct zone *fb_next;        /* the next zone whose lamp reports on the same topic */
+	uint8_t lamp;                /* enum light: what the lamp last reported */
+	uint8_t fb_retries;          /* re-publishes of the current order */
+	bool unconfirmed;            /* the lamp has not reported the current order yet */
+	bool gave_up;                /* ... and its retries are spent */
 	double one;                  /* table: the window when smoothing is 1 */
 	char name[];
 };

@@ -30,6 +30,15 @@ struct sensor_value {
 	struct zone *zone; /* its zone once found (zones live as long as the table) */
 };
 
+/* A topic on which a lamp reports its state, and the zones it concerns (via fb_next). */
+struct fb_topic {
+	UT_hash_handle hh;
+	struct zone *first;
+	char topic[];
+};
+
+static void feedback_clear(struct control *c);
+
 /* The fresh sensors of a zone, gathered for one decision. */
 struct fresh {
 	unsigned n;           /* how many are fresh */
@@ -52,6 +61,7 @@ struct control {
 	char *topic;             /* scratch for "orders/ZONE" */
 	size_t topic_cap;
 	struct discovery *disc;  /* Home Assistant discovery; NULL when off */
+	struct fb_topic *fb_topics; /* lamp feedback topics, each with the zones it reports on */
 	int64_t sweep_at;        /* when to clear ghost configs; DECIDE_NEVER when not due */
 };
 
@@ -109,6 +119,7 @@ void control_free(struct control *c)
 	zones_free(c->zones);
 	thresholds_free(c->t);
 	discovery_free(c->disc);
+	feedback_clear(c);
 	free(c->sensors);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
@@ -273,6 +284,12 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
 	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
+	if (z->p->feedback[0]) {
+		json_object_object_add(o, "lamp", z->lamp == LIGHT_UNKNOWN ? NULL :
+					json_object_new_string(light_name((enum light)z->lamp)));
+		json_object_object_add(o, "confirmed", json_object_new_boolean(!z->unconfirmed));
+		json_object_object_add(o, "retries", json_object_new_int(z->fb_retries));
+	}
 	if (z->p->sensors) {
 		json_object_object_add(o, "aggregate",
 				       json_object_new_string(aggregate_name(z->p->aggregate)));
@@ -286,11 +303,40 @@ static void explain(struct control *c, struct zone *z, const char *why)
 }
 
 /* Publishes what a decision asks for and files the zone's next deadline. */
-static void apply(struct control *c, struct zone *z, const struct decision *d, int64_t now)
+static void publish_order(struct control *c, struct zone *z, enum light light)
+{
+	const struct config *cfg = c->cfg;
+	const char *topic = zone_topic(c, cfg->topics_orders, z->name);
+	const char *payload = light == LIGHT_ON ? cfg->orders_on_payload : cfg->orders_off_payload;
+
+	if (topic) {
+		c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
+		c->st.orders++;
+	}
+}
+
+/* An order went out: the zone waits for its lamp to report that state. */
+static void feedback_wait(struct control *c, struct zone *z, int64_t now)
+{
+	if (z->gave_up)
+		c->st.unconfirmed--;
+	z->unconfirmed = true;
+	z->gave_up = false;
+	z->fb_retries = 0;
+	z->fb_deadline = now + z->p->confirm_within;
+}
+
+/*
+ * Publishes what a decision asks for and files the zone's next deadline; `news` asks for
+ * the explanation even when the decision changed nothing (the lamp's state did).
+ */
+static void apply_news(struct control *c, struct zone *z, const struct decision *d, int64_t now,
+		       bool news)
 {
 	const struct config *cfg = c->cfg;
 	bool logged = d->order && log_level_enabled(LOG_INFO);
-	bool explained = d->changed && cfg->topics_zone_state[0];
+	bool explained = (d->changed || news) && cfg->topics_zone_state[0];
+	int64_t wake = d->wake;
 	char why[DECIDE_REASON_MAX];
 
 	/* The reason's text, written once and only when someone reads it. */
@@ -304,22 +350,206 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 	if (z->st.changed_at == now && d->order)
 		z->since_wall = (int64_t)time(NULL);
 	if (d->order) {
-		const char *topic = zone_topic(c, cfg->topics_orders, z->name);
-		const char *payload =
-			d->light == LIGHT_ON ? cfg->orders_on_payload : cfg->orders_off_payload;
-
-		if (topic) {
-			c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
-			c->st.orders++;
-		}
+		publish_order(c, z, d->light);
+		if (z->p->feedback[0])
+			feedback_wait(c, z, now);
 		if (logged)
 			log_zone(LOG_INFO, z->name, "zone '%s': %s (%s)", z->name,
 				 light_name(d->light), why);
 	}
 	if (explained)
 		explain(c, z, why);
-	if (zones_schedule(c->zones, z, d->wake) < 0)
+	if (z->fb_deadline < wake)
+		wake = z->fb_deadline;
+	if (zones_schedule(c->zones, z, wake) < 0)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
+}
+
+static void apply(struct control *c, struct zone *z, const struct decision *d, int64_t now)
+{
+	apply_news(c, z, d, now, false);
+}
+
+/* --- lamp feedback ------------------------------------------------------------------- */
+
+/* Files the zone under its feedback topic, if it has one. */
+static void feedback_link(struct control *c, struct zone *z)
+{
+	const char *topic = z->p->feedback;
+	size_t len = strlen(topic);
+	struct fb_topic *t;
+
+	z->fb_next = NULL;
+	if (!len)
+		return;
+	HASH_FIND(hh, c->fb_topics, topic, len, t);
+	if (!t) {
+		t = calloc(1, sizeof(*t) + len + 1);
+		if (t) {
+			memcpy(t->topic, topic, len + 1);
+			HASH_ADD(hh, c->fb_topics, topic[0], len, t);
+			if (!t->hh.tbl) {
+				free(t);
+				t = NULL;
+			}
+		}
+		if (!t) {
+			log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its feedback",
+				 z->name);
+			return;
+		}
+	}
+	z->fb_next = t->first;
+	t->first = z;
+}
+
+static void feedback_clear(struct control *c)
+{
+	struct fb_topic *t, *tmp;
+
+	HASH_ITER(hh, c->fb_topics, t, tmp) {
+		/* The analyzer loses track of uthash's list links here. */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+		HASH_DEL(c->fb_topics, t);
+		free(t);
+	}
+}
+
+/* An unconfirmed order's wait is over: publish it again, or give up after the last retry. */
+static void feedback_due(struct control *c, struct zone *z, int64_t now)
+{
+	z->fb_deadline = DECIDE_NEVER;
+	if (!z->unconfirmed || z->gave_up)
+		return;
+	if (z->fb_retries < z->p->retries) {
+		publish_order(c, z, z->st.light);
+		z->fb_retries++;
+		c->st.retries++;
+		/* Each wait twice the one before: confirm_within, then 2x, 4x ... */
+		z->fb_deadline = now + (z->p->confirm_within << z->fb_retries);
+		return;
+	}
+	z->gave_up = true;
+	c->st.unconfirmed++;
+	log_zone(LOG_WARNING, z->name, "zone '%s': its lamp did not confirm %s after %u retr%s",
+		 z->name, light_name(z->st.light), z->fb_retries, z->fb_retries == 1 ? "y" : "ies");
+}
+
+/* One zone's lamp reported `lamp`; `retained` when the broker had kept the report. */
+static void feedback_report(struct control *c, struct zone *z, enum light lamp, bool retained,
+			    int64_t now)
+{
+	bool news = z->lamp != lamp;
+	struct decision d;
+
+	z->lamp = lamp;
+	if (retained) {
+		/* A state kept from before: never a confirmation, never a hand. */
+	} else if (z->unconfirmed) {
+		/* The other state while an order waits is neither confirmation nor a hand. */
+		if (lamp == z->st.light) {
+			if (z->gave_up)
+				c->st.unconfirmed--;
+			z->unconfirmed = z->gave_up = false;
+			z->fb_deadline = DECIDE_NEVER;
+			c->st.confirmations++;
+			news = true;
+		}
+	} else if (z->st.light != LIGHT_UNKNOWN && lamp != z->st.light) {
+		c->st.manual++;
+		log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s", z->name,
+			 light_name(lamp), manual_name(z->p->manual));
+		switch (z->p->manual) {
+		case MANUAL_OVERRIDE:
+			decide_manual(&z->st, z->p, lamp, now, &d);
+			apply_news(c, z, &d, now, true);
+			return;
+		case MANUAL_ENFORCE:
+			publish_order(c, z, z->st.light);
+			feedback_wait(c, z, now);
+			news = true;
+			break;
+		case MANUAL_IGNORE:
+			break;
+		}
+	}
+	if (!news)
+		return;
+	if (!c->cfg->topics_zone_state[0]) {
+		/* Nothing to explain: only a new wait needs the timer (one left early is harmless). */
+		if (z->fb_deadline < z->wake && zones_schedule(c->zones, z, z->fb_deadline) < 0)
+			log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
+		return;
+	}
+	/* The explanation carries a reason: the zone's present one. */
+	decide_tick(&z->st, z->p, now, &d);
+	apply_news(c, z, &d, now, true);
+}
+
+/* A message on a feedback topic: a report for every zone whose lamp talks there. */
+static bool on_feedback(struct control *c, const char *topic, const void *payload, size_t len,
+			bool retained, int64_t now)
+{
+	struct fb_topic *t;
+	char shown[48];
+
+	HASH_FIND_STR(c->fb_topics, topic, t);
+	if (!t)
+		return false;
+	for (struct zone *z = t->first; z; z = z->fb_next) {
+		int on = len > (size_t)c->cfg->readings_max_payload ?
+				 -EINVAL : lamp_parse(payload, len, z->p->feedback_field);
+
+		if (on < 0) {
+			c->st.rejected++;
+			preview(payload, len, shown, sizeof(shown));
+			warn_limited(c, z, z->name, now, "bad lamp report '%s' on %s", shown, topic);
+			continue;
+		}
+		feedback_report(c, z, on ? LIGHT_ON : LIGHT_OFF, retained, now);
+	}
+	return true;
+}
+
+struct topics {
+	const char **v;
+	size_t n, cap;
+};
+
+static void topic_collect(const char *topic, void *ctx)
+{
+	struct topics *ts = ctx;
+
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? ts->cap * 2 : 8;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		const char **v = realloc(ts->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		ts->v = v;
+		ts->cap = cap;
+	}
+	ts->v[ts->n++] = topic;
+}
+
+/* Hands the feedback topics of the table in force to out.listen. Lock held. */
+static void listen_feedback(struct control *c)
+{
+	struct topics ts = { 0 };
+
+	if (!c->out.listen)
+		return;
+	thresholds_foreach_feedback(c->t, topic_collect, &ts);
+	c->out.listen(c->out.ctx, ts.v, ts.n);
+	free(ts.v);
+}
+
+void control_listen(struct control *c)
+{
+	pthread_mutex_lock(&c->lock);
+	listen_feedback(c);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* --- Home Assistant discovery -------------------------------------------------------- */
@@ -447,6 +677,8 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
+	z->fb_deadline = DECIDE_NEVER;
+	feedback_link(c, z);
 	/* Zones of ref.txt were announced with it; this one comes into being now. */
 	if (c->disc && !thresholds_has_section(c->t, name))
 		announce(c, name);
@@ -574,13 +806,12 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
-	if (c->disc && on_discovery(c, topic, payload, len, retained)) {
-		/* handled */
-	} else if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
+	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
-	} else {
+	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
+		   !on_feedback(c, topic, payload, len, retained, now)) {
 		/* "value/light/" and the like: under a subscription, yet naming no zone. */
 		c->st.rejected++;
 		warn_limited(c, NULL, topic, now, "topic names no zone");
@@ -597,9 +828,15 @@ void control_timer(struct control *c)
 
 	pthread_mutex_lock(&c->lock);
 	while ((z = zones_due(c->zones, now))) {
+		bool due;
+
 		zones_schedule(c->zones, z, DECIDE_NEVER);
 		decide_tick(&z->st, z->p, now, &d);
-		apply(c, z, &d, now);
+		/* A new order of the zone's own replaces the wait for the old one. */
+		due = !d.order && z->fb_deadline <= now;
+		if (due)
+			feedback_due(c, z, now);
+		apply_news(c, z, &d, now, due);
 	}
 	if (c->sweep_at <= now)
 		sweep(c);
@@ -621,6 +858,7 @@ static void zone_reload(struct zone *z, void *arg)
 {
 	struct reload_ctx *r = arg;
 	struct zone_state *s = &z->st;
+	const char *old_feedback = z->p->feedback; /* the old table is freed after the walk */
 	struct decision d;
 	struct fresh f;
 
@@ -628,6 +866,17 @@ static void zone_reload(struct zone *z, void *arg)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
 		return;
 	}
+	/* Another lamp, or none: what the old one said no longer holds. */
+	if (strcmp(old_feedback, z->p->feedback) != 0)
+		z->lamp = LIGHT_UNKNOWN;
+	if (!z->p->feedback[0] && z->unconfirmed) {
+		if (z->gave_up)
+			r->c->st.unconfirmed--;
+		z->unconfirmed = z->gave_up = false;
+		z->fb_retries = 0;
+		z->fb_deadline = DECIDE_NEVER;
+	}
+	feedback_link(r->c, z);
 	if (z->p->sensors && sensors_fresh(r->c, z->p, r->now, &f)) {
 		double v = decide_aggregate(z->p->aggregate, f.lux, f.n);
 
@@ -662,7 +911,9 @@ int control_reload(struct control *c, struct thresholds *t)
 	c->sensors = values;
 	old = c->t;
 	c->t = t;
+	feedback_clear(c);
 	zones_foreach(c->zones, zone_reload, &r);
+	listen_feedback(c);
 	if (c->disc)
 		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
 	rearm(c);
@@ -676,6 +927,7 @@ void control_stats(struct control *c, struct control_stats *st)
 	pthread_mutex_lock(&c->lock);
 	*st = c->st;
 	st->zones = zones_count(c->zones);
+	st->feedback = c->fb_topics != NULL;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -701,9 +953,13 @@ static void zone_dump(struct zone *z, void *arg)
 		struct fresh f;
 
 		sensors_fresh(dc->c, z->p, dc->now, &f);
-		snprintf(buf + n, sizeof(buf) - (size_t)n, " sensors %u/%u fresh (%s)", f.n,
-			 z->p->sensors, aggregate_name(z->p->aggregate));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " sensors %u/%u fresh (%s)", f.n,
+			      z->p->sensors, aggregate_name(z->p->aggregate));
 	}
+	if (z->p->feedback[0] && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " lamp %s %s retries %u",
+			 z->lamp == LIGHT_UNKNOWN ? "unknown" : light_name((enum light)z->lamp),
+			 z->unconfirmed ? "unconfirmed" : "confirmed", z->fb_retries);
 	dc->line(buf);
 }
 

@@ -287,6 +287,25 @@ void decide_override(struct zone_state *z, const struct zone_params *p, enum ove
 	decision_finish(z, p, old_light, old_mode, deferred, d);
 }
 
+void decide_manual(struct zone_state *z, const struct zone_params *p, enum light light,
+		   int64_t now, struct decision *d)
+{
+	enum light old_light = z->light;
+	enum zone_mode old_mode = z->mode;
+
+	decision_start(d);
+	if (z->light != light) {
+		z->light = light;
+		z->changed_at = now;
+	}
+	z->mode = MODE_OVERRIDE;
+	z->override_until = time_add(now, p->override_for);
+	override_reason(z, d);
+	d->reason.manual = true;
+	decision_finish(z, p, old_light, old_mode, DECIDE_NEVER, d);
+	d->changed = true;
+}
+
 void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
 		 struct decision *d)
 {
@@ -384,7 +403,7 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 				 failsafe_name(r->failsafe));
 		break;
 	case REASON_OVERRIDE:
-		text_add(buf, cap, "override %s", light_name(r->held));
+		text_add(buf, cap, "%soverride %s", r->manual ? "manual " : "", light_name(r->held));
 		break;
 	}
 }

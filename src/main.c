@@ -82,6 +82,14 @@ static void on_unsubscribe(void *ctx, const char *filter)
 	mqtt_unsubscribe(d->mqtt, filter);
 }
 
+static void on_listen(void *ctx, const char *const *topics, size_t n)
+{
+	struct daemon *d = ctx;
+
+	if (d->mqtt && mqtt_listen(d->mqtt, topics, n) < 0)
+		log_msg(LOG_ERR, "mqtt: out of memory for the feedback topics");
+}
+
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len,
 		       bool retained)
 {
@@ -217,7 +225,8 @@ static int serve(const char *path)
 	struct daemon d = { .signal_fd = -1 };
 	struct thresholds *t = NULL;
 	struct control_out out = {
-		.publish = on_publish, .wake = on_wake, .unsubscribe = on_unsubscribe, .ctx = &d,
+		.publish = on_publish, .wake = on_wake, .unsubscribe = on_unsubscribe,
+		.listen = on_listen, .ctx = &d,
 	};
 	struct mqtt_events ev = { .message = on_message, .state = on_state, .ctx = &d };
 	char err[256], summary[160];
@@ -248,6 +257,7 @@ static int serve(const char *path)
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
+	control_listen(d.ctl);
 	rc = status_new(d.loop, d.mqtt, d.ctl, &d.status);
 	if (rc == 0)
 		rc = supervisor_new(&d.cfg, d.loop, d.mqtt, d.status, &d.sv);

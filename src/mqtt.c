@@ -29,6 +29,8 @@ struct mqtt {
 	char *sub_readings; /* "value/light/#" also matches "value/light" */
 	char *sub_override;
 	struct discovery *disc; /* Home Assistant's status and our configs; NULL when off */
+	char **listen;          /* extra topics (lamp feedback), under lock */
+	size_t nlisten;
 
 	pid_t loop_tid;
 	int loop_fd;           /* pidfd of the loop thread, or -1 */
@@ -142,6 +144,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		mosquitto_subscribe(mosq, NULL, discovery_status_topic(m->disc), 1);
 		mosquitto_subscribe(mosq, NULL, discovery_config_filter(m->disc), 1);
 	}
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nlisten; i++)
+		mosquitto_subscribe(mosq, NULL, m->listen[i], c->mqtt_qos);
+	pthread_mutex_unlock(&m->lock);
 	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
 	set_why(m, true, why);
@@ -406,6 +412,52 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 	return publish_counted(m, topic, payload, len, m->cfg->mqtt_qos, retain);
 }
 
+static bool listed(const char *const *topics, size_t n, const char *topic)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(topics[i], topic) == 0)
+			return true;
+	return false;
+}
+
+static void listen_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int mqtt_listen(struct mqtt *m, const char *const *topics, size_t n)
+{
+	char **copy = calloc(n ? n : 1, sizeof(*copy));
+	size_t i;
+
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		copy[i] = strdup(topics[i]);
+		if (!copy[i]) {
+			listen_free(copy, i);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	/* While disconnected the next connect subscribes the new list whole. */
+	if (m->connected) {
+		for (i = 0; i < m->nlisten; i++)
+			if (!listed(topics, n, m->listen[i]))
+				mosquitto_unsubscribe(m->mosq, NULL, m->listen[i]);
+		for (i = 0; i < n; i++)
+			if (!listed((const char *const *)m->listen, m->nlisten, topics[i]))
+				mosquitto_subscribe(m->mosq, NULL, topics[i], m->cfg->mqtt_qos);
+	}
+	listen_free(m->listen, m->nlisten);
+	m->listen = copy;
+	m->nlisten = n;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 int mqtt_unsubscribe(struct mqtt *m, const char *filter)
 {
 	return mosq_errno(mosquitto_unsubscribe(m->mosq, NULL, filter));
@@ -452,6 +504,7 @@ void mqtt_free(struct mqtt *m)
 	free(m->sub_readings);
 	free(m->sub_override);
 	discovery_free(m->disc);
+	listen_free(m->listen, m->nlisten);
 	pthread_cond_destroy(&m->flushed);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

@@ -121,6 +121,65 @@ int reading_parse(const void *payload, size_t len, const char *json_field, doubl
 	return 0;
 }
 
+/* ON, OFF, on, off, 1, 0, true, false: 1 or 0; -EINVAL for anything else. */
+static int lamp_word(const char *s, size_t len)
+{
+	static const char *const words[] = { "OFF", "off", "0", "false", "ON", "on", "1", "true" };
+
+	number_trim(&s, &len);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
+			return i >= 4;
+	return -EINVAL;
+}
+
+/* A lamp state in JSON: one of the words as a string, a boolean, or the number 1 or 0. */
+static int lamp_json(const char *s, size_t len, const char *field)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *val;
+	int r = -EINVAL;
+
+	if (len > INT_MAX)
+		return -EINVAL;
+	tok = json_tokener_new();
+	if (!tok)
+		return -EINVAL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, s, (int)len);
+	val = root ? json_walk(root, field) : NULL;
+	switch (json_object_get_type(val)) {
+	case json_type_string:
+		r = lamp_word(json_object_get_string(val), (size_t)json_object_get_string_len(val));
+		break;
+	case json_type_boolean:
+		r = json_object_get_boolean(val) ? 1 : 0;
+		break;
+	case json_type_int:
+		r = json_object_get_int64(val) == 1 ? 1 : json_object_get_int64(val) == 0 ? 0 : r;
+		break;
+	default:
+		break;
+	}
+	json_object_put(root);
+	json_tokener_free(tok);
+	return r;
+}
+
+int lamp_parse(const void *payload, size_t len, const char *field)
+{
+	const char *s = payload;
+	size_t i = 0;
+
+	if (len == 0 || memchr(s, '\0', len))
+		return -EINVAL;
+	while (i < len && number_is_space(s[i]))
+		i++;
+	if (i < len && s[i] == '{')
+		return lamp_json(s + i, len - i, field);
+	return lamp_word(s, len);
+}
+
 int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration)
 {
 	static const struct {

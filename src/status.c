@@ -50,16 +50,21 @@ void status_set_thresholds(struct status *st, const char *fmt, ...)
 static void status_text(struct status *st, char *buf, size_t cap)
 {
 	struct control_stats cs;
-	char conn[160];
+	char conn[160], lamps[160] = "";
 
 	mqtt_describe(st->mqtt, conn, sizeof(conn));
 	control_stats(st->ctl, &cs);
+	if (cs.feedback)
+		snprintf(lamps, sizeof(lamps),
+			 "; lamps: confirmed %llu, retries %llu, unconfirmed %llu, manual %llu",
+			 (unsigned long long)cs.confirmations, (unsigned long long)cs.retries,
+			 (unsigned long long)cs.unconfirmed, (unsigned long long)cs.manual);
 	snprintf(buf, cap,
 		 "%s; %zu zones; readings %llu, orders %llu, rejected %llu, overrides %llu, "
-		 "stale %llu; %s",
+		 "stale %llu%s; %s",
 		 conn, cs.zones, (unsigned long long)cs.readings, (unsigned long long)cs.orders,
 		 (unsigned long long)cs.rejected, (unsigned long long)cs.overrides,
-		 (unsigned long long)cs.stale, st->thresholds);
+		 (unsigned long long)cs.stale, lamps, st->thresholds);
 }
 
 void status_update(struct status *st)

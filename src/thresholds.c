@@ -44,8 +44,15 @@ struct sensor {
 	unsigned line;
 };
 
+/* A text value (a feedback topic or field), kept as long as the table. */
+struct text {
+	struct text *next;
+	char s[];
+};
+
 struct thresholds {
 	struct zone_params global;
+	struct text *texts;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
 	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
 	unsigned nsensors, sensor_cap;
@@ -55,10 +62,18 @@ struct thresholds {
 	uint32_t index_mask;
 };
 
-/* KEY_COUNT: a whole number 1..COUNT_MAX (smoothing, min_sensors). */
-enum key_type { KEY_LUX, KEY_DURATION, KEY_COUNT, KEY_FAILSAFE, KEY_SENSORS, KEY_AGGREGATE };
-#define COUNT_MAX 64
-_Static_assert(SMOOTHING_MAX == COUNT_MAX && SENSORS_MAX == COUNT_MAX, "one bound for counts");
+/* KEY_COUNT: a whole number lo..hi (smoothing, min_sensors, retries). */
+enum key_type {
+	KEY_LUX,
+	KEY_DURATION,
+	KEY_COUNT,
+	KEY_FAILSAFE,
+	KEY_SENSORS,
+	KEY_AGGREGATE,
+	KEY_TOPIC,
+	KEY_FIELD,
+	KEY_MANUAL
+};
 
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
 enum key_id {
@@ -74,29 +89,41 @@ enum key_id {
 	K_SENSORS,
 	K_AGGREGATE,
 	K_MIN_SENSORS,
+	K_FEEDBACK,
+	K_FEEDBACK_FIELD,
+	K_CONFIRM_WITHIN,
+	K_RETRIES,
+	K_MANUAL,
 	NKEYS
 };
 
-#define KEY(id, field, type) [id] = { #field, type, offsetof(struct zone_params, field), \
-				     sizeof(((struct zone_params *)0)->field) }
+#define KEY(id, field, type, ...)                                                        \
+	[id] = { #field, type, offsetof(struct zone_params, field),                        \
+		 sizeof(((struct zone_params *)0)->field), __VA_ARGS__ }
 
 static const struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset, size;
+	unsigned lo, hi; /* KEY_COUNT */
 } keys[NKEYS] = {
 	KEY(K_ON_BELOW, on_below, KEY_LUX),
 	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
 	KEY(K_MIN_ON, min_on, KEY_DURATION),
 	KEY(K_MIN_OFF, min_off, KEY_DURATION),
-	KEY(K_SMOOTHING, smoothing, KEY_COUNT),
+	KEY(K_SMOOTHING, smoothing, KEY_COUNT, 1, SMOOTHING_MAX),
 	KEY(K_LAMP_LUX, lamp_lux, KEY_LUX),
 	KEY(K_OVERRIDE_FOR, override_for, KEY_DURATION),
 	KEY(K_STALE_AFTER, stale_after, KEY_DURATION),
 	KEY(K_FAILSAFE, failsafe, KEY_FAILSAFE),
 	KEY(K_SENSORS, sensors, KEY_SENSORS),
 	KEY(K_AGGREGATE, aggregate, KEY_AGGREGATE),
-	KEY(K_MIN_SENSORS, min_sensors, KEY_COUNT),
+	KEY(K_MIN_SENSORS, min_sensors, KEY_COUNT, 1, SENSORS_MAX),
+	KEY(K_FEEDBACK, feedback, KEY_TOPIC),
+	KEY(K_FEEDBACK_FIELD, feedback_field, KEY_FIELD),
+	KEY(K_CONFIRM_WITHIN, confirm_within, KEY_DURATION),
+	KEY(K_RETRIES, retries, KEY_COUNT, 0, RETRIES_MAX),
+	KEY(K_MANUAL, manual, KEY_MANUAL),
 };
 
 /* Key sets: one bit per key_id. */
@@ -111,6 +138,11 @@ static const struct zone_params defaults = {
 	.failsafe = FAILSAFE_HOLD,
 	.aggregate = AGGREGATE_MEDIAN,
 	.min_sensors = 1,
+	.feedback = "",
+	.feedback_field = "state",
+	.confirm_within = 5000,
+	.retries = 3,
+	.manual = MANUAL_OVERRIDE,
 };
 
 /* The global section, or one [zone NAME] section while it is being read. */
@@ -323,6 +355,23 @@ static int sensors_parse(struct parser *ps, struct section *sec, unsigned line, 
 	return r;
 }
 
+/* Keeps a copy of a text value for the table's lifetime and points *dst at it. */
+static int text_set(struct parser *ps, void *dst, const char *s, size_t len)
+{
+	struct text *t = malloc(sizeof(*t) + len + 1);
+
+	if (!t) {
+		ps->oom = true;
+		return -ENOMEM;
+	}
+	memcpy(t->s, s, len);
+	t->s[len] = '\0';
+	t->next = ps->t->texts;
+	ps->t->texts = t;
+	*(const char **)dst = t->s;
+	return 0;
+}
+
 /* Parses the value of keys[k] into sec->p. Returns 0 or -EINVAL after reporting why. */
 static int value_parse(struct parser *ps, struct section *sec, unsigned line, size_t k,
 		       const char *s, size_t len)
@@ -333,7 +382,7 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 	double v;
 	int r;
 
-	if (len == 0) {
+	if (len == 0 && key->type != KEY_TOPIC) { /* `feedback =` turns feedback off */
 		section_error(ps, sec, line, "missing value for %s", key->name);
 		return -EINVAL;
 	}
@@ -366,14 +415,42 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 			*(int64_t *)dst = ms;
 		return r < 0 ? -EINVAL : 0;
 	case KEY_COUNT:
-		if (number_parse(s, len, &v) < 0 || v < 1 || v > COUNT_MAX ||
+		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
 		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line, "%s '%.*s' is not an integer from 1 to %d",
-				      key->name, SHOW(len), s, COUNT_MAX);
+			section_error(ps, sec, line, "%s '%.*s' is not an integer from %u to %u",
+				      key->name, SHOW(len), s, key->lo, key->hi);
 			return -EINVAL;
 		}
 		*(unsigned *)dst = (unsigned)v;
 		return 0;
+	case KEY_TOPIC:
+		if (memchr(s, '+', len) || (len && s[len - 1] == '/')) {
+			section_error(ps, sec, line,
+				      "%s '%.*s' is not a topic: no wildcards, no trailing '/'",
+				      key->name, SHOW(len), s);
+			return -EINVAL;
+		}
+		return text_set(ps, dst, s, len);
+	case KEY_FIELD:
+		if (s[0] == '.' || s[len - 1] == '.' || memmem(s, len, "..", 2) ||
+		    memchr(s, ' ', len)) {
+			section_error(ps, sec, line, "%s '%.*s' is not a dotted path like state or a.b",
+				      key->name, SHOW(len), s);
+			return -EINVAL;
+		}
+		return text_set(ps, dst, s, len);
+	case KEY_MANUAL:
+		for (enum manual m = MANUAL_OVERRIDE; m <= MANUAL_IGNORE; m++) {
+			const char *name = manual_name(m);
+
+			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
+				*(enum manual *)dst = m;
+				return 0;
+			}
+		}
+		section_error(ps, sec, line, "bad manual '%.*s' (override, enforce or ignore)",
+			      SHOW(len), s);
+		return -EINVAL;
 	case KEY_FAILSAFE:
 		for (enum failsafe f = FAILSAFE_HOLD; f <= FAILSAFE_OFF; f++) {
 			const char *name = failsafe_name(f);
@@ -840,6 +917,12 @@ void thresholds_free(struct thresholds *t)
 
 	if (!t)
 		return;
+	while (t->texts) {
+		struct text *next = t->texts->next;
+
+		free(t->texts);
+		t->texts = next;
+	}
 	free(t->sensors);
 	free(t->names);
 	free(t->index);
@@ -850,6 +933,53 @@ void thresholds_free(struct thresholds *t)
 		free(z);
 	}
 	free(t);
+}
+
+const char *manual_name(enum manual m)
+{
+	switch (m) {
+	case MANUAL_ENFORCE:
+		return "enforce";
+	case MANUAL_IGNORE:
+		return "ignore";
+	case MANUAL_OVERRIDE:
+		break;
+	}
+	return "override";
+}
+
+/* A topic already handed out by thresholds_foreach_feedback. */
+struct topic_seen {
+	UT_hash_handle hh;
+	const char *topic;
+};
+
+void thresholds_foreach_feedback(const struct thresholds *t,
+				 void (*fn)(const char *topic, void *ctx), void *ctx)
+{
+	size_t n = HASH_COUNT(t->sections) + 1, used = 0;
+	struct topic_seen *seen = NULL, *all = calloc(n, sizeof(*all)), *s;
+	const struct zone_section *z = NULL;
+	const char *topic = t->global.feedback;
+
+	/* Zones may share a lamp's topic: each topic once. */
+	for (;;) {
+		HASH_FIND_STR(seen, topic, s);
+		if (topic[0] && !s) {
+			fn(topic, ctx);
+			if (all) {
+				all[used].topic = topic;
+				HASH_ADD_KEYPTR(hh, seen, topic, strlen(topic), &all[used]);
+				used++;
+			}
+		}
+		z = z ? z->hh.next : t->sections;
+		if (!z)
+			break;
+		topic = z->p.feedback;
+	}
+	HASH_CLEAR(hh, seen);
+	free(all);
 }
 
 const char *failsafe_name(enum failsafe f)
@@ -995,6 +1125,14 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 		case KEY_AGGREGATE:
 			fprintf(f, "%s = %s\n", keys[k].name,
 				aggregate_name(*(const enum aggregate *)v));
+			break;
+		case KEY_TOPIC:
+		case KEY_FIELD:
+			fprintf(f, "%s =%s%s\n", keys[k].name, **(const char *const *)v ? " " : "",
+				*(const char *const *)v);
+			break;
+		case KEY_MANUAL:
+			fprintf(f, "%s = %s\n", keys[k].name, manual_name(*(const enum manual *)v));
 			break;
 		}
 	}

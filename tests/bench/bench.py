@@ -39,6 +39,11 @@ ZONE_COUNTS = (1, 10000)
 MODES = (("pingpong", 1), ("burst", 100))
 REF = "on_below = 300\noff_above = 300\n"   # the relay's fixed threshold, as pylightd sees it
 SENSORS = 3              # sensors per zone in the "-3s" runs: pylightd decides on their median
+# The "-fb" runs, one zone. Every reading flips the light and many orders are in flight, so
+# the lamp's echo of an order often arrives after the next order: with manual = override that
+# late echo would read as a hand switching the lamp back. `ignore` keeps the bench measuring
+# the cost of feedback, not a hand that no real lamp has.
+FEEDBACK_REF = "feedback = bench/lamp\nconfirm_within = 5s\nmanual = ignore\n"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 s after it
@@ -52,6 +57,7 @@ RSS_1ZONE_KIB = 5120
 ANON_EXTRA_KIB = 256     # heap and stacks (and relocated library pages) beyond the relay's
 RSS_PER_ZONE_B = 300
 SENSORS_EXTRA_B = 400    # per zone, 3 sensors against 1
+FEEDBACK_CPU_RATIO = 1.3 # with a lamp echoing every order: pylightd receives twice as much
 RELOAD_MS = 20.0
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
@@ -204,13 +210,15 @@ class Controller:
         log = open(self.dir / "stderr.log", "wb")
         if self.kind.startswith("relay"):
             argv = [str(b.relay), "-p", str(b.broker.port), "-q", str(b.qos)]
-            argv += ["-s"] if self.kind == "relay-3s" else []
+            argv += ["-s"] if self.kind == "relay-3s" else []  # relay-fb: the plain relay
         else:
             self.client_id = f"bench-pylightd-{Controller.serial}"
             shipped = self.kind == "pylightd+explain"
             zone_state = "pylight/zone" if shipped else ""
             level = "info" if shipped else "notice"
             ref = REF
+            if self.kind == "pylightd-fb":
+                ref += FEEDBACK_REF
             if self.kind == "pylightd-3s":
                 ref += "".join(f"[zone z{z}]\nsensors = " +
                                " ".join(f"z{z}/s{s}" for s in range(SENSORS)) + "\n"
@@ -328,10 +336,11 @@ class Bench:
 
     def one_run(self, kind, zones, mode, window):
         ctl = Controller(kind, self, zones=zones).start()
-        sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else []
+        extra = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
+            ["-f"] if kind.endswith("-fb") else []
         try:
             line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)]
-                                    + sensors, ctl.pid)
+                                    + extra, ctl.pid)
             hwm = vm_hwm_kib(ctl.pid)
             anon, systemd = rss_parts_kib(ctl.pid)
         finally:
@@ -394,9 +403,10 @@ class Bench:
         a shared machine is not. Two runs of different length cancel start-up and warm-up."""
         lengths = (1000, 5000)
         out = {}
-        for kind in ("relay", "pylightd", "relay-3s", "pylightd-3s"):
+        for kind in ("relay", "pylightd", "relay-3s", "pylightd-3s", "relay-fb", "pylightd-fb"):
             total = []
-            sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else []
+            sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
+                ["-f"] if kind.endswith("-fb") else []
             for n in lengths:
                 cg = self.tmp / f"callgrind.{kind}.{n}"
                 ctl = Controller(kind, self, ["valgrind", "--tool=callgrind",
@@ -425,17 +435,20 @@ class Bench:
 
     def run(self):
         self.broker.start()
-        kinds = ["relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s"]
+        kinds = ["relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s",
+                 "relay-fb", "pylightd-fb"]
         for rnd in range(self.rounds):
             # Alternate who goes first, so that a drift in the machine's load hits both alike.
             order = kinds if rnd % 2 == 0 else kinds[::-1]
             for zones in ZONE_COUNTS:
-                hwm = dict.fromkeys(kinds, 0)
+                # Lamp feedback is measured on one zone: every order comes back as a report.
+                here = [k for k in order if zones == 1 or not k.endswith("-fb")]
+                hwm = dict.fromkeys(here, 0)
                 # Relay and pylightd back to back for each figure: a pair shares the moment.
                 for mode, window in MODES:
-                    for kind in order:
+                    for kind in here:
                         hwm[kind] = max(hwm[kind], self.one_run(kind, zones, mode, window))
-                for kind in kinds:
+                for kind in here:
                     self.rss.setdefault((kind, zones), []).append(hwm[kind])
             self.measure_idle()
         reload = self.measure_reload()
@@ -551,6 +564,22 @@ class Bench:
         if self.instructions:
             add("user instructions per msg (callgrind)", 1, self.instructions["relay-3s"],
                 self.instructions["pylightd-3s"], "info (burst)", None, 0)
+        rows.append(("lamp feedback on, one zone, orders only: loadgen echoes every order as the "
+                     "lamp's report (relay: the plain relay, same traffic)",))
+        for mode in ("pingpong", "burst"):
+            rl, py = (self.med("relay-fb", 1, mode, "cpu_us_per_msg"),
+                      self.med("pylightd-fb", 1, mode, "cpu_us_per_msg"))
+            ticks = [self.med(k, 1, mode, "cpu_ticks") for k in ("relay-fb", "pylightd-fb")]
+            ok = (py <= FEEDBACK_CPU_RATIO * rl) if None not in (rl, py) else None
+            if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                ok = "n/a (too few ticks)"
+            add(f"CPU per msg, {mode} (us)", 1, rl, py, f"<= {FEEDBACK_CPU_RATIO} x relay", ok, 2)
+        rl, py = (self.med("relay-fb", 1, "pingpong", "p99_us"),
+                  self.med("pylightd-fb", 1, "pingpong", "p99_us"))
+        add("ping-pong p99 (us)", 1, rl, py, "info", None)
+        if self.instructions:
+            add("user instructions per msg (callgrind)", 1, self.instructions["relay-fb"],
+                self.instructions["pylightd-fb"], "info (burst)", None, 0)
         rows.append(("idle, reload and rename (pylightd, orders only)",))
         rl = statistics.median(r for r, _ in self.idle["relay"])
         py = statistics.median(r for r, _ in self.idle["pylightd"])

@@ -25,6 +25,9 @@
  * With -r PATH (pylightd only) it times instead a rename() of a new thresholds file over
  * PATH until the order that the new thresholds cause, -n times.
  *
+ * With -f it also plays each zone's lamp: every order it receives is echoed at once as the
+ * lamp's report, ON or OFF, on bench/lamp (one zone) or bench/lamp/zK.
+ *
  * With -s N (odd), each zone zK has N sensors, value/light/zK/s0 .. s{N-1}, and its orders
  * come on light/order/zK: pylightd decides on their median, the relay answers each reading
  * alone. Every sensor of every zone is first seeded so that most of them read DARK; each
@@ -66,6 +69,7 @@ struct zone {
 struct lg {
 	struct mosquitto *mosq;
 	int qos, nzones, window, nsensors;
+	bool lamps; /* -f: echo each order as its lamp's report */
 	bool subscribed;
 	struct zone *zones;
 	struct slot *slots;
@@ -271,6 +275,19 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		if (g->errors++ < MAX_SHOWN)
 			fprintf(stderr, "loadgen: unexpected order on %s\n", msg->topic);
 		return;
+	}
+	if (g->lamps) {
+		char lamp[64];
+		int rc;
+
+		if (g->nzones == 1 && !g->nsensors)
+			snprintf(lamp, sizeof(lamp), "bench/lamp");
+		else
+			snprintf(lamp, sizeof(lamp), "bench/lamp/z%d", z);
+		rc = mosquitto_publish(g->mosq, NULL, lamp, msg->payloadlen, msg->payload, g->qos,
+				       false);
+		if (rc != MOSQ_ERR_SUCCESS && g->errors++ < MAX_SHOWN)
+			fprintf(stderr, "loadgen: lamp report: %s\n", mosquitto_strerror(rc));
 	}
 	g->zones[z].head = g->slots[s].next;
 	if (g->zones[z].head < 0)
@@ -554,12 +571,12 @@ static int measure(struct lg *g, long n, int pid)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-s SENSORS] [-q QOS]\n"
-		"               [-P PID] [-r REF_PATH]\n"
+		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-s SENSORS] [-f]\n"
+		"               [-q QOS] [-P PID] [-r REF_PATH]\n"
 		"  -w 1 is ping-pong (latency), -w 100 burst (throughput); -P PID reads that\n"
 		"  process's CPU time around the measured phase; -r times N renames of REF_PATH\n"
 		"  (pylightd, default zone) until the order they cause; -s N (odd, <= 63) gives\n"
-		"  each zone N sensors\n");
+		"  each zone N sensors; -f echoes every order as the zone's lamp report\n");
 }
 
 int main(int argc, char **argv)
@@ -570,7 +587,7 @@ int main(int argc, char **argv)
 	int port = 0, pid = 0, c, i, rc;
 	char id[64];
 
-	while ((c = getopt(argc, argv, "h:p:n:w:z:s:q:P:r:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:")) != -1) {
 		switch (c) {
 		case 'h':
 			host = optarg;
@@ -589,6 +606,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			g.nsensors = atoi(optarg);
+			break;
+		case 'f':
+			g.lamps = true;
 			break;
 		case 'q':
 			g.qos = atoi(optarg);

@@ -73,8 +73,12 @@ import paho.mqtt.client as paho
 
 GLOBAL = {"on_below": 200, "off_above": 300, "smoothing": 3}
 ZONES = [  # name, its [zone] section, sensor: daylight peak (lux), noise (relative)
-    ("hall", {"on_below": 150, "off_above": 250, "smoothing": 5}, 600, 0.15),
-    ("office", {"on_below": 400, "off_above": 550, "min_on": "3s"}, 900, 0.10),
+    ("hall", {"on_below": 150, "off_above": 250, "smoothing": 5,
+              "feedback": "zigbee2mqtt/hall_lamp", "confirm_within": "2s", "retries": 2},
+     600, 0.15),
+    ("office", {"on_below": 400, "off_above": 550, "min_on": "3s",
+                "feedback": "stat/office/POWER", "confirm_within": "2s", "retries": 2},
+     900, 0.10),
     ("floor1/kitchen", {"on_below": 250, "off_above": 350, "smoothing": 7}, 700, 0.30),
 ]
 # A zone with three sensors: the median of the fresh ones decides, so the one under a lamp,
@@ -84,6 +88,10 @@ LOBBY = ("lobby", {"on_below": 200, "off_above": 300, "sensors": "lobby/window l
 LOBBY_SENSORS = [  # sensor, daylight peak (lux), noise, extra lux while the lamp is ON
     ("lobby/window", 700, 0.10, 0), ("lobby/door", 500, 0.10, 0), ("lobby/lamp", 450, 0.10, 900)]
 SENSOR_ZONE = {sensor: LOBBY[0] for sensor, _, _, _ in LOBBY_SENSORS}
+# Simulated lamps: the hall's reports every order as Zigbee2MQTT does; the office's, like a
+# flaky radio, misses some, so pylightd publishes the order again until it answers.
+LAMPS = {"hall": ("zigbee2mqtt/hall_lamp", 1.0, lambda s: json.dumps({"state": s})),
+         "office": ("stat/office/POWER", 0.4, lambda s: s)}
 TICK = 0.5
 
 
@@ -140,6 +148,7 @@ class Demo:
     def on_connect(self, client, userdata, flags, rc):
         client.subscribe([("value/light/#", 1), ("light/order/#", 1), ("pylight/zone/#", 1),
                           ("homeassistant/+/+/+/config", 1),
+                          ("zigbee2mqtt/hall_lamp", 1), ("stat/office/POWER", 1),
                           ("pylight/status", 1)])
 
     def on_message(self, client, userdata, msg):
@@ -179,6 +188,16 @@ class Demo:
             self.light[zone] = payload
             self.show(zone, "ORDER", f"{self.colour.get(payload, '')}{payload}"
                       f"{self.colour['end']}", self.colour.get(payload, ""))
+            if zone in LAMPS:
+                lamp_topic, p_report, fmt = LAMPS[zone]
+                if random.random() < p_report:
+                    threading.Timer(0.2, client.publish, (lamp_topic, fmt(payload))).start()
+                else:
+                    self.show(zone, "lamp", "(no answer: the order was lost)",
+                              self.colour["dim"])
+        elif topic in [t for t, _, _ in LAMPS.values()]:
+            zone = next(z for z, (t, _, _) in LAMPS.items() if t == topic)
+            self.show(zone, "lamp", f"reports {payload}", self.colour["dim"])
         elif topic.startswith("pylight/zone/"):
             zone = topic[len("pylight/zone/"):]
             try:
@@ -189,8 +208,12 @@ class Demo:
                                       if s.get("lux") is not None)
                     self.show(zone, "sensors", f"{why['aggregate']} of {parts} = "
                               f"{why['lux']:g} lx", self.colour["dim"])
+                lamp = (f", lamp {why['lamp'] or '-'} "
+                        f"{'confirmed' if why['confirmed'] else 'unconfirmed'}, retries "
+                        f"{why['retries']}") if "confirmed" in why else ""
                 self.show(zone, "why", f"smoothed {why['smoothed']:g} lx: {why['reason']} "
-                          f"(mode {why['mode']}, switches {why['switches']})", self.colour["dim"])
+                          f"(mode {why['mode']}, switches {why['switches']}{lamp})",
+                          self.colour["dim"])
             except (ValueError, KeyError, TypeError):
                 self.show(zone, "why", payload, self.colour["dim"])
 

@@ -661,6 +661,29 @@ static void test_went_stale(void **state)
 	assert_int_equal(f.z.mode, MODE_FAILSAFE);
 }
 
+/* A lamp switched by hand: an override to its state, with no order and no switch counted. */
+static void test_manual(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	reading(&f, 500, 0); /* OFF */
+	decide_manual(&f.z, &f.p, LIGHT_ON, 10 * S, &f.d);
+	assert_false(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	assert_int_equal(f.z.switches, 1);
+	assert_int_equal(f.d.wake, 10 * S + 3600 * S);
+	assert_string_equal(why(&f.d), "manual override ON");
+	/* It ends as an override does, and the readings take over again. */
+	tick(&f, 3610 * S);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+}
+
 static void test_lamp_lux(void **state)
 {
 	struct fixture f;
@@ -792,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_went_stale),
+		cmocka_unit_test(test_manual),
 		cmocka_unit_test(test_sample_fresh_from),
 		cmocka_unit_test(test_failsafe_ignores_dwell),
 		cmocka_unit_test(test_stale_during_override),

@@ -311,6 +311,40 @@ static void test_override_rejections(void **state)
 	assert_int_equal(override_parse("ON 5\0", 5, &cmd, &ms), -EINVAL);
 }
 
+static int lamp(const char *payload, const char *field)
+{
+	return lamp_parse(payload, strlen(payload), field);
+}
+
+static void test_lamp_reports(void **state)
+{
+	(void)state;
+	/* Plain payloads, as Tasmota's stat/T/POWER and most switches send them. */
+	assert_int_equal(lamp("ON", "state"), 1);
+	assert_int_equal(lamp("off", "state"), 0);
+	assert_int_equal(lamp(" 1\n", "state"), 1);
+	assert_int_equal(lamp("0", "state"), 0);
+	assert_int_equal(lamp("true", "state"), 1);
+	assert_int_equal(lamp("false", "state"), 0);
+	/* JSON, as Zigbee2MQTT, Tasmota's RESULT and Shelly send it. */
+	assert_int_equal(lamp("{\"state\":\"ON\",\"brightness\":254}", "state"), 1);
+	assert_int_equal(lamp("{\"POWER\":\"OFF\"}", "POWER"), 0);
+	assert_int_equal(lamp("{\"id\":0,\"output\":true}", "output"), 1);
+	assert_int_equal(lamp("{\"a\":{\"b\":0}}", "a.b"), 0);
+	/* Anything else is refused. */
+	assert_int_equal(lamp("", "state"), -EINVAL);
+	assert_int_equal(lamp("On", "state"), -EINVAL);
+	assert_int_equal(lamp("TOGGLE", "state"), -EINVAL);
+	assert_int_equal(lamp("2", "state"), -EINVAL);
+	assert_int_equal(lamp("{\"state\":\"DIM\"}", "state"), -EINVAL);
+	assert_int_equal(lamp("{\"state\":2}", "state"), -EINVAL);
+	assert_int_equal(lamp("{\"state\":null}", "state"), -EINVAL);
+	assert_int_equal(lamp("{\"POWER\":\"ON\"}", "state"), -EINVAL);
+	assert_int_equal(lamp("{\"state\":\"ON\"", "state"), -EINVAL);
+	assert_int_equal(lamp_parse("ON\0", 3, "state"), -EINVAL);
+	assert_int_equal(lamp_parse("ONE", 2, "state"), 1); /* only len bytes are read */
+}
+
 static void test_override_not_nul_terminated(void **state)
 {
 	enum override_cmd cmd;
@@ -356,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_override_durations),
 		cmocka_unit_test(test_override_rejections),
 		cmocka_unit_test(test_override_not_nul_terminated),
+		cmocka_unit_test(test_lamp_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

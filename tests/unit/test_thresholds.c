@@ -278,6 +278,11 @@ static void test_dump(void **state)
 				  "failsafe = hold\n"
 				  "aggregate = median\n"
 				  "min_sensors = 1\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n"
 				  "\n"
 				  "[zone a b]\n"
 				  "on_below = 100\n"
@@ -291,6 +296,11 @@ static void test_dump(void **state)
 				  "failsafe = hold\n"
 				  "aggregate = median\n"
 				  "min_sensors = 1\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n"
 				  "\n"
 				  "[zone z/last]\n"
 				  "on_below = 300\n"
@@ -303,7 +313,12 @@ static void test_dump(void **state)
 				  "stale_after = 0s\n"
 				  "failsafe = on\n"
 				  "aggregate = median\n"
-				  "min_sensors = 1\n");
+				  "min_sensors = 1\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n");
 	thresholds_free(t);
 
 	/* The dump reads back as the same table. */
@@ -394,6 +409,11 @@ static void test_sensors_dump(void **state)
 				  "failsafe = hold\n"
 				  "aggregate = median\n"
 				  "min_sensors = 2\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n"
 				  "\n"
 				  "[zone a]\n"
 				  "on_below = 10\n"
@@ -407,6 +427,11 @@ static void test_sensors_dump(void **state)
 				  "failsafe = hold\n"
 				  "aggregate = median\n"
 				  "min_sensors = 2\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n"
 				  "\n"
 				  "[zone b]\n"
 				  "on_below = 300\n"
@@ -420,7 +445,12 @@ static void test_sensors_dump(void **state)
 				  "failsafe = hold\n"
 				  "sensors = b/1 b/2 b/3\n"
 				  "aggregate = mean\n"
-				  "min_sensors = 2\n");
+				  "min_sensors = 2\n"
+				  "feedback =\n"
+				  "feedback_field = state\n"
+				  "confirm_within = 5s\n"
+				  "retries = 3\n"
+				  "manual = override\n");
 	thresholds_free(t);
 	/* The dump reads back as the same table. */
 	t = parse_ok(text, strlen(text));
@@ -486,6 +516,21 @@ static void test_error_sensors(void **state)
 		     "ref.txt:2: min_sensors '0' is not an integer from 1 to 64");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nmin_sensors = 1.5\n",
 		     "ref.txt:3: min_sensors '1.5' is not an integer from 1 to 64 in [zone a]");
+	PARSE_ERRORS("on_below = 1\nretries = 11\n",
+		     "ref.txt:2: retries '11' is not an integer from 0 to 10");
+	PARSE_ERRORS("on_below = 1\nmanual = maybe\n",
+		     "ref.txt:2: bad manual 'maybe' (override, enforce or ignore)");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nfeedback = lamps/+/state\n",
+		     "ref.txt:3: feedback 'lamps/+/state' is not a topic: no wildcards, no "
+		     "trailing '/' in [zone a]");
+	PARSE_ERRORS("on_below = 1\nfeedback = lamps/\n",
+		     "ref.txt:2: feedback 'lamps/' is not a topic: no wildcards, no trailing '/'");
+	PARSE_ERRORS("on_below = 1\nfeedback_field = a..b\n",
+		     "ref.txt:2: feedback_field 'a..b' is not a dotted path like state or a.b");
+	PARSE_ERRORS("on_below = 1\nfeedback_field =\n",
+		     "ref.txt:2: missing value for feedback_field");
+	PARSE_ERRORS("on_below = 1\nconfirm_within = -1s\n",
+		     "ref.txt:2: negative duration '-1s' for confirm_within");
 	PARSE_ERRORS("on_below = 1\naggregate = average\n",
 		     "ref.txt:2: bad aggregate 'average' (median, mean, min or max)");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = a/+\n",
@@ -513,6 +558,75 @@ static void test_sensors_many(void **state)
 
 		parse_errors(text, strlen(text), want, 1);
 	}
+}
+
+static void test_feedback_keys(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"feedback_field = POWER\n"
+					"retries = 0\n"
+					"[zone hall]\n"
+					"feedback = zigbee2mqtt/hall lamp\n"
+					"feedback_field = state\n"
+					"confirm_within = 1.5s\n"
+					"retries = 10\n"
+					"manual = Enforce\n"
+					"[zone office]\n"
+					"feedback = stat/office/POWER\n"
+					"[zone shared]\n"
+					"feedback = stat/office/POWER\n"
+					"[zone none]\n"
+					"feedback =\n");
+	const struct zone_params *hall = thresholds_get(t, "hall"), *office, *g;
+	char *text;
+
+	(void)state;
+	assert_string_equal(hall->feedback, "zigbee2mqtt/hall lamp");
+	assert_string_equal(hall->feedback_field, "state");
+	assert_int_equal(hall->confirm_within, 1500);
+	assert_int_equal(hall->retries, 10);
+	assert_int_equal(hall->manual, MANUAL_ENFORCE);
+	office = thresholds_get(t, "office");
+	assert_string_equal(office->feedback, "stat/office/POWER");
+	assert_string_equal(office->feedback_field, "POWER"); /* inherited */
+	assert_int_equal(office->confirm_within, 5000);
+	assert_int_equal(office->retries, 0);
+	assert_int_equal(office->manual, MANUAL_OVERRIDE);
+	g = thresholds_get(t, "");
+	assert_string_equal(g->feedback, "");
+	assert_string_equal(thresholds_get(t, "none")->feedback, "");
+	assert_string_equal(manual_name(MANUAL_IGNORE), "ignore");
+	/* The dump reads back as the same table. */
+	text = dump(t);
+	thresholds_free(t);
+	t = parse_ok(text, strlen(text));
+	assert_string_equal(thresholds_get(t, "hall")->feedback, "zigbee2mqtt/hall lamp");
+	assert_string_equal(thresholds_get(t, "none")->feedback, "");
+	free(text);
+	thresholds_free(t);
+}
+
+static void count_topic(const char *topic, void *ctx)
+{
+	char *seen = ctx;
+
+	strcat(seen, topic);
+	strcat(seen, ";");
+}
+
+static void test_feedback_topics_once(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 1\nfeedback = all/lamps\n"
+					"[zone a]\nfeedback = a/lamp\n"
+					"[zone b]\nfeedback = a/lamp\n"
+					"[zone c]\n"
+					"[zone d]\nfeedback =\n");
+	char seen[256] = "";
+
+	(void)state;
+	thresholds_foreach_feedback(t, count_topic, seen);
+	assert_string_equal(seen, "all/lamps;a/lamp;");
+	thresholds_free(t);
 }
 
 static void test_error_keys(void **state)
@@ -800,6 +914,8 @@ int main(void)
 		cmocka_unit_test(test_error_sensors),
 		cmocka_unit_test(test_sensors_many),
 		cmocka_unit_test(test_sensors_scale),
+		cmocka_unit_test(test_feedback_keys),
+		cmocka_unit_test(test_feedback_topics_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
