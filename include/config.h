@@ -44,7 +44,10 @@
 	X(INT, readings, max_payload, "256")             \
 	X(INT, readings, max_zones, "4096")              \
 	X(PATH, thresholds, file, "ref.txt")             \
-	X(LEVEL, log, level, "info")
+	X(LEVEL, log, level, "info")                     \
+	X(STR, web, listen, "127.0.0.1:8080")            \
+	X(STR, web, user, "admin")                       \
+	X(PATH, web, password_file, "")
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_PATH char *
@@ -55,11 +58,16 @@
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
 
+#define CONFIG_ONE(type, section, key, def) +1
+enum { CONFIG_KEY_COUNT = 0 CONFIG_KEYS(CONFIG_ONE) };
+#undef CONFIG_ONE
+
 struct config {
 #define CONFIG_FIELD(type, section, key, def) CONFIG_CTYPE_##type section##_##key;
 	CONFIG_KEYS(CONFIG_FIELD)
 #undef CONFIG_FIELD
-	char *path; /* the ini file this came from */
+	char *path;                         /* the ini file this came from */
+	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set, 0 = default */
 };
 
 /*
@@ -70,6 +78,11 @@ struct config {
  */
 int config_load(const char *path, struct config *cfg, struct errlist *errs, struct errlist *warns);
 void config_free(struct config *cfg);
+/*
+ * The line of `path` that set [section] key, 0 when it kept its default: for checks that only
+ * one program makes (pylight-web's [web] rules) to report PATH:LINE too.
+ */
+unsigned config_line(const struct config *cfg, const char *section, const char *key);
 /* Writes the effective settings as ini text, the password masked. */
 void config_dump(const struct config *cfg, FILE *f);
 

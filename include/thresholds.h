@@ -61,6 +61,10 @@ unsigned thresholds_sensor_count(const struct thresholds *t);
 const char *thresholds_sensor_name(const struct thresholds *t, unsigned index);
 /* The number of [zone NAME] sections. */
 size_t thresholds_sections(const struct thresholds *t);
+/* Calls `fn` for each [zone NAME] section, in name order. */
+void thresholds_each_section(const struct thresholds *t,
+			     void (*fn)(void *ctx, const char *name, const struct zone_params *p),
+			     void *ctx);
 /* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len);
 /* Writes the effective global parameters and each section's, in ref.txt syntax (for -t). */

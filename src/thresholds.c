@@ -985,6 +985,16 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 	}
 }
 
+void thresholds_each_section(const struct thresholds *t,
+			     void (*fn)(void *ctx, const char *name, const struct zone_params *p),
+			     void *ctx)
+{
+	const struct zone_section *z;
+
+	for (z = t->sections; z; z = z->hh.next)
+		fn(ctx, z->name, &z->p);
+}
+
 void thresholds_dump(const struct thresholds *t, FILE *f)
 {
 	const struct zone_section *z;
