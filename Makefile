@@ -10,6 +10,7 @@ VERSION = 0.1.0
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
+WEB_PKGS = libmicrohttpd
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wpointer-arith -Wformat=2 -Wvla
 # These run when make reads this file. On a fresh machine that is before `deps` has installed
@@ -20,9 +21,11 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # a link error far from the cause.
 PCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo yes)
-need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS): `make deps` \
-	installs the Debian packages))
+WEB_PCFLAGS := $(shell pkg-config --cflags $(WEB_PKGS) 2>/dev/null)
+WEB_PLIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
+PKGS_MISSING := $(shell pkg-config --exists $(PKGS) $(WEB_PKGS) 2>/dev/null || echo yes)
+need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(WEB_PKGS): \
+	`make deps` installs the Debian packages))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION='"$(VERSION)"' -Iinclude $(PCFLAGS) \
              $(WARN) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -39,13 +42,36 @@ endif
 SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+# pylight-web: its own sources, the page compiled in, and the modules it shares with pylightd
+# (the same thresholds parser checks every text before it is saved).
+WEB_SRCS := $(wildcard src/web/*.c)
+WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css)
+WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
+	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/pylightd pylightd
+all: $(BUILD)/pylightd pylightd $(BUILD)/pylight-web pylight-web
 
 pylightd: $(BUILD)/pylightd
 	ln -sf $< $@
+
+pylight-web: $(BUILD)/pylight-web
+	ln -sf $< $@
+
+$(BUILD)/pylight-web: $(WEB_OBJS)
+	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(WEB_OBJS) $(LIBS) $(WEB_PLIBS)
+
+$(BUILD)/web/%.o: src/web/%.c | $(BUILD)
+	@mkdir -p $(BUILD)/web
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -MMD -MP -c -o $@ $<
+
+$(BUILD)/web/assets.c: src/web/page/embed.sh $(WEB_PAGE) | $(BUILD)
+	@mkdir -p $(BUILD)/web
+	src/web/page/embed.sh $(WEB_PAGE) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/web/assets.o: $(BUILD)/web/assets.c
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/web -c -o $@ $<
 
 $(BUILD)/pylightd: $(OBJS)
 	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
@@ -136,7 +162,7 @@ uninstall:
 	[ ! -d $(DESTDIR)$(CONFDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(CONFDIR)
 
 clean:
-	rm -rf build pylightd
+	rm -rf build pylightd pylight-web
 
 .PHONY: all units deps check demo bench fuzz lint install uninstall clean
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.d)
