@@ -94,11 +94,13 @@ deps:
 	@tests/deps.sh
 
 check: deps
-	$(MAKE) units $(BUILD)/pylightd
-	$(MAKE) SAN=1 units build/san/pylightd
+	$(MAKE) units $(BUILD)/pylightd $(BUILD)/pylight-web
+	$(MAKE) SAN=1 units build/san/pylightd build/san/pylight-web
 	tests/run-units.sh $(BUILD)/tests build/san/tests
-	PYLIGHTD=$(abspath $(BUILD)/pylightd) tests/run-blackbox.sh
-	PYLIGHTD=$(abspath build/san/pylightd) tests/run-blackbox.sh
+	PYLIGHTD=$(abspath $(BUILD)/pylightd) PYLIGHT_WEB=$(abspath $(BUILD)/pylight-web) \
+		tests/run-blackbox.sh
+	PYLIGHTD=$(abspath build/san/pylightd) PYLIGHT_WEB=$(abspath build/san/pylight-web) \
+		tests/run-blackbox.sh
 	tests/systemd/run.sh
 
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
