@@ -134,13 +134,18 @@ demo: deps
 # while they are still identical to the samples.
 CONFDIR ?= $(SYSCONFDIR)/pylight
 
-install: $(BUILD)/pylightd
+UNITS = pylight.service pylight-web.service pylight-web.socket
+
+install: $(BUILD)/pylightd $(BUILD)/pylight-web
 	install -D -m 755 $(BUILD)/pylightd $(DESTDIR)$(SBINDIR)/pylightd
+	install -m 755 $(BUILD)/pylight-web $(DESTDIR)$(SBINDIR)/pylight-web
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/pylight.service \
-		>$(DESTDIR)$(UNITDIR)/pylight.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/pylight.service
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 644 man/pylightd.8 $(DESTDIR)$(MANDIR)/man8/pylightd.8
+	install -m 644 man/pylight-web.8 $(DESTDIR)$(MANDIR)/man8/pylight-web.8
 	install -m 644 man/pylight.ini.5 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
 	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 755 $(DESTDIR)$(CONFDIR)
 	for f in pylight.ini ref.txt; do \
@@ -152,8 +157,10 @@ install: $(BUILD)/pylightd
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pylightd $(DESTDIR)$(UNITDIR)/pylight.service \
-		$(DESTDIR)$(MANDIR)/man8/pylightd.8 $(DESTDIR)$(MANDIR)/man5/pylight.ini.5
+	rm -f $(DESTDIR)$(SBINDIR)/pylightd $(DESTDIR)$(SBINDIR)/pylight-web \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(MANDIR)/man8/pylightd.8 $(DESTDIR)$(MANDIR)/man8/pylight-web.8 \
+		$(DESTDIR)$(MANDIR)/man5/pylight.ini.5
 	for f in pylight.ini ref.txt; do \
 		if cmp -s conf/$$f $(DESTDIR)$(CONFDIR)/$$f; then \
 			rm -f $(DESTDIR)$(CONFDIR)/$$f; \
