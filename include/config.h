@@ -58,9 +58,13 @@
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
 
-#define CONFIG_ONE(type, section, key, def) +1
-enum { CONFIG_KEY_COUNT = 0 CONFIG_KEYS(CONFIG_ONE) };
-#undef CONFIG_ONE
+/* One byte per key: the table's length as a constant. */
+struct config_key_bytes {
+#define CONFIG_BYTE(type, section, key, def) char section##_##key;
+	CONFIG_KEYS(CONFIG_BYTE)
+#undef CONFIG_BYTE
+};
+enum { CONFIG_KEY_COUNT = sizeof(struct config_key_bytes) };
 
 struct config {
 #define CONFIG_FIELD(type, section, key, def) CONFIG_CTYPE_##type section##_##key;

@@ -211,7 +211,7 @@ void api_thresholds(struct api *a, json_object *body, struct reply *r)
 {
 	struct thresholds_req req;
 	char *text, *edited = NULL, *next;
-	size_t len, edited_len;
+	size_t len, edited_len = 0;
 	const char *why;
 	int rc = 0;
 

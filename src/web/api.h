@@ -2,7 +2,7 @@
 #ifndef PYLIGHT_WEB_API_H
 #define PYLIGHT_WEB_API_H
 
-#include <json.h>
+#include <json-c/json.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>

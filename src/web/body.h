@@ -2,7 +2,7 @@
 #ifndef PYLIGHT_WEB_BODY_H
 #define PYLIGHT_WEB_BODY_H
 
-#include <json.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -196,7 +196,7 @@ static int activated_socket(void)
 
 static bool socket_loopback(int fd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 
 	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
@@ -208,6 +208,8 @@ static int socket_open(const struct addrinfo *a)
 {
 	int fd, one = 1;
 
+	if (!a)
+		return -EADDRNOTAVAIL;
 	fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
 	if (fd < 0)
 		return -errno;

@@ -2,7 +2,7 @@
 #include "zonecache.h"
 
 #include <errno.h>
-#include <json.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
