@@ -110,7 +110,7 @@ $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
 
 bench: deps
-	$(MAKE) $(BUILD)/pylightd $(BENCH_BINS) $(BUILD)/bench/reload
+	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload
 	tests/bench/bench.sh $(BUILD)
 
 $(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS) | $(BUILD)
@@ -126,7 +126,7 @@ lint:
 	tests/lint.sh
 
 demo: deps
-	$(MAKE) $(BUILD)/pylightd
+	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web
 	tests/demo/demo.sh $(abspath $(BUILD)/pylightd)
 
 # The samples in conf/ are installed only where no file exists yet: an operator's
