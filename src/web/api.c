@@ -23,6 +23,8 @@ void api_free(struct api *a)
 {
 	thresholds_free(a->t);
 	a->t = NULL;
+	free(a->zones_json);
+	a->zones_json = NULL;
 }
 
 void api_reply(struct reply *r, unsigned status, json_object *o)
@@ -80,19 +82,34 @@ static void thresholds_refresh(struct api *a)
 	if (thresholds_load(a->ref_path, &t, &errs) == 0) {
 		thresholds_free(a->t);
 		a->t = t;
+		a->t_gen++;
 	}
 	errlist_clear(&errs);
 }
 
+/*
+ * The last answer is kept while neither the explanations nor the thresholds have changed:
+ * pages poll every second, and most seconds nothing changes.
+ */
 void api_zones(struct api *a, struct reply *r)
 {
+	unsigned long gen = zonecache_generation(a->zones);
+
 	thresholds_refresh(a);
+	if (!a->zones_json || gen != a->zones_gen || a->t_gen != a->zones_t_gen) {
+		free(a->zones_json);
+		a->zones_json = zonecache_json(a->zones, a->t, &a->zones_len);
+		a->zones_gen = gen;
+		a->zones_t_gen = a->t_gen;
+	}
 	free(r->body);
-	r->body = zonecache_json(a->zones, a->t, &r->len);
+	r->body = a->zones_json ? malloc(a->zones_len + 1) : NULL;
 	if (!r->body) {
 		reply_message(r, 500, "out of memory");
 		return;
 	}
+	memcpy(r->body, a->zones_json, a->zones_len + 1);
+	r->len = a->zones_len;
 	r->status = 200;
 }
 

@@ -23,6 +23,11 @@ struct api {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	/* the last zone list, kept while the explanations and the thresholds are the same */
+	char *zones_json;
+	size_t zones_len;
+	unsigned long zones_gen;
+	unsigned long t_gen, zones_t_gen; /* t_gen counts the tables swapped in */
 };
 
 /* An answer: status, JSON body (malloc'd) and, when not empty, the ETag header's value. */

@@ -16,6 +16,8 @@ void zonecache_free(struct zonecache *zc);
  * -EINVAL (ignored) or -ENOMEM. Thread-safe.
  */
 int zonecache_put(struct zonecache *zc, const char *zone, const char *payload, size_t len);
+/* Changes with every explanation recorded or forgotten. */
+unsigned long zonecache_generation(struct zonecache *zc);
 /*
  * The zone list as a JSON array (malloc'd, *len bytes) sorted by name: every zone with an
  * explanation, and every [zone NAME] section of `t` (state and mode null), each with the
