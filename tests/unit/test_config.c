@@ -627,7 +627,8 @@ static void test_dump(void **state)
 		 "\n[orders]\non_payload = ON\noff_payload = OFF\nretain = false\n"
 		 "\n[readings]\njson_field =\nmax_payload = 256\nmax_zones = 4096\n"
 		 "\n[thresholds]\nfile = %s/ref.txt\n"
-		 "\n[log]\nlevel = warning\n",
+		 "\n[log]\nlevel = warning\n"
+		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n",
 		 dir);
 	assert_string_equal(out, want);
 	free(out);
