@@ -13,6 +13,7 @@ VERSION = 0.1.0
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
+WEB_PKGS = libmicrohttpd
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wpointer-arith -Wformat=2 -Wvla
 # These run when make reads this file. On a fresh machine that is before `deps` has installed
@@ -23,9 +24,11 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # a link error far from the cause.
 PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || echo yes)
-need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS): `make deps` \
-	installs the Debian packages))
+WEB_PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS) 2>/dev/null)
+WEB_PLIBS := $(shell $(PKG_CONFIG) --libs $(WEB_PKGS) 2>/dev/null)
+PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(WEB_PKGS) 2>/dev/null || echo yes)
+need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(WEB_PKGS): \
+	`make deps` installs the Debian packages))
 # The caller's CPPFLAGS, CFLAGS and LDFLAGS (dpkg's hardening flags) come after the project's,
 # so that they win where both set the same option.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION='"$(VERSION)"' -Iinclude $(PCFLAGS) \
@@ -44,13 +47,36 @@ endif
 SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+# pylight-web: its own sources, the page compiled in, and the modules it shares with pylightd
+# (the same thresholds parser checks every text before it is saved).
+WEB_SRCS := $(wildcard src/web/*.c)
+WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css)
+WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
+	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/pylightd pylightd
+all: $(BUILD)/pylightd pylightd $(BUILD)/pylight-web pylight-web
 
 pylightd: $(BUILD)/pylightd
 	ln -sf $< $@
+
+pylight-web: $(BUILD)/pylight-web
+	ln -sf $< $@
+
+$(BUILD)/pylight-web: $(WEB_OBJS)
+	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(WEB_OBJS) $(LIBS) $(WEB_PLIBS)
+
+$(BUILD)/web/%.o: src/web/%.c | $(BUILD)
+	@mkdir -p $(BUILD)/web
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -MMD -MP -c -o $@ $<
+
+$(BUILD)/web/assets.c: src/web/page/embed.sh $(WEB_PAGE) | $(BUILD)
+	@mkdir -p $(BUILD)/web
+	src/web/page/embed.sh $(WEB_PAGE) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/web/assets.o: $(BUILD)/web/assets.c
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/web -c -o $@ $<
 
 $(BUILD)/pylightd: $(OBJS)
 	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
@@ -73,11 +99,13 @@ deps:
 	@tests/deps.sh
 
 check: deps
-	$(MAKE) units $(BUILD)/pylightd
-	$(MAKE) SAN=1 units build/san/pylightd
+	$(MAKE) units $(BUILD)/pylightd $(BUILD)/pylight-web
+	$(MAKE) SAN=1 units build/san/pylightd build/san/pylight-web
 	tests/run-units.sh $(BUILD)/tests build/san/tests
-	PYLIGHTD=$(abspath $(BUILD)/pylightd) tests/run-blackbox.sh
-	PYLIGHTD=$(abspath build/san/pylightd) tests/run-blackbox.sh
+	PYLIGHTD=$(abspath $(BUILD)/pylightd) PYLIGHT_WEB=$(abspath $(BUILD)/pylight-web) \
+		tests/run-blackbox.sh
+	PYLIGHTD=$(abspath build/san/pylightd) PYLIGHT_WEB=$(abspath build/san/pylight-web) \
+		tests/run-blackbox.sh
 	tests/systemd/run.sh
 
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
@@ -87,7 +115,7 @@ $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
 
 bench: deps
-	$(MAKE) $(BUILD)/pylightd $(BENCH_BINS) $(BUILD)/bench/reload
+	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload
 	tests/bench/bench.sh $(BUILD)
 
 $(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS) | $(BUILD)
@@ -103,7 +131,7 @@ lint:
 	tests/lint.sh
 
 demo: deps
-	$(MAKE) $(BUILD)/pylightd
+	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web
 	tests/demo/demo.sh $(abspath $(BUILD)/pylightd)
 
 # The samples in conf/ are installed only where no file exists yet: an operator's
@@ -112,7 +140,7 @@ demo: deps
 CONFDIR ?= $(SYSCONFDIR)/pylight
 # What install and uninstall handle: every program in PROGS, and every unit and man page
 # found in systemd/ and man/ (the units' @SBINDIR@ and @CONFDIR@ are filled in).
-PROGS = pylightd
+PROGS = pylightd pylight-web
 UNITS = $(notdir $(wildcard systemd/*.service systemd/*.socket))
 MAN5 = $(notdir $(wildcard man/*.5))
 MAN8 = $(notdir $(wildcard man/*.8))
@@ -157,15 +185,15 @@ deb:
 		"on Debian 12 install dpkg-dev and debhelper (make deps)" >&2; exit 1; }
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/pylight
-	tar -cf - --exclude=./build --exclude=./.git --exclude=./pylightd --exclude=__pycache__ . |\
-		tar -xf - -C $(DEB_DIR)/pylight
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./pylightd --exclude=./pylight-web \
+		--exclude=__pycache__ . | tar -xf - -C $(DEB_DIR)/pylight
 	cd $(DEB_DIR)/pylight && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash -o pipefail -c \
 		'dpkg-buildpackage -us -uc -b 2>&1 | tee ../pylight_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).build'
 	rm -rf $(DEB_DIR)/pylight
 	@ls $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf build pylightd
+	rm -rf build pylightd pylight-web
 
 .PHONY: all units deps check demo bench fuzz lint install uninstall deb clean
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.d)

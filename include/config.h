@@ -46,7 +46,10 @@
 	X(PATH, thresholds, file, "ref.txt")             \
 	X(LEVEL, log, level, "info")                     \
 	X(BOOL, homeassistant, discovery, "false")       \
-	X(TOPIC, homeassistant, prefix, "homeassistant")
+	X(TOPIC, homeassistant, prefix, "homeassistant") \
+	X(STR, web, listen, "127.0.0.1:8080")            \
+	X(STR, web, user, "admin")                       \
+	X(PATH, web, password_file, "")
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_PATH char *
@@ -57,11 +60,20 @@
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
 
+/* One byte per key: the table's length as a constant. */
+struct config_key_bytes {
+#define CONFIG_BYTE(type, section, key, def) char section##_##key;
+	CONFIG_KEYS(CONFIG_BYTE)
+#undef CONFIG_BYTE
+};
+enum { CONFIG_KEY_COUNT = sizeof(struct config_key_bytes) };
+
 struct config {
 #define CONFIG_FIELD(type, section, key, def) CONFIG_CTYPE_##type section##_##key;
 	CONFIG_KEYS(CONFIG_FIELD)
 #undef CONFIG_FIELD
-	char *path; /* the ini file this came from */
+	char *path;                         /* the ini file this came from */
+	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set, 0 = default */
 };
 
 /*
@@ -72,6 +84,11 @@ struct config {
  */
 int config_load(const char *path, struct config *cfg, struct errlist *errs, struct errlist *warns);
 void config_free(struct config *cfg);
+/*
+ * The line of `path` that set [section] key, 0 when it kept its default: for checks that only
+ * one program makes (pylight-web's [web] rules) to report PATH:LINE too.
+ */
+unsigned config_line(const struct config *cfg, const char *section, const char *key);
 /* Writes the effective settings as ini text, the password masked. */
 void config_dump(const struct config *cfg, FILE *f);
 

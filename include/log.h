@@ -8,6 +8,8 @@
 
 /* Picks the journal when stderr is connected to it (JOURNAL_STREAM), else stderr. */
 void log_open(void);
+/* The program's name in the journal (SYSLOG_IDENTIFIER), "pylightd" unless set. */
+void log_set_ident(const char *name);
 /* Messages less important than `level` (a LOG_* priority) are dropped. */
 void log_set_level(int level);
 int log_level_enabled(int prio);

@@ -74,11 +74,12 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 				 void (*fn)(const char *topic, void *ctx), void *ctx);
 /* Whether `zone` has a [zone NAME] section of its own. */
 bool thresholds_has_section(const struct thresholds *t, const char *zone);
-/* Calls fn with the name of every [zone NAME] section, in name order. */
-void thresholds_foreach_section(const struct thresholds *t,
-				void (*fn)(const char *zone, void *ctx), void *ctx);
 /* The number of [zone NAME] sections. */
 size_t thresholds_sections(const struct thresholds *t);
+/* Calls `fn` for each [zone NAME] section, in name order. */
+void thresholds_foreach_section(const struct thresholds *t,
+				void (*fn)(void *ctx, const char *zone, const struct zone_params *p),
+				void *ctx);
 /* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len);
 /* Writes the effective global parameters and each section's, in ref.txt syntax (for -t). */

@@ -20,6 +20,7 @@ enum key_id {
 #undef KEY_ID
 	KEY_COUNT
 };
+_Static_assert((int)KEY_COUNT == (int)CONFIG_KEY_COUNT, "one key table");
 
 struct key_def {
 	enum key_type type;
@@ -470,6 +471,7 @@ int config_load(const char *path, struct config *cfg, struct errlist *errs, stru
 	if (ctx.key_line[KEY_mqtt_password] && cfg->mqtt_password[0])
 		mode_warn(warns, path, ctx.f, "file with a password");
 	fclose(ctx.f);
+	memcpy(cfg->key_line, ctx.key_line, sizeof(cfg->key_line));
 	if (ctx.nomem || errs->count > before) {
 		config_free(cfg);
 		return ctx.nomem ? -ENOMEM : -EINVAL;
@@ -488,6 +490,13 @@ void config_free(struct config *cfg)
 			free(*(char **)key_field(cfg, id));
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+unsigned config_line(const struct config *cfg, const char *section, const char *key)
+{
+	int id = ini_key_find(section, key);
+
+	return id < 0 ? 0 : cfg->key_line[id];
 }
 
 void config_dump(const struct config *cfg, FILE *f)

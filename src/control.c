@@ -567,8 +567,9 @@ static void announce(struct control *c, const char *zone)
 		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
 }
 
-static void announce_section(const char *zone, void *ctx)
+static void announce_section(void *ctx, const char *zone, const struct zone_params *p)
 {
+	(void)p;
 	announce(ctx, zone);
 }
 
@@ -588,8 +589,9 @@ static void announce_all(struct control *c)
 	zones_foreach(c->zones, announce_alive, c);
 }
 
-static void keep_section(const char *zone, void *ctx)
+static void keep_section(void *ctx, const char *zone, const struct zone_params *p)
 {
+	(void)p;
 	discovery_keep(ctx, zone);
 }
 
@@ -638,10 +640,11 @@ struct reload_news {
 	const struct thresholds *old;
 };
 
-static void announce_new_section(const char *zone, void *ctx)
+static void announce_new_section(void *ctx, const char *zone, const struct zone_params *p)
 {
 	const struct reload_news *n = ctx;
 
+	(void)p;
 	if (!thresholds_has_section(n->old, zone) && !zones_find(n->c->zones, zone))
 		announce(n->c, zone);
 }

@@ -11,6 +11,7 @@
 
 static int max_level = LOG_INFO;
 static bool to_journal;
+static const char *ident = "pylightd";
 
 static const char *const prio_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
@@ -33,6 +34,11 @@ void log_open(void)
 	to_journal = stderr_is_journal();
 }
 
+void log_set_ident(const char *name)
+{
+	ident = name;
+}
+
 void log_set_level(int level)
 {
 	max_level = level;
@@ -53,10 +59,10 @@ static void log_v(int prio, const char *zone, const char *fmt, va_list ap)
 	if (to_journal) {
 		if (zone)
 			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio, "ZONE=%s", zone,
-					"SYSLOG_IDENTIFIER=pylightd", NULL);
+					"SYSLOG_IDENTIFIER=%s", ident, NULL);
 		else
 			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio,
-					"SYSLOG_IDENTIFIER=pylightd", NULL);
+					"SYSLOG_IDENTIFIER=%s", ident, NULL);
 		return;
 	}
 	fprintf(stderr, "%s: %s\n", prio_names[prio & 7], buf);

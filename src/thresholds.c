@@ -1049,13 +1049,6 @@ bool thresholds_has_section(const struct thresholds *t, const char *zone)
 	return z != NULL;
 }
 
-void thresholds_foreach_section(const struct thresholds *t,
-				void (*fn)(const char *zone, void *ctx), void *ctx)
-{
-	for (const struct zone_section *z = t->sections; z; z = z->hh.next)
-		fn(z->name, ctx);
-}
-
 size_t thresholds_sections(const struct thresholds *t)
 {
 	return HASH_COUNT(t->sections);
@@ -1136,6 +1129,16 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 			break;
 		}
 	}
+}
+
+void thresholds_foreach_section(const struct thresholds *t,
+				void (*fn)(void *ctx, const char *zone, const struct zone_params *p),
+				void *ctx)
+{
+	const struct zone_section *z;
+
+	for (z = t->sections; z; z = z->hh.next)
+		fn(ctx, z->name, &z->p);
 }
 
 void thresholds_dump(const struct thresholds *t, FILE *f)

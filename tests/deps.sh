@@ -6,8 +6,8 @@ set -eu
 # tools, and what `make deb` and its checks use.
 PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
 uthash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest
-openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy
-dpkg-dev debhelper lintian blhc"
+openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy libmicrohttpd-dev xxd
+chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
 
 command -v dpkg-query >/dev/null 2>&1 || {
 	echo "deps: dpkg-query not found; this needs Debian 12 with: $PACKAGES" >&2

@@ -1,11 +1,13 @@
 #!/bin/sh
 # run-blackbox.sh -- runs the black-box tests against $PYLIGHTD (default build/plain/pylightd)
+# and $PYLIGHT_WEB (default: pylight-web beside $PYLIGHTD)
 #
 # Extra arguments go to pytest (e.g. -k restart, -x, -v). Debian's /usr/bin/python3 is used
 # on purpose: it is the one that sees python3-paho-mqtt and python3-pytest.
 set -eu
 cd "$(dirname "$0")/.."
 PYLIGHTD=$(realpath -m "${PYLIGHTD:-build/plain/pylightd}")
-export PYLIGHTD
-echo "black-box tests of $PYLIGHTD"
+PYLIGHT_WEB=$(realpath -m "${PYLIGHT_WEB:-$(dirname "$PYLIGHTD")/pylight-web}")
+export PYLIGHTD PYLIGHT_WEB
+echo "black-box tests of $PYLIGHTD and $PYLIGHT_WEB"
 exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox "$@"

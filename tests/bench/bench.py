@@ -614,6 +614,33 @@ class Bench:
         return "\n".join(out)
 
 
+def web_table(bench):
+    """pylight-web's own rows (tests/bench/web.py), on a broker of their own."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import web  # pylint: disable=import-outside-toplevel
+    binary = bench.pylightd.parent / "pylight-web"
+    if not os.access(binary, os.X_OK):
+        print(f"pylight-web: {binary} not found, no figures")
+        return
+    workdir = bench.tmp / "web"
+    workdir.mkdir()
+    broker = Broker(workdir, bench.pin_broker)
+    broker.start()
+    try:
+        fig = web.measure(binary, broker.port, workdir, free_port, bench.pin_work)
+    except (RuntimeError, OSError, AssertionError) as e:
+        print(f"pylight-web: could not measure: {e}")
+        return
+    finally:
+        broker.stop()
+    rs = web.rows(fig)
+    w = max(len(r[0]) for r in rs)
+    print(f"\n-- pylight-web (the operators' page), {web.REQUESTS} requests on one connection")
+    for metric, value, target, verdict in rs:
+        print(f"{metric:<{w}}  {value:>8}  {target:<14}  {verdict}")
+    bench.raw.append(f"web {fig}")
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: bench.py BUILD_DIR", file=sys.stderr)
@@ -634,6 +661,7 @@ def main():
         reload, rename = bench.run()
         print()
         print(bench.table(reload, rename))
+        web_table(bench)
         print(f"raw results: {bench.raw_path}")
     except BenchError as e:
         print(f"bench: could not run: {e}", file=sys.stderr)

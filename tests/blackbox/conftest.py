@@ -28,6 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PYLIGHTD = Path(os.environ.get("PYLIGHTD", ROOT / "build/plain/pylightd")).resolve()
+PYLIGHT_WEB = Path(os.environ.get("PYLIGHT_WEB", ROOT / "build/plain/pylight-web")).resolve()
 MOSQUITTO = "/usr/sbin/mosquitto"
 TIMEOUT = 10.0
 POLL = 0.02
@@ -604,6 +605,89 @@ def run_pylightd():
                         pytrace=False)
         return res
     return run
+
+
+# --- pylight-web ---------------------------------------------------------------------------
+
+class Web:
+    """One pylight-web process reading a Daemon's pylight.ini (so that both share ref.txt),
+    with [web] listen on a free loopback port unless `ini` says otherwise."""
+
+    def __init__(self, daemon, ini=None):
+        self.daemon = daemon
+        self.port = free_port()
+        self.ini_path = daemon.dir / "pylight-web.ini"
+        self.err_path = daemon.dir / "pylight-web.log"
+        settings = {k: dict(v) for k, v in daemon.settings.items()}
+        settings.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
+        for section, keys in (ini or {}).items():
+            settings.setdefault(section, {}).update(keys)
+        out = []
+        for section, keys in settings.items():
+            out.append(f"[{section}]")
+            out += [f"{k} = {v}" for k, v in keys.items() if v is not None]
+            out.append("")
+        self.ini_path.write_text("\n".join(out))
+        self.client_id = settings["mqtt"]["client_id"] + "-web"
+        self.proc = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait=True):
+        if not (PYLIGHT_WEB.is_file() and os.access(PYLIGHT_WEB, os.X_OK)):
+            pytest.fail(f"pylight-web not found at {PYLIGHT_WEB} (run `make`, or set PYLIGHT_WEB)")
+        with open(self.err_path, "ab") as err:
+            self.proc = subprocess.Popen([str(PYLIGHT_WEB), "-c", str(self.ini_path)],
+                                         stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                         env=daemon_env())
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self):
+        """Waits until it answers HTTP and has subscribed to the zones' explanations."""
+        def answers():
+            assert self.proc.poll() is None, f"pylight-web exited:\n{self.log()}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
+        wait_until(answers, what=lambda: f"pylight-web to listen; log:\n{self.log()}")
+        self.daemon.broker.wait_subscribed(self.client_id, [ZONE_STATE + "/x"])
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        try:
+            return self.err_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+@pytest.fixture
+def web(request):
+    """web(daemon, ini={"web": {...}}, start=True) -> a started Web beside `daemon`."""
+    made = []
+
+    def make(daemon, ini=None, start=True):
+        w = Web(daemon, ini)
+        made.append(w)
+        if start:
+            w.start()
+        return w
+
+    yield make
+    reports = []
+    for w in made:
+        if w.alive():
+            terminate(w.proc)
+            if w.proc.returncode != 0:
+                reports.append(f"pylight-web exited {w.proc.returncode} on SIGTERM:\n{w.log()}")
+        if sanitizer_report(w.log()):
+            reports.append(f"--- {w.err_path}\n{w.log()}")
+    if reports:
+        pytest.fail("pylight-web:\n" + "\n".join(reports), pytrace=False)
 
 
 # --- a fake systemd -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/bin/bash
 # demo.sh -- `make demo`: a private broker, pylightd and a simulated day of lux readings, shown live
 #
-# Usage: demo.sh PATH-TO-PYLIGHTD. Runs until Ctrl-C, or for DEMO_SECONDS seconds when set.
+# Usage: demo.sh PATH-TO-PYLIGHTD; pylight-web beside it serves the operators' page (on
+# DEMO_WEB_PORT, default a free port). Runs until Ctrl-C, or for DEMO_SECONDS seconds when set.
 # DEMO_DAY sets how many seconds a simulated day lasts (60). Everything lives in one
 # temporary folder, removed on exit with every process started here.
 set -euo pipefail
@@ -25,6 +26,8 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/pylight-demo.XXXXXX")
 broker_pid=
 daemon_pid=
 viewer_pid=
+web_pid=
+PYLIGHT_WEB=$(dirname "$PYLIGHTD")/pylight-web
 
 # Whether pid is still running (a zombie waiting to be reaped is not).
 running() {
@@ -51,6 +54,7 @@ cleanup() {
 	set +e
 	trap - EXIT INT TERM
 	stop "$viewer_pid"
+	stop "$web_pid"
 	stop "$daemon_pid"
 	if [[ -n $daemon_pid && $stopped_rc -ne 0 ]]; then
 		echo "demo: pylightd exited with status $stopped_rc; its log:" >&2
@@ -288,6 +292,8 @@ done
 [[ -n $broker_pid ]] || die "mosquitto did not start: $(tail -n 5 "$dir/mosquitto.log")"
 
 "$PY" "$dir/demo.py" ref >"$dir/ref.txt"
+web_port=${DEMO_WEB_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')}
 cat >"$dir/pylight.ini" <<EOF
 ; pylight demo settings (written by demo.sh)
 [mqtt]
@@ -304,11 +310,23 @@ level = info
 
 [homeassistant]
 discovery = true
+
+[web]
+listen = 127.0.0.1:$web_port
 EOF
 "$PYLIGHTD" -c "$dir/pylight.ini" 2>"$dir/pylightd.log" &
 daemon_pid=$!
+web_url=
+if [[ -x $PYLIGHT_WEB ]]; then
+	"$PYLIGHT_WEB" -c "$dir/pylight.ini" 2>"$dir/pylight-web.log" &
+	web_pid=$!
+	web_url="http://127.0.0.1:$web_port/"
+fi
 
 echo "pylight demo: mosquitto on 127.0.0.1:$port, pylightd (pid $daemon_pid), files in $dir"
+if [[ -n $web_url ]]; then
+	echo "the operators' page (pylight-web, pid $web_pid): $web_url"
+fi
 echo "thresholds ($dir/ref.txt):"
 sed 's/^/    /' "$dir/ref.txt"
 if ((DEMO_SECONDS)); then

@@ -7,7 +7,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-"thresholds config reading override"}
+TARGETS=${FUZZ_TARGETS:-"thresholds config reading override web"}
 CC_FUZZ=${CC_FUZZ:-clang}
 OUT=build/fuzz
 RUN=$OUT/run
@@ -27,7 +27,7 @@ limit=-max_total_time=$SECONDS_EACH
 [ "$SECONDS_EACH" -gt 0 ] || limit=-runs=0
 
 # The Makefile's language and warning flags; -O1 -g keeps stacks readable at full speed.
-CFLAGS="-std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags inih json-c) -g -O1
+CFLAGS="-std=c11 -D_GNU_SOURCE -Iinclude -Isrc/web $(pkg-config --cflags inih json-c) -g -O1
 	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith
 	-Wformat=2 -Wvla"
@@ -38,6 +38,8 @@ srcs() {
 	thresholds) echo "src/number.c src/errlist.c src/thresholds.c" ;;
 	config) echo "src/errlist.c src/config.c" ;;
 	reading | override) echo "src/number.c src/reading.c" ;;
+	web) echo "src/number.c src/errlist.c src/thresholds.c src/reading.c src/web/body.c \
+		src/web/edit.c" ;;
 	esac
 }
 

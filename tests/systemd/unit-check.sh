@@ -1,5 +1,5 @@
 #!/bin/bash
-# unit-check.sh -- the shipped unit as `make install` writes it: `systemd-analyze verify` says
+# unit-check.sh -- the shipped units as `make install` writes them: `systemd-analyze verify` says
 # nothing about it, and `systemd-analyze security --offline=true` rates its exposure <= MAX.
 # Prints one "PASS  ..." or "FAIL  ..." line per check; exits non-zero on any failure.
 # Needs a private mount namespace (root, or unprivileged user namespaces) so that the
@@ -9,6 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 MAX_EXPOSURE=${MAX_EXPOSURE:-1.5}
+MAX_WEB_EXPOSURE=${MAX_WEB_EXPOSURE:-2.0}
 PREFIX=/usr/local
 failed=0
 pass() { echo "PASS  $*"; }
@@ -59,15 +60,42 @@ else
 	fail "unit: systemd-analyze verify (exit $rc) said: $(echo "$verify" | tr '\n' ' ')"
 fi
 
-security=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1)
-exposure=$(echo "$security" | sed -n 's/.*Overall exposure level for pylight\.service: \([0-9.]*\).*/\1/p')
-if [ -z "$exposure" ]; then
-	fail "unit: no exposure level in systemd-analyze security output: $(echo "$security" | tail -n 3)"
-elif awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }'; then
-	pass "unit: systemd-analyze security exposure $exposure <= $MAX_EXPOSURE"
+# Exposure of a unit: at most its limit (pylight.service MAX_EXPOSURE, pylight-web.service
+# MAX_WEB_EXPOSURE, as it listens and writes ref.txt's folder).
+exposure_check() {
+	local unit=$1 max=$2 name security exposure
+	name=$(basename "$unit")
+	security=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1)
+	exposure=$(echo "$security" |
+		sed -n "s/.*Overall exposure level for ${name//./\\.}: \([0-9.]*\).*/\1/p")
+	if [ -z "$exposure" ]; then
+		fail "$name: no exposure level in systemd-analyze security output: $(echo "$security" | tail -n 3)"
+	elif awk -v e="$exposure" -v m="$max" 'BEGIN { exit !(e <= m) }'; then
+		pass "$name: systemd-analyze security exposure $exposure <= $max"
+	else
+		fail "$name: systemd-analyze security exposure $exposure > $max"
+		echo "$security" | grep '✗' >&2
+	fi
+}
+exposure_check "$unit" "$MAX_EXPOSURE"
+
+# pylight-web: its service and socket as installed, verified the same way.
+web=$tmp/root$unitdir/pylight-web.service
+if grep -qx "ExecStart=$PREFIX/sbin/pylight-web -c /etc/pylight/pylight.ini" "$web" &&
+	grep -qx 'Type=notify' "$web" && grep -qx 'ReadWritePaths=/etc/pylight' "$web" &&
+	grep -qx 'ListenStream=127.0.0.1:8080' "$tmp/root$unitdir/pylight-web.socket"; then
+	pass "pylight-web: Type=notify, ReadWritePaths=/etc/pylight only, socket on 127.0.0.1:8080"
 else
-	fail "unit: systemd-analyze security exposure $exposure > $MAX_EXPOSURE"
-	echo "$security" | grep '✗' >&2
+	fail "pylight-web: unexpected unit: $(grep -E '^(ExecStart|Type|ReadWritePaths)=' "$web" | tr '\n' ' ')"
 fi
+verify=$("${ns[@]}" sh -c 'mount --bind "$1$2" "$2" && exec systemd-analyze verify "$3" "$4"' sh \
+	"$tmp/root" "$PREFIX" "$web" "$tmp/root$unitdir/pylight-web.socket" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ -z "$verify" ]; then
+	pass "pylight-web: systemd-analyze verify prints nothing for its service and socket"
+else
+	fail "pylight-web: systemd-analyze verify (exit $rc) said: $(echo "$verify" | tr '\n' ' ')"
+fi
+exposure_check "$web" "$MAX_WEB_EXPOSURE"
 
 exit $((failed > 0))

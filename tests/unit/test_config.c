@@ -628,7 +628,8 @@ static void test_dump(void **state)
 		 "\n[readings]\njson_field =\nmax_payload = 256\nmax_zones = 4096\n"
 		 "\n[thresholds]\nfile = %s/ref.txt\n"
 		 "\n[log]\nlevel = warning\n"
-		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n",
+		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
+		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n",
 		 dir);
 	assert_string_equal(out, want);
 	free(out);

@@ -1,0 +1,199 @@
+/* bus.c -- pylight-web's broker connection: zones' explanations in, overrides out */
+#include "bus.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct bus {
+	struct mosquitto *mosq;
+	const struct config *cfg;
+	struct zonecache *zc;
+	char *sub_all; /* "pylight/zone/#" also matches "pylight/zone" */
+	atomic_bool connected;
+};
+
+/* libmosquitto's error codes as -errno: this module's one translation of MOSQ_ERR_*. */
+static int mosq_errno(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_SUCCESS:
+		return 0;
+	case MOSQ_ERR_NOMEM:
+		return -ENOMEM;
+	case MOSQ_ERR_NO_CONN:
+		return -ENOTCONN;
+	case MOSQ_ERR_INVAL:
+	case MOSQ_ERR_PAYLOAD_SIZE:
+		return -EINVAL;
+	case MOSQ_ERR_ERRNO:
+		return errno ? -errno : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+static int fail(int rc, char *err, size_t errlen, const char *what)
+{
+	int neg = mosq_errno(rc);
+
+	snprintf(err, errlen, "%s: %s", what,
+		 rc == MOSQ_ERR_ERRNO ? strerror(-neg) : mosquitto_strerror(rc));
+	return neg;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct bus *b = obj;
+	const struct config *c = b->cfg;
+
+	if (rc != 0) {
+		log_msg(LOG_WARNING, "mqtt: refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
+			mosquitto_connack_string(rc));
+		return;
+	}
+	if (b->sub_all)
+		mosquitto_subscribe(mosq, NULL, b->sub_all, 1);
+	atomic_store(&b->connected, true);
+	log_msg(LOG_NOTICE, "mqtt: connected to %s:%d", c->mqtt_host, c->mqtt_port);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct bus *b = obj;
+
+	(void)mosq;
+	if (atomic_exchange(&b->connected, false) && rc != 0)
+		log_msg(LOG_WARNING, "mqtt: connection lost: %s", mosquitto_strerror(rc));
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct bus *b = obj;
+	const char *base = b->cfg->topics_zone_state, *zone;
+	size_t n = strlen(base);
+
+	(void)mosq;
+	if (strncmp(msg->topic, base, n) != 0)
+		return;
+	if (msg->topic[n] == '\0')
+		zone = "";
+	else if (msg->topic[n] == '/')
+		zone = msg->topic + n + 1;
+	else
+		return;
+	zonecache_put(b->zc, zone, msg->payload, (size_t)msg->payloadlen);
+}
+
+int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char *err,
+	    size_t errlen)
+{
+	struct bus *b;
+	char *id = NULL;
+	int rc;
+
+	mosquitto_lib_init();
+	b = calloc(1, sizeof(*b));
+	if (!b || asprintf(&id, "%s-web", c->mqtt_client_id) < 0 ||
+	    (c->topics_zone_state[0] && asprintf(&b->sub_all, "%s/#", c->topics_zone_state) < 0)) {
+		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
+		free(b);
+		mosquitto_lib_cleanup();
+		return -ENOMEM;
+	}
+	b->cfg = c;
+	b->zc = zc;
+	/* a clean session: the retained explanations arrive again on every subscribe */
+	b->mosq = mosquitto_new(id, /* clean_session = */ true, b);
+	free(id);
+	if (!b->mosq) {
+		snprintf(err, errlen, "mqtt: %s", strerror(errno ? errno : ENOMEM));
+		bus_free(b);
+		return -ENOMEM;
+	}
+	rc = mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+				  c->mqtt_protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	if (rc == MOSQ_ERR_SUCCESS && c->mqtt_username[0])
+		rc = mosquitto_username_pw_set(b->mosq, c->mqtt_username,
+					       c->mqtt_password[0] ? c->mqtt_password : NULL);
+	if (rc == MOSQ_ERR_SUCCESS && (c->mqtt_tls_ca_file[0] || c->mqtt_tls_cert_file[0])) {
+		rc = mosquitto_tls_set(b->mosq, c->mqtt_tls_ca_file[0] ? c->mqtt_tls_ca_file : NULL,
+				       NULL, c->mqtt_tls_cert_file[0] ? c->mqtt_tls_cert_file : NULL,
+				       c->mqtt_tls_key_file[0] ? c->mqtt_tls_key_file : NULL, NULL);
+		if (rc == MOSQ_ERR_SUCCESS)
+			rc = mosquitto_tls_insecure_set(b->mosq, c->mqtt_tls_insecure);
+	}
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_reconnect_delay_set(b->mosq, (unsigned)c->mqtt_reconnect_min,
+						   (unsigned)c->mqtt_reconnect_max,
+						   /* exponential = */ true);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		rc = fail(rc, err, errlen, "mqtt setup");
+		bus_free(b);
+		return rc;
+	}
+	mosquitto_connect_callback_set(b->mosq, on_connect);
+	mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
+	mosquitto_message_callback_set(b->mosq, on_message);
+	*out = b;
+	return 0;
+}
+
+int bus_start(struct bus *b, char *err, size_t errlen)
+{
+	/* loop_start before connect_async, or a broker down at start is never retried */
+	int rc = mosquitto_loop_start(b->mosq);
+
+	if (rc != MOSQ_ERR_SUCCESS)
+		return fail(rc, err, errlen, "mqtt loop");
+	rc = mosquitto_connect_async(b->mosq, b->cfg->mqtt_host, b->cfg->mqtt_port,
+				     b->cfg->mqtt_keepalive);
+	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+		return fail(rc, err, errlen, "mqtt connect");
+	return 0;
+}
+
+bool bus_connected(struct bus *b)
+{
+	return atomic_load(&b->connected);
+}
+
+int bus_override(struct bus *b, const char *zone, const char *payload)
+{
+	const char *base = b->cfg->topics_override;
+	char *topic;
+	int rc;
+
+	if (!bus_connected(b))
+		return -ENOTCONN;
+	if (asprintf(&topic, "%s%s%s", base, *zone ? "/" : "", zone) < 0)
+		return -ENOMEM;
+	rc = mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload,
+			       b->cfg->mqtt_qos, /* retain = */ false);
+	free(topic);
+	return mosq_errno(rc);
+}
+
+void bus_stop(struct bus *b)
+{
+	mosquitto_disconnect(b->mosq);
+	mosquitto_loop_stop(b->mosq, /* force = */ false);
+}
+
+void bus_free(struct bus *b)
+{
+	if (!b)
+		return;
+	if (b->mosq)
+		mosquitto_destroy(b->mosq);
+	free(b->sub_all);
+	free(b);
+	mosquitto_lib_cleanup();
+}

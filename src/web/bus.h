@@ -1,0 +1,31 @@
+/* bus.h -- pylight-web's broker connection: zones' explanations in, overrides out */
+#ifndef PYLIGHT_WEB_BUS_H
+#define PYLIGHT_WEB_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "zonecache.h"
+
+struct bus;
+
+/*
+ * A libmosquitto client named CLIENT_ID-web that feeds the explanations retained on the
+ * zone_state topics into `zc`. On error fills `err` and returns -errno.
+ */
+int bus_new(const struct config *cfg, struct zonecache *zc, struct bus **out, char *err,
+	    size_t errlen);
+/* Starts the loop thread, then connects asynchronously (a missing broker is retried). */
+int bus_start(struct bus *b, char *err, size_t errlen);
+bool bus_connected(struct bus *b);
+/*
+ * Publishes `payload` on the override topic of `zone` (the bare topic for ""), not retained.
+ * Returns 0, -ENOTCONN while not connected (nothing is queued), or another -errno.
+ */
+int bus_override(struct bus *b, const char *zone, const char *payload);
+/* Disconnects and stops the loop thread. */
+void bus_stop(struct bus *b);
+void bus_free(struct bus *b);
+
+#endif
