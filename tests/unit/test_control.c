@@ -236,14 +236,13 @@ static void test_max_zones(void **state)
 static void test_dwell_hands_out_a_deadline(void **state)
 {
 	struct fixture *f = *state;
-	int64_t before;
+	int64_t before = monotonic_ms(); /* the dwell runs from the first order, sent after this */
 
 	send(f, "value/light/slow", "100");
 	assert_int_equal(take(f), 2);
 	assert_int_equal(f->wake, 0); /* nothing to wait for yet: out.wake never called */
 	assert_int_equal(f->nwake, 0);
 
-	before = monotonic_ms();
 	send(f, "value/light/slow", "500"); /* OFF wanted, held back by min_on 10s */
 	assert_int_equal(take(f), 0);     /* neither light nor mode changed */
 	assert_int_equal(f->nwake, 1);
