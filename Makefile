@@ -52,7 +52,8 @@ LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 WEB_SRCS := $(wildcard src/web/*.c)
 WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css)
 WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
-	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o)
+	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o \
+			       mosq.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 

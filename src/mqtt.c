@@ -16,6 +16,7 @@
 
 #include "discovery.h"
 #include "log.h"
+#include "mosq.h"
 #include "monotonic.h"
 
 #ifndef PIDFD_THREAD
@@ -43,25 +44,6 @@ struct mqtt {
 	long inflight; /* QoS > 0 publishes not yet acknowledged */
 	char why[160];
 };
-
-/* libmosquitto's error codes as -errno: the one translation of MOSQ_ERR_*. */
-static int mosq_errno(int rc)
-{
-	switch (rc) {
-	case MOSQ_ERR_SUCCESS:
-		return 0;
-	case MOSQ_ERR_NOMEM:
-		return -ENOMEM;
-	case MOSQ_ERR_NO_CONN:
-		return -ENOTCONN;
-	case MOSQ_ERR_INVAL:
-		return -EINVAL;
-	case MOSQ_ERR_ERRNO:
-		return errno ? -errno : -EIO;
-	default:
-		return -EIO;
-	}
-}
 
 /*
  * Whether a connect or reconnect error is for good. Every other one (DNS, a refused or

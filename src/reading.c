@@ -72,30 +72,38 @@ static int json_number_get(struct json_object *val, double *out)
 }
 
 /*
- * A tokener per call rather than per thread: a thread-local one would need a key destructor
- * to be freed at thread exit, and the object tree allocates anyway. Strict mode: sensors
- * speak RFC 8259 JSON, and anything looser is more likely a broken payload than a reading;
- * it also refuses anything but white space after the object.
+ * The JSON object of a payload, or NULL; the caller puts it. A tokener per call rather than
+ * per thread: a thread-local one would need a key destructor to be freed at thread exit, and
+ * the object tree allocates anyway. Strict mode: sensors and lamps speak RFC 8259 JSON, and
+ * anything looser is more likely a broken payload; it also refuses anything but white space
+ * after the object.
  */
-static int reading_parse_json(const char *s, size_t len, const char *json_field, double *out)
+static struct json_object *json_parse_strict(const char *s, size_t len)
 {
 	struct json_tokener *tok;
-	struct json_object *root, *val;
-	int r = -EINVAL;
+	struct json_object *root;
 
 	if (len > INT_MAX)
-		return -EINVAL;
+		return NULL;
 	tok = json_tokener_new();
 	if (!tok)
-		return -EINVAL;
+		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, s, (int)len);
+	json_tokener_free(tok);
+	return root;
+}
+
+static int reading_parse_json(const char *s, size_t len, const char *json_field, double *out)
+{
+	struct json_object *root = json_parse_strict(s, len), *val;
+	int r = -EINVAL;
+
 	if (root) {
 		val = json_field && *json_field ? json_walk(root, json_field) : json_default_field(root);
 		r = json_number_get(val, out);
 	}
 	json_object_put(root);
-	json_tokener_free(tok);
 	return r;
 }
 
@@ -136,18 +144,10 @@ static int lamp_word(const char *s, size_t len)
 /* A lamp state in JSON: one of the words as a string, a boolean, or the number 1 or 0. */
 static int lamp_json(const char *s, size_t len, const char *field)
 {
-	struct json_tokener *tok;
-	struct json_object *root, *val;
+	struct json_object *root = json_parse_strict(s, len);
+	struct json_object *val = root ? json_walk(root, field) : NULL;
 	int r = -EINVAL;
 
-	if (len > INT_MAX)
-		return -EINVAL;
-	tok = json_tokener_new();
-	if (!tok)
-		return -EINVAL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, s, (int)len);
-	val = root ? json_walk(root, field) : NULL;
 	switch (json_object_get_type(val)) {
 	case json_type_string:
 		r = lamp_word(json_object_get_string(val), (size_t)json_object_get_string_len(val));
@@ -162,7 +162,6 @@ static int lamp_json(const char *s, size_t len, const char *field)
 		break;
 	}
 	json_object_put(root);
-	json_tokener_free(tok);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mosq.h"
 
 struct bus {
 	struct mosquitto *mosq;
@@ -17,26 +18,6 @@ struct bus {
 	char *sub_all; /* "pylight/zone/#" also matches "pylight/zone" */
 	atomic_bool connected;
 };
-
-/* libmosquitto's error codes as -errno: this module's one translation of MOSQ_ERR_*. */
-static int mosq_errno(int rc)
-{
-	switch (rc) {
-	case MOSQ_ERR_SUCCESS:
-		return 0;
-	case MOSQ_ERR_NOMEM:
-		return -ENOMEM;
-	case MOSQ_ERR_NO_CONN:
-		return -ENOTCONN;
-	case MOSQ_ERR_INVAL:
-	case MOSQ_ERR_PAYLOAD_SIZE:
-		return -EINVAL;
-	case MOSQ_ERR_ERRNO:
-		return errno ? -errno : -EIO;
-	default:
-		return -EIO;
-	}
-}
 
 static int fail(int rc, char *err, size_t errlen, const char *what)
 {
