@@ -16,6 +16,7 @@
 #include "mqtt.h"
 #include "notify.h"
 #include "reload.h"
+#include "signals.h"
 #include "status.h"
 #include "supervisor.h"
 #include "thresholds.h"
@@ -40,25 +41,6 @@ static void usage(FILE *f)
 		   "  -t, --check        validate the configuration and thresholds, print them\n"
 		   "  -v, --version      print the version\n"
 		   "  -h, --help         print this help\n");
-}
-
-/* Blocks the signals the daemon handles and returns a signalfd for them, or -errno. */
-static int signals_open(void)
-{
-	sigset_t mask;
-	int fd;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	/* Blocked before any thread exists, so that every thread leaves them to signalfd. */
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 static void on_publish(void *ctx, const char *topic, const char *payload, size_t len, bool retain)
@@ -222,6 +204,7 @@ static int check_config(const char *path)
 /* Creates every module, runs the main loop until a signal stops it, and tears down. */
 static int serve(const char *path)
 {
+	static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct daemon d = { .signal_fd = -1 };
 	struct thresholds *t = NULL;
 	struct control_out out = {
@@ -237,7 +220,8 @@ static int serve(const char *path)
 		return rc;
 	log_set_level(d.cfg.log_level);
 	thresholds_describe(t, summary, sizeof(summary));
-	d.signal_fd = rc = signals_open();
+	d.signal_fd = rc = signals_open(handled, sizeof(handled) / sizeof(handled[0]),
+					 SFD_NONBLOCK);
 	if (rc >= 0)
 		rc = loop_new(&d.loop);
 	if (rc >= 0)

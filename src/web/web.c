@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "signals.h"
 #include "thresholds.h"
 #include "zonecache.h"
 
@@ -223,23 +224,6 @@ static int socket_open(const struct addrinfo *a)
 	return fd;
 }
 
-static int signals_open(void)
-{
-	sigset_t mask;
-	int fd;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	/* blocked before any thread exists, so that every thread leaves them to signalfd */
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /* Waits for SIGTERM or SIGINT; SIGHUP has nothing to reload (ref.txt is read per request). */
 static void signals_wait(int fd)
 {
@@ -290,6 +274,7 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 
 static int serve(const char *path)
 {
+	static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
 	struct web_settings ws = { 0 };
 	struct zonecache *zones = NULL;
 	struct http *http = NULL;
@@ -299,7 +284,7 @@ static int serve(const char *path)
 	char err[256], status[256];
 	int fd, sig, rc;
 
-	sig = signals_open();
+	sig = signals_open(handled, sizeof(handled) / sizeof(handled[0]), 0);
 	if (sig < 0) {
 		log_msg(LOG_ERR, "signals: %s", strerror(-sig));
 		return 1;
