@@ -336,19 +336,17 @@ int mqtt_start(struct mqtt *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The ended thread left its socket closed: the new one finds no connection and reconnects
+ * by itself, after the client's reconnect delay. Reconnecting from this thread instead would
+ * run the TLS handshake here while the new loop thread may close the same connection (a
+ * use-after-free inside OpenSSL, seen under ASan).
+ */
 int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
 {
-	int rc;
-
 	mosquitto_loop_stop(m->mosq, /* force = */ false); /* joins the ended thread */
 	mosquitto_log_callback_set(m->mosq, on_log);
-	rc = loop_begin(m, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = mosquitto_reconnect_async(m->mosq);
-	if (mosq_fatal(rc))
-		return fail(rc, err, errlen, "mqtt reconnect");
-	return 0;
+	return loop_begin(m, err, errlen);
 }
 
 int mqtt_thread_fd(const struct mqtt *m)
