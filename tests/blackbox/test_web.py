@@ -93,6 +93,12 @@ def test_page_and_assets_with_security_headers(pair):
     assert "http" not in request(w, "GET", "/")[2].replace('lang="en"', "")
 
 
+def test_clean_start_logs_no_warning(pair):
+    _, w = pair
+    assert request(w, "GET", "/")[0] == 200
+    assert not re.search(r"^warning: ", w.log(), re.M), w.log()
+
+
 @pytest.mark.parametrize("path", ["/nope", "/../ref.txt", "/%2e%2e/pylight.ini", "/index.html",
                                   "/ref.txt", "//etc/passwd"])
 def test_unknown_paths_are_404_and_never_files(pair, path):
