@@ -288,3 +288,23 @@ def test_save_over_a_concurrent_change_is_a_conflict(page):
     wait_until(lambda: d.ref_path.read_text() == theirs + "# mine\n", WAIT,
                lambda: f"the save to reach ref.txt; errors shown: {p.errors()}")
     assert p.errors() == []
+
+
+def test_crlf_file_saved_from_the_editor_keeps_its_line_endings(daemon, web, tmp_path):
+    # A textarea holds LF only: the page must give a CRLF file its CRLFs back when it saves.
+    crlf = REF.replace("\n", "\r\n")
+    d = daemon(ref=crlf)
+    w = web(d)
+    p = Page(tmp_path, w.url).open()
+    try:
+        p.wait_editor_loaded(REF)
+        area = p.editor()
+        p.append(area, "# checked\n")
+        p.button("Save").click()
+        wait_until(lambda: d.ref_path.read_bytes() != crlf.encode(), WAIT,
+                   lambda: f"the save to reach ref.txt; errors shown: {p.errors()}")
+        p.screenshot("crlf-saved")
+        assert d.ref_path.read_bytes() == (crlf + "# checked\r\n").encode()
+        assert p.errors() == []
+    finally:
+        p.quit()
