@@ -83,7 +83,7 @@ def pair(daemon, web):
 def test_page_and_assets_with_security_headers(pair):
     _, w = pair
     for path, kind in (("/", "text/html"), ("/app.js", "text/javascript"),
-                       ("/style.css", "text/css")):
+                       ("/style.css", "text/css"), ("/favicon.svg", "image/svg+xml")):
         status, h, text = request(w, "GET", path)
         assert status == 200 and h["content-type"].startswith(kind), (path, h)
         assert h["content-security-policy"] == "default-src 'self'"

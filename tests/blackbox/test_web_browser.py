@@ -204,6 +204,8 @@ def test_zones_appear_live(page, mqtt):
         assert p.button(label, lobby).is_displayed()
     assert p.screenshot("zones").exists()
     assert p.errors() == []
+    # nothing failed to load and no script error: the console holds no error at all
+    assert "SEVERE" not in p.console(), p.console()
 
 
 def test_override_on_then_auto_reaches_the_broker(page, mqtt):
