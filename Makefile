@@ -50,7 +50,7 @@ LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 # pylight-web: its own sources, the page compiled in, and the modules it shares with pylightd
 # (the same thresholds parser checks every text before it is saved).
 WEB_SRCS := $(wildcard src/web/*.c)
-WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css)
+WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css src/web/page/*.svg)
 WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
 	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o \
 			       mosq.o signals.o)

@@ -1,15 +1,20 @@
 /* bus.c -- pylight-web's broker connection: zones' explanations in, overrides out */
 #include "bus.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <mosquitto.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
+#include "monotonic.h"
 #include "mosq.h"
+
+#define TIDS_MAX 64
 
 struct bus {
 	struct mosquitto *mosq;
@@ -17,6 +22,12 @@ struct bus {
 	struct zonecache *zc;
 	char *sub_all; /* "pylight/zone/#" also matches "pylight/zone" */
 	atomic_bool connected;
+	atomic_bool ever_connected; /* since the last restart of the loop thread */
+	/* The loop thread, watched from the main thread (bus_supervise): libmosquitto ends it
+	 * for good on some errors (an MQTT 5 CONNACK refusal), and nothing else restarts it. */
+	pid_t loop_tid;           /* 0: not found, not watched */
+	int64_t ended_at;         /* when it was found ended, or 0 */
+	unsigned restart_delay_s; /* before the next restart; reconnect_min..reconnect_max */
 };
 
 static int fail(int rc, char *err, size_t errlen, const char *what)
@@ -41,6 +52,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (b->sub_all)
 		mosquitto_subscribe(mosq, NULL, b->sub_all, 1);
 	atomic_store(&b->connected, true);
+	atomic_store(&b->ever_connected, true);
 	log_msg(LOG_NOTICE, "mqtt: connected to %s:%d", c->mqtt_host, c->mqtt_port);
 }
 
@@ -127,18 +139,102 @@ int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char
 	return 0;
 }
 
-int bus_start(struct bus *b, char *err, size_t errlen)
+/* The ids of this process's threads, at most `cap`. */
+static size_t tids(pid_t *buf, size_t cap)
 {
-	/* loop_start before connect_async, or a broker down at start is never retried */
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < cap)
+		if (e->d_name[0] != '.')
+			buf[n++] = (pid_t)atoi(e->d_name);
+	closedir(d);
+	return n;
+}
+
+/* Starts libmosquitto's loop thread and notes its id (the one thread that is new). */
+static int loop_begin(struct bus *b, char *err, size_t errlen)
+{
+	pid_t before[TIDS_MAX], after[TIDS_MAX];
+	size_t nbefore = tids(before, TIDS_MAX), nafter, i, j;
 	int rc = mosquitto_loop_start(b->mosq);
 
 	if (rc != MOSQ_ERR_SUCCESS)
 		return fail(rc, err, errlen, "mqtt loop");
+	b->loop_tid = 0;
+	nafter = tids(after, TIDS_MAX);
+	for (i = 0; i < nafter && !b->loop_tid; i++) {
+		for (j = 0; j < nbefore && before[j] != after[i]; j++)
+			;
+		if (j == nbefore)
+			b->loop_tid = after[i];
+	}
+	return 0;
+}
+
+static bool thread_ended(pid_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tid);
+	return stat(path, &st) < 0 && errno == ENOENT;
+}
+
+int bus_start(struct bus *b, char *err, size_t errlen)
+{
+	/* loop_start before connect_async, or a broker down at start is never retried */
+	int rc = loop_begin(b, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	b->restart_delay_s = (unsigned)b->cfg->mqtt_reconnect_min;
 	rc = mosquitto_connect_async(b->mosq, b->cfg->mqtt_host, b->cfg->mqtt_port,
 				     b->cfg->mqtt_keepalive);
 	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
 		return fail(rc, err, errlen, "mqtt connect");
 	return 0;
+}
+
+int bus_supervise(struct bus *b)
+{
+	const struct config *c = b->cfg;
+	int64_t now = monotonic_ms();
+	char err[128];
+	int rc;
+
+	if (!b->loop_tid || !thread_ended(b->loop_tid))
+		return 0;
+	if (!b->ended_at) {
+		b->ended_at = now;
+		if (atomic_exchange(&b->ever_connected, false))
+			b->restart_delay_s = (unsigned)c->mqtt_reconnect_min;
+		log_msg(LOG_WARNING, "mqtt: the connection loop ended; restarting it in %u s",
+			b->restart_delay_s);
+	}
+	if (now - b->ended_at < (int64_t)b->restart_delay_s * 1000)
+		return 0;
+	b->ended_at = 0;
+	b->restart_delay_s = b->restart_delay_s * 2 > (unsigned)c->mqtt_reconnect_max ?
+				     (unsigned)c->mqtt_reconnect_max :
+				     b->restart_delay_s * 2;
+	mosquitto_loop_stop(b->mosq, /* force = */ false); /* joins the ended thread */
+	rc = loop_begin(b, err, sizeof(err));
+	if (rc == 0) {
+		rc = mosquitto_reconnect_async(b->mosq);
+		if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
+			rc = fail(rc, err, sizeof(err), "mqtt reconnect");
+		else
+			rc = 0;
+	}
+	if (rc < 0)
+		log_msg(LOG_ERR, "%s", err);
+	else
+		log_msg(LOG_NOTICE, "mqtt: connection loop restarted");
+	return rc < 0 ? rc : 1;
 }
 
 bool bus_connected(struct bus *b)

@@ -18,6 +18,13 @@ int bus_new(const struct config *cfg, struct zonecache *zc, struct bus **out, ch
 	    size_t errlen);
 /* Starts the loop thread, then connects asynchronously (a missing broker is retried). */
 int bus_start(struct bus *b, char *err, size_t errlen);
+/*
+ * Called from the main thread every second or so: once the loop thread has ended (libmosquitto
+ * gives up on some errors, such as an MQTT 5 refusal), restarts it and reconnects, after
+ * reconnect_min seconds, doubling up to reconnect_max while it keeps ending without a
+ * connection. Returns 1 after a restart, 0 when there was nothing to do, or -errno.
+ */
+int bus_supervise(struct bus *b);
 bool bus_connected(struct bus *b);
 /*
  * Publishes `payload` on the override topic of `zone` (the bare topic for ""), not retained.

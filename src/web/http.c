@@ -403,11 +403,14 @@ int http_start(int fd, struct api *api, const char *user, const char *password,
 	h->password = password;
 	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 					  MHD_USE_ERROR_LOG,
-				  0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+				  0, NULL, NULL, on_request, h,
+				  /* first, or libmicrohttpd warns that it may log elsewhere */
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+				  MHD_OPTION_END);
 	if (!h->mhd) {
 		snprintf(err, errlen, "http: libmicrohttpd could not start on the socket");
 		close(fd);

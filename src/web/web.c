@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "zonecache.h"
 
 #define LISTEN_BACKLOG 64
+#define SUPERVISE_MS 1000 /* how often the broker connection's thread is checked */
 
 static void usage(FILE *f)
 {
@@ -224,12 +226,25 @@ static int socket_open(const struct addrinfo *a)
 	return fd;
 }
 
-/* Waits for SIGTERM or SIGINT; SIGHUP has nothing to reload (ref.txt is read per request). */
-static void signals_wait(int fd)
+/*
+ * Waits for SIGTERM or SIGINT, supervising the broker connection's thread every second
+ * meanwhile; SIGHUP has nothing to reload (ref.txt is read per request).
+ */
+static void signals_wait(int fd, struct bus *bus)
 {
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct signalfd_siginfo si;
 
-	while (read(fd, &si, sizeof(si)) == sizeof(si) || errno == EINTR) {
+	for (;;) {
+		int n = poll(&pfd, 1, SUPERVISE_MS);
+
+		if (n < 0 && errno != EINTR)
+			return;
+		bus_supervise(bus);
+		if (n <= 0)
+			continue;
+		if (read(fd, &si, sizeof(si)) != sizeof(si))
+			continue;
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_msg(LOG_NOTICE, "signal %s: shutting down",
 				strsignal((int)si.ssi_signo));
@@ -336,7 +351,7 @@ static int serve(const char *path)
 	log_msg(LOG_NOTICE, "%s", status);
 	notify_status(status);
 	notify_ready();
-	signals_wait(sig);
+	signals_wait(sig, bus);
 	notify_stopping();
 	http_stop(http);
 	api_free(&api);

@@ -10,14 +10,15 @@ import http.client
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import threading
 
 import pytest
 
-from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, READ, TIMEOUT, ZONE_STATE, daemon_env,
-                      free_port, wait_until)
+from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, READ, TIMEOUT, ZONE_STATE, auth_broker,
+                      daemon_env, free_port, password_file, refusal_times, wait_until)
 
 RELOADED = re.compile(r"^notice: .*: reloaded \(", re.M)
 
@@ -83,7 +84,7 @@ def pair(daemon, web):
 def test_page_and_assets_with_security_headers(pair):
     _, w = pair
     for path, kind in (("/", "text/html"), ("/app.js", "text/javascript"),
-                       ("/style.css", "text/css")):
+                       ("/style.css", "text/css"), ("/favicon.svg", "image/svg+xml")):
         status, h, text = request(w, "GET", path)
         assert status == 200 and h["content-type"].startswith(kind), (path, h)
         assert h["content-security-policy"] == "default-src 'self'"
@@ -91,6 +92,12 @@ def test_page_and_assets_with_security_headers(pair):
         assert h["x-frame-options"] == "DENY"
     assert '<script src="/app.js"' in request(w, "GET", "/")[2]
     assert "http" not in request(w, "GET", "/")[2].replace('lang="en"', "")
+
+
+def test_clean_start_logs_no_warning(pair):
+    _, w = pair
+    assert request(w, "GET", "/")[0] == 200
+    assert not re.search(r"^warning: ", w.log(), re.M), w.log()
 
 
 @pytest.mark.parametrize("path", ["/nope", "/../ref.txt", "/%2e%2e/pylight.ini", "/index.html",
@@ -444,3 +451,26 @@ def test_invalid_ref_at_start_is_served_to_be_fixed(daemon, web):
     status, _, _ = request(w, "PUT", "/api/ref", body={"text": REF, "etag": ref["etag"]})
     assert status == 200
     assert d.ref_path.read_text() == REF
+
+
+# --- the broker connection ---------------------------------------------------------------
+
+def test_mqtt5_refusal_ends_no_connection_for_good(broker_factory, daemon, web, tmp_path):
+    # An MQTT 5 CONNACK refusal (bad credentials) ends libmosquitto's loop thread for good:
+    # pylight-web must notice, restart it, and get in once the broker takes the password.
+    b = auth_broker(broker_factory, tmp_path, password="not-modif")
+    d = daemon(ref=REF, on=b, start=False,
+               ini={"mqtt": {"port": str(b.auth_port), "protocol": "5",
+                             "reconnect_min": "1", "reconnect_max": "2"}})
+    w = web(d, start=False).start(wait=False)
+    refusals = refusal_times(b, 20, 2)  # a second attempt: the loop was restarted
+    assert refusals[1] - refusals[0] >= 0.7, "retrying too fast"
+    wait_until(lambda: re.search(r"^warning: mqtt: the connection loop ended", w.log(), re.M),
+               what=lambda: f"the ended loop in pylight-web's log:\n{w.log()}")
+    assert w.alive()
+    password_file(b.password_path, "system", "modif")
+    b.proc.send_signal(signal.SIGHUP)  # mosquitto rereads its password file
+    b.wait_subscribed(w.client_id, [ZONE_STATE + "/x"], timeout=20)
+    status, _, data = request(w, "POST", "/api/zones/override", body={"zone": "hall",
+                                                                      "mode": "ON"})
+    assert status == 202, data

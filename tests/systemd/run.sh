@@ -438,6 +438,95 @@ systemctl_reload() {
 }
 check "reload: systemctl reload rereads the edited ref.txt (hall -> OFF), unit active again" systemctl_reload
 
+# ---------------------------------------------------------------- pylight-web ----
+# The operators' page as installed: pylight-web.socket on 127.0.0.1:8080 starts
+# pylight-web.service (Type=notify) on the first connection; it reads the same pylight.ini.
+# Two things only the administrator can give it (a drop-in, as README says for pylightd):
+# the operators' group, to replace ref.txt in /etc/pylight, and the broker password, which
+# the ini names at pylight.service's credential path; its own copy is bound there.
+mkdir -p "$BOX/etc/systemd/system/pylight-web.service.d"
+cat >"$BOX/etc/systemd/system/pylight-web.service.d/test.conf" <<EOF
+[Service]
+SupplementaryGroups=pylight-operators
+LoadCredential=mqtt-password:/etc/pylight/mqtt-password
+BindReadOnlyPaths=%d/mqtt-password:/run/credentials/pylight.service/mqtt-password
+LimitCORE=0
+Environment=ASAN_OPTIONS=detect_leaks=0
+EOF
+in_box systemctl daemon-reload
+web_show() { in_box systemctl show -P "$1" pylight-web.service 2>/dev/null; }
+web_journal() { in_box journalctl -u pylight-web.service -o cat --no-pager 2>/dev/null; }
+# web_http METHOD PATH [JSON]: "STATUS BODY" of one request to the page, from inside the box.
+web_http() {
+	in_box curl -s -m 10 -o - -w '\n%{http_code}' -X "$1" ${3:+-H 'Content-Type: application/json' --data-binary "$3"} \
+		"http://127.0.0.1:8080$2"
+}
+web_socket_activation() {
+	local out code
+	out=$(in_box timeout 60 systemctl enable --now pylight-web.socket 2>&1) ||
+		{ WHY="enable --now: $out"; return 1; }
+	[ "$(in_box systemctl is-active pylight-web.socket)" = active ] || { WHY="socket not active"; return 1; }
+	[ "$(web_show ActiveState)" = inactive ] || { WHY="the service started before any visit"; return 1; }
+	out=$(web_http GET /) || { WHY="GET / failed: $out"; return 1; }
+	code=$(echo "$out" | tail -n 1)
+	[ "$code" = 200 ] && echo "$out" | grep -q '<textarea name="ref"' ||
+		{ WHY="GET / answered $code"; return 1; }
+	[ "$(web_show ActiveState)/$(web_show SubState)" = active/running ] ||
+		{ WHY="pylight-web.service $(web_show ActiveState)/$(web_show SubState)"; return 1; }
+	case $(web_show StatusText) in
+	*"the socket systemd passed"*) ;;
+	*) WHY="StatusText '$(web_show StatusText)'"; return 1 ;;
+	esac
+	out=$(web_http GET /api/zones)
+	code=$(echo "$out" | tail -n 1)
+	[ "$code" = 200 ] && echo "$out" | grep -q '"zone": *"hall"' ||
+		{ WHY="GET /api/zones: $code $(echo "$out" | head -c 300)"; return 1; }
+	# it is connected to the broker: an override from the page reaches it
+	connected() { web_journal | grep -q 'mqtt: connected'; }
+	wait_until "$TIMEOUT" connected || { WHY="no 'mqtt: connected' in its journal: $(web_journal | tail -n 5)"; return 1; }
+}
+check "web: enable --now pylight-web.socket; the first GET / starts it, GET /api/zones lists hall" \
+	web_socket_activation
+
+# hall's last reading is 500 and it is OFF under 300/400; a save of 600/700 from the page
+# switches it on once pylightd has reloaded the file.
+web_save_applies() {
+	local out code etag m n text='# saved from the page\non_below = 600\noff_above = 700\n'
+	n=$(in_box journalctl -u pylight.service -o cat --no-pager | grep -c 'reloaded (file changed)')
+	out=$(web_http GET /api/ref)
+	etag=$(echo "$out" | sed -n 's/.*"etag": *"\([0-9a-f]*\)".*/\1/p' | head -n 1)
+	[ -n "$etag" ] || { WHY="GET /api/ref: $out"; return 1; }
+	m=$(mark)
+	out=$(web_http PUT /api/ref "{\"text\": \"$text\", \"etag\": \"$etag\"}")
+	code=$(echo "$out" | tail -n 1)
+	[ "$code" = 200 ] || { WHY="PUT /api/ref: $out; journal: $(web_journal | tail -n 3)"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt")" = "$(printf "$text")" ] || { WHY="ref.txt: $(cat "$BOX/etc/pylight/ref.txt")"; return 1; }
+	[ "$(in_box stat -c %G:%a /etc/pylight/ref.txt)" = pylight-operators:664 ] ||
+		{ WHY="saved ref.txt is $(in_box stat -c %G:%a /etc/pylight/ref.txt)"; return 1; }
+	expect_msg "$m" "light/order/hall ON" || return 1
+	reloaded() { [ "$(in_box journalctl -u pylight.service -o cat --no-pager | grep -c 'reloaded (file changed)')" -gt "$n" ]; }
+	wait_until "$TIMEOUT" reloaded || { WHY="no new 'reloaded (file changed)' in pylightd's journal"; return 1; }
+	# a save based on the old text is a conflict, and nothing is written
+	out=$(web_http PUT /api/ref "{\"text\": \"on_below = 1\\noff_above = 2\\n\", \"etag\": \"$etag\"}")
+	[ "$(echo "$out" | tail -n 1)" = 409 ] || { WHY="a stale save answered $(echo "$out" | tail -n 1)"; return 1; }
+	[ "$(cat "$BOX/etc/pylight/ref.txt")" = "$(printf "$text")" ] || { WHY="the stale save was written"; return 1; }
+}
+check "web: PUT /api/ref saves ref.txt (group and mode kept), pylightd reloads it (hall -> ON)" \
+	web_save_applies
+
+web_disable() {
+	local out
+	out=$(in_box timeout 60 systemctl disable --now pylight-web.socket pylight-web.service 2>&1) ||
+		{ WHY="disable --now: $out"; return 1; }
+	[ "$(web_show ActiveState)" = inactive ] || { WHY="pylight-web.service $(web_show ActiveState)"; return 1; }
+	[ "$(web_show Result)" = success ] || { WHY="Result=$(web_show Result)"; return 1; }
+	out=$(web_journal | grep -m1 -i 'warning\|Sanitizer\|runtime error')
+	[ -z "$out" ] || { WHY="its journal has: $out"; return 1; }
+}
+check "web: disable --now stops socket and service cleanly, its journal holds no warning" web_disable
+rm -rf "$BOX/etc/systemd/system/pylight-web.service.d"
+in_box systemctl daemon-reload
+
 # ----------------------------------------------------------------- watchdog ----
 watchdog_fed() {
 	prop_is WatchdogUSec "${WATCHDOG_SEC}s" || { WHY="WatchdogUSec=$(box_show WatchdogUSec)"; return 1; }

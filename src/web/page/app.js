@@ -4,6 +4,19 @@
 
 const POLL_MS = 1000;
 let refEtag = null;
+let refEol = "\n";
+
+// A textarea turns every CRLF into LF: a file whose every line ends in CRLF gets them back
+// when it is checked or saved, so that saving it unchanged changes no byte.
+function eolOf(text) {
+  const lf = (text.match(/\n/g) || []).length;
+  return lf > 0 && (text.match(/\r\n/g) || []).length === lf ? "\r\n" : "\n";
+}
+
+function editorText() {
+  const text = document.querySelector("textarea[name=ref]").value;
+  return refEol === "\r\n" ? text.replace(/\r?\n/g, "\r\n") : text;
+}
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -174,14 +187,14 @@ async function loadRef(force) {
   }
   area.value = data.text;
   refEtag = data.etag;
+  refEol = eolOf(data.text);
   delete area.dataset.dirty;
   refErrors([]);
   refStatus(`loaded (etag ${data.etag})`);
 }
 
 async function checkRef() {
-  const text = document.querySelector("textarea[name=ref]").value;
-  const { status, data } = await api("POST", "/api/ref/check", { text });
+  const { status, data } = await api("POST", "/api/ref/check", { text: editorText() });
   if (status === 200) {
     refErrors([]);
     refStatus("the text is valid");
@@ -193,7 +206,7 @@ async function checkRef() {
 
 async function saveRef() {
   const area = document.querySelector("textarea[name=ref]");
-  const { status, data } = await api("PUT", "/api/ref", { text: area.value, etag: refEtag });
+  const { status, data } = await api("PUT", "/api/ref", { text: editorText(), etag: refEtag });
   if (status === 200) {
     refEtag = data.etag;
     delete area.dataset.dirty;

@@ -1,0 +1,312 @@
+"""test_web_browser.py -- the operators' page in a real browser: headless Chromium driven by
+selenium, against the real pylight-web, a real pylightd and a real mosquitto.
+
+What the HTTP tests cannot see: the page's own script (polling, the buttons, the editor), and
+what a browser adds to every request (its Origin, its referrer policy). The page is used only
+through its stable surface: `data-zone="NAME"` elements holding inputs `on_below` and
+`off_above` and buttons labelled Set, ON, OFF and AUTO; the textarea `ref` with Check and Save;
+errors in elements of class `error`. Each test saves a screenshot in its tmp_path.
+
+Nothing is downloaded: chromium and chromedriver are Debian's. A browser that cannot start
+fails the test (it never skips), so that a machine without chromium cannot pass unnoticed.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ORDER, READ, wait_until
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError as e:  # a failure, not a skip (see above)
+    webdriver = None
+    SELENIUM_MISSING = str(e)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT = 20.0  # seconds: a loaded 2-core machine, ASan builds, a browser starting
+
+REF = """\
+# thresholds of the building
+on_below = 300   # lux
+off_above = 400
+
+[zone hall]
+  on_below  =  150   # the hall has big windows
+  off_above = 250
+
+# the kitchen inherits the rest
+[zone kitchen]
+smoothing = 3
+"""
+
+BAD = "on_below = 300\noff_above = 100\n\n[zone a]\nbogus = 1\n"
+
+
+class Page:
+    """One headless Chromium showing pylight-web's page, with helpers that wait."""
+
+    def __init__(self, tmp_path, url):
+        self.dir = tmp_path
+        self.url = url
+        self.shots = 0
+        if webdriver is None:
+            pytest.fail(f"python3-selenium is missing ({SELENIUM_MISSING}): "
+                        "apt-get install python3-selenium", pytrace=False)
+        for path, pkg in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                pytest.fail(f"{path} not found: the browser tests need Debian's {pkg} "
+                            f"(apt-get install {pkg})", pytrace=False)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    "--disable-extensions", "--window-size=1280,1000",
+                    f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(CHROMEDRIVER, log_path=str(tmp_path / "chromedriver.log"))
+        try:
+            self.driver = webdriver.Chrome(service=service, options=opts)
+        except WebDriverException as e:
+            log = tmp_path / "chromedriver.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            pytest.fail(f"chromium could not start: {e.msg}\n{tail}", pytrace=False)
+        self.driver.set_page_load_timeout(WAIT)
+
+    def open(self):
+        self.driver.get(self.url + "/")
+        return self
+
+    def console(self):
+        """The browser console's messages so far (script errors, refused requests)."""
+        try:
+            return "\n".join(f"{m['level']} {m['message']}" for m in
+                             self.driver.get_log("browser"))
+        except WebDriverException:
+            return ""
+
+    def wait(self, cond, what, timeout=WAIT):
+        """Polls cond(driver) until truthy and returns its value; on timeout fails with
+        `what`, the errors the page shows and the browser's console."""
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(cond)
+        except Exception as e:  # TimeoutException, or a stale element while re-rendering
+            self.screenshot("timeout")
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} ({type(e).__name__})"
+                        f"; errors shown: {self.errors()}; console:\n{self.console()}",
+                        pytrace=False)
+
+    def screenshot(self, name):
+        self.shots += 1
+        path = self.dir / f"page-{self.shots:02d}-{name}.png"
+        assert self.driver.save_screenshot(str(path)), path
+        assert path.stat().st_size > 0
+        return path
+
+    def zone(self, name):
+        return self.driver.find_element(By.CSS_SELECTOR, f'[data-zone="{name}"]')
+
+    def zone_names(self):
+        return [e.get_attribute("data-zone")
+                for e in self.driver.find_elements(By.CSS_SELECTOR, "[data-zone]")]
+
+    def wait_zone_text(self, name, needle):
+        """Waits until zone `name` is listed and its text holds `needle` (e.g. its state)."""
+        def shown(d):
+            boxes = d.find_elements(By.CSS_SELECTOR, f'[data-zone="{name}"]')
+            return boxes and needle in boxes[0].text
+        self.wait(shown, f"zone {name!r} showing {needle!r}")
+
+    def button(self, label, within=None):
+        return (within or self.driver).find_element(
+            By.XPATH, f".//button[normalize-space()='{label}']")
+
+    def type_into(self, element, text):
+        """Replaces an input's or textarea's text as an operator does: select all, type."""
+        element.click()
+        element.send_keys(Keys.CONTROL, "a")
+        element.send_keys(Keys.DELETE)
+        element.send_keys(text)
+
+    def append(self, element, text):
+        """Types `text` at the end of a textarea (the modifier is released before typing)."""
+        element.send_keys(Keys.CONTROL, Keys.END)
+        element.send_keys(text)
+
+    def editor(self):
+        return self.driver.find_element(By.CSS_SELECTOR, "textarea[name=ref]")
+
+    def wait_editor_loaded(self, text):
+        self.wait(lambda d: self.editor().get_attribute("value") == text,
+                  "the editor to hold ref.txt")
+
+    def errors(self):
+        """The texts of the visible elements of class error."""
+        try:
+            return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".error")
+                    if e.is_displayed() and e.text.strip()]
+        except WebDriverException:
+            return []
+
+    def wait_error(self, needle):
+        """Waits until a visible .error element's text holds `needle`; returns that text."""
+        return self.wait(lambda d: next((t for t in self.errors() if needle in t), None),
+                         f"an .error element showing {needle!r}")
+
+    def quit(self):
+        self.driver.quit()
+
+
+@pytest.fixture
+def page(daemon, web, tmp_path):
+    """(pylightd with REF, pylight-web beside it, the page open in Chromium)."""
+    d = daemon(ref=REF)
+    w = web(d)
+    p = Page(tmp_path, w.url)
+    try:
+        yield d, w, p.open()
+        p.screenshot("end")
+    finally:
+        p.quit()
+    assert w.alive(), w.log()
+
+
+def test_zones_appear_live(page, mqtt):
+    d, w, p = page
+    # the sections' zones come from ref.txt, before any reading
+    p.wait(lambda drv: {"hall", "kitchen"} <= set(p.zone_names()), "hall and kitchen listed")
+    p.driver.execute_script("window.pylightTestMark = 'not reloaded';")
+    c = mqtt(ORDER + "/#")
+    c.publish(READ + "/lobby", "100")
+    c.publish(READ + "/porch", "900")
+    c.wait_for(ORDER + "/lobby", "ON")
+    c.wait_for(ORDER + "/porch", "OFF")
+    p.wait_zone_text("lobby", "ON")
+    p.wait_zone_text("porch", "OFF")
+    assert p.driver.execute_script("return window.pylightTestMark;") == "not reloaded"
+    names = p.zone_names()
+    assert names == sorted(names) and {"lobby", "porch", "hall", "kitchen"} <= set(names)
+    lobby = p.zone("lobby")
+    # the thresholds in force (the global ones) fill the zone's inputs
+    assert lobby.find_element(By.NAME, "on_below").get_attribute("value") == "300"
+    assert lobby.find_element(By.NAME, "off_above").get_attribute("value") == "400"
+    for label in ("Set", "ON", "OFF", "AUTO"):
+        assert p.button(label, lobby).is_displayed()
+    assert p.screenshot("zones").exists()
+    assert p.errors() == []
+    # nothing failed to load and no script error: the console holds no error at all
+    assert "SEVERE" not in p.console(), p.console()
+
+
+def test_override_on_then_auto_reaches_the_broker(page, mqtt):
+    d, w, p = page
+    c = mqtt(ORDER + "/#")
+    c.publish(READ + "/hall", "900")
+    c.wait_for(ORDER + "/hall", "OFF")
+    p.wait_zone_text("hall", "OFF")
+    mark = c.mark()
+    p.button("ON", p.zone("hall")).click()
+    c.wait_for(ORDER + "/hall", "ON", after=mark, timeout=WAIT)
+    p.wait_zone_text("hall", "override")
+    p.screenshot("override-on")
+    mark = c.mark()
+    p.button("AUTO", p.zone("hall")).click()
+    c.wait_for(ORDER + "/hall", "OFF", after=mark, timeout=WAIT)  # 900 lux: off again
+    p.wait_zone_text("hall", "auto")
+    assert p.errors() == []
+
+
+def test_threshold_set_switches_the_zone_and_keeps_every_other_byte(page, mqtt):
+    d, w, p = page
+    c = mqtt(ORDER + "/#")
+    c.publish(READ + "/hall", "200")
+    c.wait_for(ORDER + "/hall", "OFF")  # 200 >= the hall's on_below, 150
+    p.wait_zone_text("hall", "OFF")
+    hall = p.zone("hall")
+    on = hall.find_element(By.NAME, "on_below")
+    p.wait(lambda drv: on.get_attribute("value") == "150", "hall's on_below to show 150")
+    mark = c.mark()
+    p.type_into(on, "220")
+    p.button("Set", hall).click()
+    c.wait_for(ORDER + "/hall", "ON", after=mark, timeout=WAIT)
+    wait_until(lambda: d.ref_path.read_text() != REF, WAIT, "ref.txt to change")
+    assert d.ref_path.read_bytes() == REF.replace("  on_below  =  150   #",
+                                                  "  on_below  =  220   #").encode()
+    p.screenshot("threshold-set")
+    # the page shows the value now in force, and no error
+    p.wait(lambda drv: on.get_attribute("value") == "220", "on_below to stay 220")
+    assert p.errors() == []
+
+
+def test_invalid_text_is_shown_with_its_lines_and_never_saved(page):
+    d, w, p = page
+    p.wait_editor_loaded(REF)
+    area = p.editor()
+    p.type_into(area, BAD)
+    assert area.get_attribute("value") == BAD
+    p.button("Check").click()
+    text = p.wait_error("line 5: ")
+    assert "line 2: " in text and "bogus" in text, text
+    p.screenshot("check-errors")
+    # one more mistake, at line 7: Save refuses the text the same way, with that line too
+    p.append(area, "\nnonsense\n")
+    p.button("Save").click()
+    text = p.wait_error("line 7: ")
+    assert "line 2: " in text and "line 5: " in text, text
+    p.screenshot("save-refused")
+    assert d.ref_path.read_text() == REF
+
+
+def test_save_over_a_concurrent_change_is_a_conflict(page):
+    d, w, p = page
+    p.wait_editor_loaded(REF)
+    theirs = REF.replace("off_above = 400", "off_above = 420")
+    tmp = d.ref_path.with_name("ref.txt.theirs")
+    tmp.write_text(theirs)
+    os.replace(tmp, d.ref_path)  # as an editor saves: whole, by rename
+    area = p.editor()
+    p.append(area, "# mine\n")
+    p.button("Save").click()
+    text = p.wait_error("changed")
+    assert "not saved" in text, text
+    p.screenshot("conflict")
+    assert d.ref_path.read_text() == theirs
+    # Reload shows their text; the same change saved on top of it is accepted
+    p.button("Reload").click()
+    p.wait_editor_loaded(theirs)
+    p.wait(lambda drv: p.errors() == [], "the conflict message to go")
+    p.append(area, "# mine\n")
+    p.button("Save").click()
+    wait_until(lambda: d.ref_path.read_text() == theirs + "# mine\n", WAIT,
+               lambda: f"the save to reach ref.txt; errors shown: {p.errors()}")
+    assert p.errors() == []
+
+
+def test_crlf_file_saved_from_the_editor_keeps_its_line_endings(daemon, web, tmp_path):
+    # A textarea holds LF only: the page must give a CRLF file its CRLFs back when it saves.
+    crlf = REF.replace("\n", "\r\n")
+    d = daemon(ref=crlf)
+    w = web(d)
+    p = Page(tmp_path, w.url).open()
+    try:
+        p.wait_editor_loaded(REF)
+        area = p.editor()
+        p.append(area, "# checked\n")
+        p.button("Save").click()
+        wait_until(lambda: d.ref_path.read_bytes() != crlf.encode(), WAIT,
+                   lambda: f"the save to reach ref.txt; errors shown: {p.errors()}")
+        p.screenshot("crlf-saved")
+        assert d.ref_path.read_bytes() == (crlf + "# checked\r\n").encode()
+        assert p.errors() == []
+    finally:
+        p.quit()
