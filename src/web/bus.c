@@ -222,14 +222,9 @@ int bus_supervise(struct bus *b)
 				     (unsigned)c->mqtt_reconnect_max :
 				     b->restart_delay_s * 2;
 	mosquitto_loop_stop(b->mosq, /* force = */ false); /* joins the ended thread */
+	/* The new thread finds no connection and reconnects by itself: a reconnect from here
+	 * would run the TLS handshake while that thread may close the same connection. */
 	rc = loop_begin(b, err, sizeof(err));
-	if (rc == 0) {
-		rc = mosquitto_reconnect_async(b->mosq);
-		if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
-			rc = fail(rc, err, sizeof(err), "mqtt reconnect");
-		else
-			rc = 0;
-	}
 	if (rc < 0)
 		log_msg(LOG_ERR, "%s", err);
 	else
