@@ -97,9 +97,9 @@ enum key_id {
 	NKEYS
 };
 
-#define KEY(id, field, type, ...)                                                        \
-	[id] = { #field, type, offsetof(struct zone_params, field),                        \
-		 sizeof(((struct zone_params *)0)->field), __VA_ARGS__ }
+#define KEY(id, field, key_type, ...)                                                    \
+	[id] = { .name = #field, .type = key_type, .offset = offsetof(struct zone_params, field), \
+		 .size = sizeof(((struct zone_params *)0)->field), __VA_ARGS__ }
 
 static const struct key {
 	const char *name;
@@ -111,18 +111,18 @@ static const struct key {
 	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
 	KEY(K_MIN_ON, min_on, KEY_DURATION),
 	KEY(K_MIN_OFF, min_off, KEY_DURATION),
-	KEY(K_SMOOTHING, smoothing, KEY_COUNT, 1, SMOOTHING_MAX),
+	KEY(K_SMOOTHING, smoothing, KEY_COUNT, .lo = 1, .hi = SMOOTHING_MAX),
 	KEY(K_LAMP_LUX, lamp_lux, KEY_LUX),
 	KEY(K_OVERRIDE_FOR, override_for, KEY_DURATION),
 	KEY(K_STALE_AFTER, stale_after, KEY_DURATION),
 	KEY(K_FAILSAFE, failsafe, KEY_FAILSAFE),
 	KEY(K_SENSORS, sensors, KEY_SENSORS),
 	KEY(K_AGGREGATE, aggregate, KEY_AGGREGATE),
-	KEY(K_MIN_SENSORS, min_sensors, KEY_COUNT, 1, SENSORS_MAX),
+	KEY(K_MIN_SENSORS, min_sensors, KEY_COUNT, .lo = 1, .hi = SENSORS_MAX),
 	KEY(K_FEEDBACK, feedback, KEY_TOPIC),
 	KEY(K_FEEDBACK_FIELD, feedback_field, KEY_FIELD),
 	KEY(K_CONFIRM_WITHIN, confirm_within, KEY_DURATION),
-	KEY(K_RETRIES, retries, KEY_COUNT, 0, RETRIES_MAX),
+	KEY(K_RETRIES, retries, KEY_COUNT, .lo = 0, .hi = RETRIES_MAX),
 	KEY(K_MANUAL, manual, KEY_MANUAL),
 };
 
