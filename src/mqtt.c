@@ -126,9 +126,11 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		mosquitto_subscribe(mosq, NULL, discovery_status_topic(m->disc), 1);
 		mosquitto_subscribe(mosq, NULL, discovery_config_filter(m->disc), 1);
 	}
+	/* Lamp reports at QoS 0: one lost costs at most a retry of the order, and not
+	 * acknowledging each report spares a write per order in the busiest case. */
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->nlisten; i++)
-		mosquitto_subscribe(mosq, NULL, m->listen[i], c->mqtt_qos);
+		mosquitto_subscribe(mosq, NULL, m->listen[i], 0);
 	pthread_mutex_unlock(&m->lock);
 	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
@@ -429,7 +431,7 @@ int mqtt_listen(struct mqtt *m, const char *const *topics, size_t n)
 				mosquitto_unsubscribe(m->mosq, NULL, m->listen[i]);
 		for (i = 0; i < n; i++)
 			if (!listed((const char *const *)m->listen, m->nlisten, topics[i]))
-				mosquitto_subscribe(m->mosq, NULL, topics[i], m->cfg->mqtt_qos);
+				mosquitto_subscribe(m->mosq, NULL, topics[i], 0);
 	}
 	listen_free(m->listen, m->nlisten);
 	m->listen = copy;
