@@ -453,6 +453,21 @@ class Barrier:
 
 DEFAULT_REF = "on_below = 300\noff_above = 400\n"
 
+# A ref.txt with comments, odd spacing and two sections: what the page's editor must keep.
+WEB_REF = """\
+# thresholds of the building
+on_below = 300   # lux
+off_above = 400
+
+[zone hall]
+  on_below  =  150   # the hall has big windows
+  off_above = 250
+
+# the kitchen inherits the rest
+[zone kitchen]
+smoothing = 3
+"""
+
 
 class Daemon:
     """One pylightd process with its own folder, pylight.ini and ref.txt."""

@@ -225,7 +225,7 @@ def test_configs_without_explanations_have_no_lux_sensor(setup):
 
 
 def test_discovery_off_publishes_nothing_under_the_prefix(daemon, mqtt):
-    d = daemon(ref=REF)
+    daemon(ref=REF)
     c = mqtt(PREFIX + "/#", ORDER + "/#")
     c.publish(f"{READ}/hall", "100")
     c.publish(f"{PREFIX}/status", "online")

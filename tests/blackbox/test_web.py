@@ -17,24 +17,12 @@ import threading
 
 import pytest
 
-from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, READ, TIMEOUT, ZONE_STATE, auth_broker,
-                      daemon_env, free_port, password_file, refusal_times, wait_until)
+from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, READ, TIMEOUT, WEB_REF, ZONE_STATE,
+                      auth_broker, daemon_env, password_file, refusal_times, wait_until)
 
 RELOADED = re.compile(r"^notice: .*: reloaded \(", re.M)
 
-REF = """\
-# thresholds of the building
-on_below = 300   # lux
-off_above = 400
-
-[zone hall]
-  on_below  =  150   # the hall has big windows
-  off_above = 250
-
-# the kitchen inherits the rest
-[zone kitchen]
-smoothing = 3
-"""
+REF = WEB_REF
 
 
 def request(w, method, path, body=None, headers=None, raw=None, auth=None):

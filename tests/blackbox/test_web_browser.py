@@ -12,12 +12,10 @@ fails the test (it never skips), so that a machine without chromium cannot pass 
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
-from conftest import ORDER, READ, wait_until
+from conftest import ORDER, READ, WEB_REF, wait_until
 
 try:
     from selenium import webdriver
@@ -34,19 +32,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 20.0  # seconds: a loaded 2-core machine, ASan builds, a browser starting
 
-REF = """\
-# thresholds of the building
-on_below = 300   # lux
-off_above = 400
-
-[zone hall]
-  on_below  =  150   # the hall has big windows
-  off_above = 250
-
-# the kitchen inherits the rest
-[zone kitchen]
-smoothing = 3
-"""
+REF = WEB_REF
 
 BAD = "on_below = 300\noff_above = 100\n\n[zone a]\nbogus = 1\n"
 
