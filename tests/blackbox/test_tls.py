@@ -23,11 +23,14 @@ def test_tls_server_verified_with_ca_file(broker_factory, pki, daemon, mqtt):
     works(d, mqtt, b)
 
 
-def tried_again_after_loop_end(d, regex):
-    """After libmosquitto's loop ended on a fatal error, a new attempt failed the same way."""
+def tried_again(d, regex):
+    """A second attempt failed the same way. When the first handshake failed in libmosquitto's
+    loop, that ends the loop and the daemon restarts it: the attempt must come after that.
+    When it failed in the connect begun from the main thread, the loop retries by itself."""
     log = d.log()
     end = log.find("mqtt: network loop ended")
-    return end >= 0 and re.search(r"^warning: mqtt: .*" + regex, log[end:], re.M)
+    attempts = re.findall(r"^warning: mqtt: .*" + regex, log[end:] if end >= 0 else log, re.M)
+    return len(attempts) >= (1 if end >= 0 else 2)
 
 
 @pytest.mark.parametrize("ca, cert", [("other-ca", "server"), ("ca", "stranger")],
@@ -39,9 +42,9 @@ def test_tls_unverifiable_server_refused_with_clear_error(broker_factory, pki, d
                ini={"mqtt": {"port": str(b.tls_port), "tls_ca_file": f"{pki}/{ca}.crt"}})
     d.wait_log(r"^warning: mqtt: .*certificate verify failed")
     notify.wait_status(r"certificate verify failed")
-    # It keeps trying: the fatal TLS error ended libmosquitto's loop, which is restarted.
-    wait_until(lambda: tried_again_after_loop_end(d, "certificate verify failed"),
-               what="an attempt after the loop's restart")
+    # It keeps trying, whichever thread saw the first refusal.
+    wait_until(lambda: tried_again(d, "certificate verify failed"),
+               what="a second attempt, after the loop's restart if it ended")
     assert d.alive()
     assert b.connections(d.client_id) == 0, "connected to a broker it could not verify"
 
