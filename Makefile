@@ -110,7 +110,7 @@ check: deps
 	tests/systemd/run.sh
 
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
-BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen
+BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen $(BUILD)/bench/failover
 $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
 	@mkdir -p $(BUILD)/bench
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)

@@ -12,7 +12,17 @@ Environment: BENCH_N (readings per measured run, default 20000), BENCH_ROUNDS (d
 BENCH_IDLE (seconds of idle measurement, default 10), BENCH_QOS (default 1, for the relay,
 pylightd and loadgen alike), BENCH_RENAMES (rename-to-order samples, default 7),
 BENCH_CALLGRIND (default 1: count user-space instructions per reading under valgrind, when it
-is installed; 0 skips it), BENCH_PIN (default 1, see below).
+is installed; 0 skips it), BENCH_PIN (default 1, see below), BENCH_FAILOVER (two-instance
+clusters per failover run, default 20, 4 in a smoke run; 0 skips failover), BENCH_KEEPALIVES
+(the keepalives failover runs with, default "5 60", "5" in a smoke run).
+
+Cluster mode (section 13): "pylightd-shadow" is an instance that owns no zone of the bench (its
+node name is chosen by the zones' XXH64, from Debian's libxxhash through ctypes) beside the
+instance that owns them; its CPU per reading is held against the relay's. Failover (failover.c)
+runs BENCH_FAILOVER independent clusters side by side on the broker, each under its own topic
+prefix and client ids, signals every zone's owner (kill -9, then SIGSTOP: a hung host) and
+times how soon the survivor takes over, against the bound 1.5 x keepalive + 1 s: one wait for
+all the clusters instead of one per kill.
 
 CPU placement: with two or more CPUs, mosquitto runs on the first and the controller and
 loadgen share the second (taskset). Left to the scheduler, the three processes land in one of
@@ -22,6 +32,8 @@ is a few percent, and the controller's own cost shows: it competes with loadgen 
 BENCH_PIN=0 leaves placement to the scheduler.
 """
 
+import ctypes
+import itertools
 import os
 import re
 import shutil
@@ -59,9 +71,19 @@ RSS_PER_ZONE_B = 300
 SENSORS_EXTRA_B = 400    # per zone, 3 sensors against 1
 FEEDBACK_CPU_RATIO = 1.3 # with a lamp echoing every order: pylightd receives twice as much
 RELOAD_MS = 20.0
+SHADOW_CPU_RATIO = 0.8   # a shadow decides every reading and publishes nothing
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
 MIN_JUDGED_N = 5000      # fewer readings per run than this (a smoke run) judge no timing
+# Cluster mode. The shadow's partner owns the bench's zone; failover.c's clusters are nodes
+# FAILOVER_NODES with one zone, FAILOVER_ZONE, under the topic prefix BASE<i>/.
+SHADOW_OWNER = "owner"
+FAILOVER_NODES = ("a", "b")
+FAILOVER_ZONE = "z"
+FAILOVER_SIGNALS = (("9", "kill -9"), ("STOP", "SIGSTOP"))
+FAILOVER_INTERVAL_MS = 200  # each zone's reading flips this often
+FAILOVER_STAGGER_MS = 100   # between two owners' signals: they sample the broker's clock
+FAILOVER_SLACK_S = 15       # beyond the bound, failover.c waits this long for a takeover
 
 
 class BenchError(Exception):
@@ -87,6 +109,19 @@ def wait_until(cond, timeout, what):
         if time.monotonic() > deadline:
             raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.02)
+
+
+def xxh64(data):
+    """XXH64, seed 0, from Debian's libxxhash0: the code pylightd compiles in (libxxhash-dev)."""
+    lib = ctypes.CDLL("libxxhash.so.0")
+    lib.XXH64.restype = ctypes.c_uint64
+    lib.XXH64.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64)
+    return lib.XXH64(data, len(data), 0)
+
+
+def zone_owner(nodes, zone):
+    """Section 13: the live node with the highest XXH64 of NAME "/" ZONE (ties: larger name)."""
+    return max(nodes, key=lambda n: (xxh64(f"{n}/{zone}".encode()), n.encode()))
 
 
 # --- /proc ---------------------------------------------------------------------------------
@@ -189,13 +224,17 @@ class Broker:
 
 
 class Controller:
-    """One fresh relay or pylightd process, connected to the broker."""
+    """One fresh relay or pylightd process, connected to the broker. With `node`, a pylightd
+    in cluster mode; `prefix` puts all its topics under PREFIX/; `keepalive` sets [mqtt]'s."""
 
     serial = 0
 
-    def __init__(self, kind, bench, wrap=(), zones=1):
+    def __init__(self, kind, bench, wrap=(), zones=1, node=None, prefix=None, keepalive=None):
         Controller.serial += 1
         self.zones = zones  # the "-3s" kinds: how many zones of SENSORS sensors to configure
+        self.node = node
+        self.prefix = prefix
+        self.keepalive = keepalive
         self.wrap = bench.pin_work + list(wrap)  # e.g. valgrind and its options
         self.slow = bool(wrap)
         self.kind = kind
@@ -206,6 +245,9 @@ class Controller:
         self.client_id = None
 
     def start(self):
+        return self.launch().wait_connected()
+
+    def launch(self):
         b = self.bench
         log = open(self.dir / "stderr.log", "wb")
         if self.kind.startswith("relay"):
@@ -214,7 +256,16 @@ class Controller:
         else:
             self.client_id = f"bench-pylightd-{Controller.serial}"
             shipped = self.kind == "pylightd+explain"
-            zone_state = "pylight/zone" if shipped else ""
+            zone_state = "pylight/zone" if shipped or self.kind == "pylightd-fo" else ""
+            topics = f"zone_state = {zone_state}\n"
+            if self.prefix:
+                topics = "".join(f"{key} = {self.prefix}/{topic}\n" if topic else
+                                 f"{key} =\n" for key, topic in (
+                    ("readings", "value/light"), ("orders", "light/order"),
+                    ("override", "light/override"), ("status", "pylight/status"),
+                    ("zone_state", zone_state)))
+            mqtt = f"keepalive = {self.keepalive}\n" if self.keepalive else ""
+            cluster = f"[cluster]\nnode = {self.node}\n" if self.node else ""
             level = "info" if shipped else "notice"
             ref = REF
             if self.kind == "pylightd-fb":
@@ -227,11 +278,13 @@ class Controller:
             (self.dir / "pylight.ini").write_text(
                 "[mqtt]\nhost = 127.0.0.1\n"
                 f"port = {b.broker.port}\nclient_id = {self.client_id}\n"
-                f"clean_session = true\nqos = {b.qos}\n"
-                f"[topics]\nzone_state = {zone_state}\n"
+                f"clean_session = true\nqos = {b.qos}\n{mqtt}"
+                f"[topics]\n{topics}"
                 f"[readings]\nmax_zones = {max(ZONE_COUNTS)}\n"
-                f"[log]\nlevel = {level}\n")
+                f"[log]\nlevel = {level}\n{cluster}")
             argv = [str(b.pylightd), "-c", str(self.dir / "pylight.ini")]
+            if self.node:
+                self.client_id += f"-{self.node}"  # section 13: CLIENT_ID-NAME
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")}
         self.proc = subprocess.Popen(self.wrap + argv, stdin=subprocess.DEVNULL, stdout=log,
@@ -239,6 +292,10 @@ class Controller:
         log.close()
         if self.kind.startswith("relay"):
             self.client_id = f"bench-relay-{self.proc.pid}"
+        return self
+
+    def wait_connected(self):
+        b = self.bench
         try:
             wait_until(lambda: self.proc.poll() is not None or b.broker.has_client(self.client_id),
                        START_TIMEOUT * (4 if self.slow else 1), f"{self.kind} to connect")
@@ -255,6 +312,12 @@ class Controller:
 
     def stderr(self):
         return (self.dir / "stderr.log").read_text(errors="replace")[-2000:]
+
+    def kill(self):
+        """SIGKILL, also through a SIGSTOP; no verdict on how it ended."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -290,8 +353,9 @@ class Bench:
         self.pylightd = build / "pylightd"
         self.relay = build / "bench" / "relay"
         self.loadgen = build / "bench" / "loadgen"
+        self.failover = build / "bench" / "failover"
         self.reload = build / "bench" / "reload"
-        for p in (self.pylightd, self.relay, self.loadgen, Path(MOSQUITTO)):
+        for p in (self.pylightd, self.relay, self.loadgen, self.failover, Path(MOSQUITTO)):
             if not os.access(p, os.X_OK):
                 raise BenchError(f"{p}: not found (run `make bench`)")
         self.n = env_int("BENCH_N", 20000)
@@ -302,6 +366,18 @@ class Bench:
         self.callgrind = env_int("BENCH_CALLGRIND", 1) and shutil.which("valgrind")
         if self.n < 1 or self.rounds < 1 or self.idle_s < 1 or self.qos not in (0, 1, 2):
             raise BenchError("BENCH_N, BENCH_ROUNDS and BENCH_IDLE must be >= 1, BENCH_QOS 0..2")
+        smoke = self.n < MIN_JUDGED_N
+        self.clusters = env_int("BENCH_FAILOVER", 4 if smoke else 20)
+        try:
+            self.keepalives = [int(k) for k in
+                               os.environ.get("BENCH_KEEPALIVES", "5" if smoke else "5 60").split()]
+        except ValueError:
+            self.keepalives = []
+        if not 0 <= self.clusters <= 500 or not self.keepalives or min(self.keepalives) < 5:
+            raise BenchError("BENCH_FAILOVER must be 0..500, BENCH_KEEPALIVES numbers >= 5")
+        # The shadow: a node name that loses the default zone (loadgen's one zone) to the owner.
+        self.shadow_node = next(f"shadow{i}" for i in itertools.count()
+                                if zone_owner((SHADOW_OWNER, f"shadow{i}"), "") == SHADOW_OWNER)
         self.raw_path = build / "bench" / "results.txt"
         cpus = sorted(os.sched_getaffinity(0))
         self.pinned = env_int("BENCH_PIN", 1) and len(cpus) >= 2 and shutil.which("taskset")
@@ -313,6 +389,7 @@ class Bench:
         self.results = {}
         self.rss = {}
         self.idle = {}
+        self.failovers = {}  # (keepalive, signal) = failover.c's summary, None if it failed
         self.instructions = None
         self.raw = []
 
@@ -335,7 +412,17 @@ class Bench:
         return r.stdout.strip().splitlines()[-1]
 
     def one_run(self, kind, zones, mode, window):
-        ctl = Controller(kind, self, zones=zones).start()
+        # The shadow's partner owns the zone and answers loadgen; it is up first, so that the
+        # shadow sees it live from the start.
+        owner = Controller("pylightd-owner", self, node=SHADOW_OWNER).start() \
+            if kind == "pylightd-shadow" else None
+        try:
+            ctl = Controller(kind, self, zones=zones,
+                             node=self.shadow_node if owner else None).start()
+        except BenchError:
+            if owner:
+                owner.stop()
+            raise
         extra = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
             ["-f"] if kind.endswith("-fb") else []
         try:
@@ -345,6 +432,8 @@ class Bench:
             anon, systemd = rss_parts_kib(ctl.pid)
         finally:
             ctl.stop()
+            if owner:
+                owner.stop()
         res = parse_kv(line)
         res["rss_kib"] = hwm
         res["anon_kib"] = anon
@@ -423,6 +512,51 @@ class Bench:
             self.note(f"callgrind kind={kind} ir_per_msg={out[kind]:.0f}")
         return out
 
+    def measure_failover(self, keepalive, sig):
+        """self.clusters two-instance clusters side by side, each under topics of its own; every
+        zone's owner gets `sig` (failover.c sends it) and the survivors' takeovers are timed.
+        Returns failover.c's summary, or None when it could not run (noted)."""
+        base = f"fo{len(self.failovers)}c"  # fresh topics: nothing retained from a run before
+        owner = zone_owner(FAILOVER_NODES, FAILOVER_ZONE)
+        survivor = next(n for n in FAILOVER_NODES if n != owner)
+        bound = 1.5 * keepalive + 1
+        ctls = []
+        try:
+            for i in range(self.clusters):
+                for node in FAILOVER_NODES:
+                    ctls.append(Controller("pylightd-fo", self, node=node, prefix=f"{base}{i}",
+                                           keepalive=keepalive).launch())
+            for ctl in ctls:
+                ctl.wait_connected()
+            argv = self.pin_work + [
+                str(self.failover), "-p", str(self.broker.port), "-q", str(self.qos),
+                "-x", base, "-o", owner, "-S", survivor, "-k", sig,
+                "-P", ",".join(str(c.pid) for c in ctls if c.node == owner),
+                "-i", str(FAILOVER_INTERVAL_MS), "-d", str(FAILOVER_STAGGER_MS),
+                "-t", str(bound + FAILOVER_SLACK_S)]
+            try:
+                r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                   timeout=bound + FAILOVER_SLACK_S + 120)
+            except subprocess.TimeoutExpired:
+                raise BenchError(f"failover timed out: {' '.join(argv)}")
+        finally:
+            for ctl in ctls:
+                if ctl.node == owner:
+                    ctl.kill()
+            for ctl in ctls:
+                if ctl.node != owner:
+                    ctl.stop()
+        lines = r.stdout.strip().splitlines()
+        for text in lines:
+            self.note(f"failover keepalive={keepalive} signal={sig} {text}")
+        if r.returncode != 0 or not lines:
+            self.note(f"failover keepalive={keepalive} signal={sig}: could not run "
+                      f"({r.returncode}): {r.stderr.strip()}")
+            return None
+        if r.stderr.strip():
+            self.note(f"failover keepalive={keepalive} signal={sig} stderr: {r.stderr.strip()}")
+        return parse_kv(lines[-1])
+
     def measure_rename(self):
         ctl = Controller("pylightd", self).start()
         try:
@@ -435,14 +569,15 @@ class Bench:
 
     def run(self):
         self.broker.start()
-        kinds = ["relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s",
-                 "relay-fb", "pylightd-fb"]
+        kinds = ["relay", "pylightd", "pylightd-shadow", "pylightd+explain", "relay-3s",
+                 "pylightd-3s", "relay-fb", "pylightd-fb"]
         for rnd in range(self.rounds):
             # Alternate who goes first, so that a drift in the machine's load hits both alike.
             order = kinds if rnd % 2 == 0 else kinds[::-1]
             for zones in ZONE_COUNTS:
                 # Lamp feedback is measured on one zone: every order comes back as a report.
-                here = [k for k in order if zones == 1 or not k.endswith("-fb")]
+                # The shadow too: two node names cannot split 10,000 zones all one way.
+                here = [k for k in order if zones == 1 or not k.endswith(("-fb", "-shadow"))]
                 hwm = dict.fromkeys(here, 0)
                 # Relay and pylightd back to back for each figure: a pair shares the moment.
                 for mode, window in MODES:
@@ -453,6 +588,9 @@ class Bench:
             self.measure_idle()
         reload = self.measure_reload()
         rename = self.measure_rename()
+        for keepalive in self.keepalives if self.clusters else ():
+            for sig, _ in FAILOVER_SIGNALS:
+                self.failovers[(keepalive, sig)] = self.measure_failover(keepalive, sig)
         self.instructions = self.measure_instructions() if self.callgrind else None
         self.broker.stop()
         return reload, rename
@@ -580,6 +718,39 @@ class Bench:
         if self.instructions:
             add("user instructions per msg (callgrind)", 1, self.instructions["relay-fb"],
                 self.instructions["pylightd-fb"], "info (burst)", None, 0)
+        rows.append((f"cluster mode, orders only, one zone: node {self.shadow_node}, which owns "
+                     f"no zone (it decides every reading and publishes nothing), beside the "
+                     f"relay; node {SHADOW_OWNER}, the owner, answers",))
+        for mode in ("pingpong", "burst"):
+            rl, py = (self.med("relay", 1, mode, "cpu_us_per_msg"),
+                      self.med("pylightd-shadow", 1, mode, "cpu_us_per_msg"))
+            ticks = [self.med(k, 1, mode, "cpu_ticks") for k in ("relay", "pylightd-shadow")]
+            ok = (py <= SHADOW_CPU_RATIO * rl) if None not in (rl, py) else None
+            if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                ok = "n/a (too few ticks)"
+            add(f"CPU per msg, {mode} (us)", 1, rl, py, f"<= {SHADOW_CPU_RATIO} x relay", ok, 2)
+        if self.failovers:
+            rows.append((f"cluster failover: {self.clusters} two-node clusters side by side, "
+                         f"one zone each, its reading flipped every {FAILOVER_INTERVAL_MS} ms; "
+                         "the owner killed (its socket closes: the broker sends its will at "
+                         "once) or stopped (a hung host: the will waits for the keepalive); "
+                         "seconds from the signal to the survivor's first explanation or "
+                         "order",))
+        for (keepalive, sig), res in self.failovers.items():
+            bound = 1.5 * keepalive + 1
+            what = f"{dict(FAILOVER_SIGNALS)[sig]}, keepalive {keepalive}:"
+            target = f"<= {bound:g} s"
+            if res is None:
+                add(f"{what} takeover (could not run)", 1, None, None, target, False,
+                    ratio=False)
+                continue
+            whole = res["taken"] == self.clusters and not res["silent"] and not res["errors"]
+            med, top = res["median_s"], res["max_s"]
+            add(f"{what} takeover, median (s)", 1, None, med, target,
+                whole and med <= bound, 3, ratio=False)
+            add(f"  max ({res['taken']:.0f} of {self.clusters} took over, {res['silent']:.0f} "
+                f"never ordered, {res['errors']:.0f} errors)", 1, None, top, target,
+                whole and top <= bound, 3, ratio=False)
         rows.append(("idle, reload and rename (pylightd, orders only)",))
         rl = statistics.median(r for r, _ in self.idle["relay"])
         py = statistics.median(r for r, _ in self.idle["pylightd"])
