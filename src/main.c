@@ -89,6 +89,8 @@ static void on_state(void *ctx, bool connected, const char *why)
 	if (connected) {
 		supervisor_connected(d->sv);
 		control_connected(d->ctl);
+	} else {
+		control_disconnected(d->ctl);
 	}
 	status_soon(d->status);
 }
