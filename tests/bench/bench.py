@@ -266,7 +266,9 @@ class Controller:
                     ("zone_state", zone_state)))
             mqtt = f"keepalive = {self.keepalive}\n" if self.keepalive else ""
             cluster = f"[cluster]\nnode = {self.node}\n" if self.node else ""
-            level = "info" if shipped else "notice"
+            # A shadow logs no line per reading at info either (only an owner logs its orders);
+            # info lets its SIGUSR1 dump say who owns the zone.
+            level = "info" if shipped or self.kind == "pylightd-shadow" else "notice"
             ref = REF
             if self.kind == "pylightd-fb":
                 ref += FEEDBACK_REF
@@ -390,6 +392,7 @@ class Bench:
         self.rss = {}
         self.idle = {}
         self.failovers = {}  # (keepalive, signal) = failover.c's summary, None if it failed
+        self.failover_runs = 0
         self.instructions = None
         self.raw = []
 
@@ -430,6 +433,8 @@ class Bench:
                                     + extra, ctl.pid)
             hwm = vm_hwm_kib(ctl.pid)
             anon, systemd = rss_parts_kib(ctl.pid)
+            if owner:
+                self.check_shadow(ctl)
         finally:
             ctl.stop()
             if owner:
@@ -441,6 +446,17 @@ class Bench:
         self.results.setdefault((kind, zones, mode), []).append(res)
         self.note(f"run kind={kind} {line} vm_hwm_kib={hwm}")
         return hwm
+
+    @staticmethod
+    def check_shadow(ctl):
+        """The shadow's SIGUSR1 dump must name the other node as the zone's owner."""
+        pattern = r"zone '': .* owner (\S+)$"
+        ctl.proc.send_signal(signal.SIGUSR1)
+        wait_until(lambda: re.search(pattern, ctl.stderr(), re.M), 5, "the shadow's dump")
+        owner = re.findall(pattern, ctl.stderr(), re.M)[-1]
+        if owner != SHADOW_OWNER:
+            raise BenchError(f"node {ctl.node} should own nothing, but the default zone's owner "
+                             f"is {owner}, not {SHADOW_OWNER}:\n{ctl.stderr()}")
 
     def measure_idle(self):
         """Relay and pylightd side by side: both idle, so they do not disturb each other."""
@@ -516,7 +532,8 @@ class Bench:
         """self.clusters two-instance clusters side by side, each under topics of its own; every
         zone's owner gets `sig` (failover.c sends it) and the survivors' takeovers are timed.
         Returns failover.c's summary, or None when it could not run (noted)."""
-        base = f"fo{len(self.failovers)}c"  # fresh topics: nothing retained from a run before
+        self.failover_runs += 1
+        base = f"fo{self.failover_runs}c"  # fresh topics: nothing retained from a run before
         owner = zone_owner(FAILOVER_NODES, FAILOVER_ZONE)
         survivor = next(n for n in FAILOVER_NODES if n != owner)
         bound = 1.5 * keepalive + 1

@@ -40,6 +40,7 @@
 #define WARM_ORDERS 5
 #define WARM_MIN_NS 1000000000LL /* the survivor has been up at least this long */
 #define STALL_NS 15000000000LL   /* warm-up without progress for this long: the run failed */
+#define LOST_NS 2000000000LL     /* a reading unanswered this long in warm-up is given up */
 #define MAX_SHOWN 5
 #define MAX_CLUSTERS 1000
 
@@ -187,6 +188,9 @@ static int feed(struct fo *f)
 	for (int i = 0; i < f->n; i++) {
 		struct cluster *c = &f->c[i];
 
+		/* A zone that adopted its state may leave a reading unanswered (no change). */
+		if (!c->killed && c->waiting && t - c->sent > LOST_NS)
+			c->waiting = false;
 		if ((c->killed || !c->waiting) && t - c->sent >= f->interval &&
 		    send_reading(f, i, t) < 0)
 			return -1;
@@ -291,12 +295,12 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 			if (!c->order)
 				silent++;
 		}
-		printf("cluster=%d takeover_s=%.3f explain_s=%.3f order_s=%.3f\n", i,
+		printf("cluster=%d takeover_s=%.4f explain_s=%.4f order_s=%.4f\n", i,
 		       since(first, c->killed), since(c->explain, c->killed),
 		       since(c->order, c->killed));
 	}
 	qsort(took, (size_t)taken, sizeof(*took), cmp_double);
-	printf("clusters=%d signal=%d taken=%ld median_s=%.3f min_s=%.3f max_s=%.3f silent=%ld "
+	printf("clusters=%d signal=%d taken=%ld median_s=%.4f min_s=%.4f max_s=%.4f silent=%ld "
 	       "errors=%ld\n",
 	       f->n, f->sig, taken,
 	       taken ? (taken % 2 ? took[taken / 2] : (took[taken / 2 - 1] + took[taken / 2]) / 2)
