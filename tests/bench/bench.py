@@ -82,7 +82,11 @@ FAILOVER_NODES = ("a", "b")
 FAILOVER_ZONE = "z"
 FAILOVER_SIGNALS = (("9", "kill -9"), ("STOP", "SIGSTOP"))
 FAILOVER_INTERVAL_MS = 200  # each zone's reading flips this often
-FAILOVER_STAGGER_MS = 100   # between two owners' signals: they sample the broker's clock
+# The owners' signals are spread over this long: a hung owner is noticed by the broker's
+# keepalive check, which Debian 12's mosquitto (2.0.11) runs only every 6 s or so (and on
+# whole seconds), so a takeover lands anywhere in a window that wide; spread, the clusters
+# sample the whole window instead of one point of it.
+FAILOVER_SPREAD_MS = 6000
 FAILOVER_SLACK_S = 15       # beyond the bound, failover.c waits this long for a takeover
 
 
@@ -549,11 +553,11 @@ class Bench:
                 str(self.failover), "-p", str(self.broker.port), "-q", str(self.qos),
                 "-x", base, "-o", owner, "-S", survivor, "-k", sig,
                 "-P", ",".join(str(c.pid) for c in ctls if c.node == owner),
-                "-i", str(FAILOVER_INTERVAL_MS), "-d", str(FAILOVER_STAGGER_MS),
-                "-t", str(bound + FAILOVER_SLACK_S)]
+                "-i", str(FAILOVER_INTERVAL_MS), "-d", str(FAILOVER_SPREAD_MS // self.clusters),
+                "-t", str(bound + FAILOVER_SLACK_S + FAILOVER_SPREAD_MS / 1000)]
             try:
                 r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                   timeout=bound + FAILOVER_SLACK_S + 120)
+                                   timeout=bound + FAILOVER_SLACK_S + 180)
             except subprocess.TimeoutExpired:
                 raise BenchError(f"failover timed out: {' '.join(argv)}")
         finally:

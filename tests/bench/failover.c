@@ -27,7 +27,9 @@
  * that is the survivor's. The readings go on flipping every -i ms whether answered or not.
  *
  * Per cluster, the takeover is the first of: an explanation naming SURVIVOR, an order. The
- * survivor must then order too (a zone taken over but never ordered counts as silent).
+ * survivor must then order too (a zone taken over but never ordered counts as silent). The
+ * owner's will (offline on its status topic) is timed too: what comes after it is pylightd's
+ * part of the takeover, what comes before is the broker's.
  * Prints a line per cluster and a summary line, times in seconds from the signal; exits 1
  * only if the run could not complete (a cluster that never takes over is a result).
  */
@@ -35,6 +37,7 @@
 #define READING_FMT "%s%d/value/light/z"
 #define ORDERS_SUB "+/light/order/z"
 #define EXPLAIN_SUB "+/pylight/zone/z"
+#define STATUS_SUB "+/pylight/status/+"
 #define DARK "100"
 #define BRIGHT "500"
 #define WARM_ORDERS 5
@@ -55,6 +58,8 @@ struct cluster {
 	int64_t killed;  /* when the signal went, 0 before */
 	int64_t explain; /* first explanation naming SURVIVOR after it */
 	int64_t order;   /* first order after it */
+	int64_t will;    /* OWNER's offline after it */
+	long late;       /* readings sent after the signal before the first order after it */
 };
 
 struct fo {
@@ -113,6 +118,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	if (i < 0)
 		return;
 	c = &f->c[i];
+	if (strstr(msg->topic, "/pylight/status/")) {
+		const char *node = strrchr(msg->topic, '/') + 1;
+
+		if (c->killed && !c->will && !strcmp(node, f->owner) && msg->payloadlen == 7 &&
+		    !memcmp(msg->payload, "offline", 7))
+			c->will = t;
+		return;
+	}
 	if (strstr(msg->topic, "/pylight/zone/")) {
 		if (!c->killed) {
 			if (names_node(msg, f->owner))
@@ -176,6 +189,8 @@ static int send_reading(struct fo *f, int i, int64_t t)
 	if (!c->killed) {
 		c->readings++;
 		c->waiting = true;
+	} else if (!c->order) {
+		c->late++;
 	}
 	return 0;
 }
@@ -253,6 +268,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double median(const double *v, long n)
+{
+	if (n == 0)
+		return NAN;
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double since(int64_t t, int64_t t0)
 {
 	return t ? (double)(t - t0) / 1e9 : NAN;
@@ -264,10 +286,14 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 	int64_t start = now_ns();
 	int next = 0;
 	double *took = calloc((size_t)f->n, sizeof(*took));
-	long taken = 0, silent = 0;
+	double *after = calloc((size_t)f->n, sizeof(*after));
+	long taken = 0, silent = 0, nwill = 0;
 
-	if (!took)
+	if (!took || !after) {
+		free(took);
+		free(after);
 		return -1;
+	}
 	while (!done(f) && now_ns() - start < timeout_ns) {
 		/* The next owner goes when its turn has come and its zone waits for nothing. */
 		if (next < f->n && now_ns() - start >= stagger * next && !f->c[next].waiting) {
@@ -275,6 +301,7 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 				fprintf(stderr, "failover: kill %d: %s\n", f->c[next].pid,
 					strerror(errno));
 				free(took);
+				free(after);
 				return -1;
 			}
 			f->c[next].killed = now_ns();
@@ -282,6 +309,7 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 		}
 		if (feed(f) < 0 || loop_once(f, 5) < 0) {
 			free(took);
+			free(after);
 			return -1;
 		}
 	}
@@ -295,18 +323,22 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 			if (!c->order)
 				silent++;
 		}
-		printf("cluster=%d takeover_s=%.4f explain_s=%.4f order_s=%.4f\n", i,
-		       since(first, c->killed), since(c->explain, c->killed),
-		       since(c->order, c->killed));
+		if (first && c->will)
+			after[nwill++] = since(first, c->will);
+		printf("cluster=%d takeover_s=%.4f explain_s=%.4f order_s=%.4f will_s=%.4f "
+		       "readings_before_order=%ld\n",
+		       i, since(first, c->killed), since(c->explain, c->killed),
+		       since(c->order, c->killed), since(c->will, c->killed), c->late);
 	}
 	qsort(took, (size_t)taken, sizeof(*took), cmp_double);
+	qsort(after, (size_t)nwill, sizeof(*after), cmp_double);
 	printf("clusters=%d signal=%d taken=%ld median_s=%.4f min_s=%.4f max_s=%.4f silent=%ld "
-	       "errors=%ld\n",
-	       f->n, f->sig, taken,
-	       taken ? (taken % 2 ? took[taken / 2] : (took[taken / 2 - 1] + took[taken / 2]) / 2)
-		     : NAN,
-	       taken ? took[0] : NAN, taken ? took[taken - 1] : NAN, silent, f->errors);
+	       "wills=%ld after_will_median_s=%.4f after_will_max_s=%.4f errors=%ld\n",
+	       f->n, f->sig, taken, median(took, taken), taken ? took[0] : NAN,
+	       taken ? took[taken - 1] : NAN, silent, nwill, median(after, nwill),
+	       nwill ? after[nwill - 1] : NAN, f->errors);
 	free(took);
+	free(after);
 	return 0;
 }
 
@@ -406,7 +438,8 @@ int main(int argc, char **argv)
 	}
 	mosquitto_subscribe(f.mosq, NULL, ORDERS_SUB, f.qos);
 	mosquitto_subscribe(f.mosq, NULL, EXPLAIN_SUB, f.qos);
-	while (f.subscribed < 2)
+	mosquitto_subscribe(f.mosq, NULL, STATUS_SUB, f.qos);
+	while (f.subscribed < 3)
 		if (loop_once(&f, 100) < 0)
 			return 1;
 	rc = warm_up(&f) < 0 || run(&f, stagger, (int64_t)(timeout_s * 1e9)) < 0;
