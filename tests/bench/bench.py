@@ -772,6 +772,8 @@ class Bench:
             add(f"  max ({res['taken']:.0f} of {self.clusters} took over, {res['silent']:.0f} "
                 f"never ordered, {res['errors']:.0f} errors)", 1, None, top, target,
                 whole and top <= bound, 3, ratio=False)
+            add(f"  of which after the will, max ({res['wills']:.0f} wills seen)", 1, None,
+                res["after_will_max_s"], "info: pylightd's part", None, 3, ratio=False)
         rows.append(("idle, reload and rename (pylightd, orders only)",))
         rl = statistics.median(r for r, _ in self.idle["relay"])
         py = statistics.median(r for r, _ in self.idle["pylightd"])

@@ -17,6 +17,8 @@
  * reads on BASE<i>/value/light/z, orders on BASE<i>/light/order/z and explains on
  * BASE<i>/pylight/zone/z.
  * OWNER owns the zone (bench.py picks the names by their XXH64); -P gives its pid per cluster.
+ * The topics must be new to the broker: a zone that adopts its state from a retained
+ * explanation need not answer the first reading, and warm-up would wait for it.
  *
  * Each zone gets a reading every -i ms that flips it (DARK, BRIGHT, ...), one at a time until
  * it is answered, so that every reading demands an order. Warm-up: until each zone has had
@@ -43,14 +45,12 @@
 #define WARM_ORDERS 5
 #define WARM_MIN_NS 1000000000LL /* the survivor has been up at least this long */
 #define STALL_NS 15000000000LL   /* warm-up without progress for this long: the run failed */
-#define LOST_NS 2000000000LL     /* a reading unanswered this long in warm-up is given up */
 #define MAX_SHOWN 5
 #define MAX_CLUSTERS 1000
 
 struct cluster {
 	int pid;
 	bool bright;     /* the last reading sent */
-	bool waiting;    /* a reading is unanswered (before the signal) */
 	int64_t sent;    /* when the last reading went */
 	long readings;   /* sent before the signal */
 	long orders;     /* received before the signal */
@@ -71,6 +71,12 @@ struct fo {
 	int subscribed;
 	long errors;
 };
+
+/* Before the signal: a reading of the zone is unanswered. */
+static bool waiting(const struct cluster *c)
+{
+	return c->orders < c->readings;
+}
 
 static int64_t now_ns(void)
 {
@@ -144,7 +150,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		if (c->orders > c->readings && f->errors++ < MAX_SHOWN)
 			fprintf(stderr, "failover: %s%d: %ld orders for %ld readings\n", f->base, i,
 				c->orders, c->readings);
-		c->waiting = false;
 	} else if (!c->order) {
 		c->order = t;
 	}
@@ -188,7 +193,6 @@ static int send_reading(struct fo *f, int i, int64_t t)
 	c->sent = t;
 	if (!c->killed) {
 		c->readings++;
-		c->waiting = true;
 	} else if (!c->order) {
 		c->late++;
 	}
@@ -203,10 +207,7 @@ static int feed(struct fo *f)
 	for (int i = 0; i < f->n; i++) {
 		struct cluster *c = &f->c[i];
 
-		/* A zone that adopted its state may leave a reading unanswered (no change). */
-		if (!c->killed && c->waiting && t - c->sent > LOST_NS)
-			c->waiting = false;
-		if ((c->killed || !c->waiting) && t - c->sent >= f->interval &&
+		if ((c->killed || !waiting(c)) && t - c->sent >= f->interval &&
 		    send_reading(f, i, t) < 0)
 			return -1;
 	}
@@ -216,7 +217,7 @@ static int feed(struct fo *f)
 static bool warm(const struct fo *f)
 {
 	for (int i = 0; i < f->n; i++)
-		if (f->c[i].orders < WARM_ORDERS || !f->c[i].owner_seen || f->c[i].waiting)
+		if (f->c[i].orders < WARM_ORDERS || !f->c[i].owner_seen || waiting(&f->c[i]))
 			return false;
 	return true;
 }
@@ -296,7 +297,7 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 	}
 	while (!done(f) && now_ns() - start < timeout_ns) {
 		/* The next owner goes when its turn has come and its zone waits for nothing. */
-		if (next < f->n && now_ns() - start >= stagger * next && !f->c[next].waiting) {
+		if (next < f->n && now_ns() - start >= stagger * next && !waiting(&f->c[next])) {
 			if (kill(f->c[next].pid, f->sig) < 0) {
 				fprintf(stderr, "failover: kill %d: %s\n", f->c[next].pid,
 					strerror(errno));
