@@ -29,7 +29,7 @@
  * that is the survivor's. The readings go on flipping every -i ms whether answered or not.
  *
  * Per cluster, the takeover is the first of: an explanation naming SURVIVOR, an order. The
- * survivor must then order too (a zone taken over but never ordered counts as silent). The
+ * survivor must then order and explain too (else it counts as silent, unexplained). The
  * owner's will (offline on its status topic) is timed too: what comes after it is pylightd's
  * part of the takeover, what comes before is the broker's.
  * Prints a line per cluster and a summary line, times in seconds from the signal; exits 1
@@ -45,6 +45,7 @@
 #define WARM_ORDERS 5
 #define WARM_MIN_NS 1000000000LL /* the survivor has been up at least this long */
 #define STALL_NS 15000000000LL   /* warm-up without progress for this long: the run failed */
+#define EXPLAIN_GRACE_NS 1000000000LL /* a survivor's explanation may follow its order */
 #define MAX_SHOWN 5
 #define MAX_CLUSTERS 1000
 
@@ -251,12 +252,15 @@ static int warm_up(struct fo *f)
 	return 0;
 }
 
+/* Every survivor has ordered, and explained or had EXPLAIN_GRACE_NS to. */
 static bool done(const struct fo *f)
 {
+	int64_t t = now_ns();
+
 	for (int i = 0; i < f->n; i++) {
 		const struct cluster *c = &f->c[i];
 
-		if (!c->killed || !c->order)
+		if (!c->killed || !c->order || (!c->explain && t - c->order < EXPLAIN_GRACE_NS))
 			return false;
 	}
 	return true;
@@ -288,7 +292,7 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 	int next = 0;
 	double *took = calloc((size_t)f->n, sizeof(*took));
 	double *after = calloc((size_t)f->n, sizeof(*after));
-	long taken = 0, silent = 0, nwill = 0;
+	long taken = 0, silent = 0, nwill = 0, unexplained = 0;
 
 	if (!took || !after) {
 		free(took);
@@ -323,6 +327,8 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 			took[taken++] = since(first, c->killed);
 			if (!c->order)
 				silent++;
+			if (!c->explain)
+				unexplained++;
 		}
 		if (first && c->will)
 			after[nwill++] = since(first, c->will);
@@ -334,9 +340,10 @@ static int run(struct fo *f, int64_t stagger, int64_t timeout_ns)
 	qsort(took, (size_t)taken, sizeof(*took), cmp_double);
 	qsort(after, (size_t)nwill, sizeof(*after), cmp_double);
 	printf("clusters=%d signal=%d taken=%ld median_s=%.4f min_s=%.4f max_s=%.4f silent=%ld "
-	       "wills=%ld after_will_median_s=%.4f after_will_max_s=%.4f errors=%ld\n",
+	       "unexplained=%ld wills=%ld after_will_median_s=%.4f after_will_max_s=%.4f "
+	       "errors=%ld\n",
 	       f->n, f->sig, taken, median(took, taken), taken ? took[0] : NAN,
-	       taken ? took[taken - 1] : NAN, silent, nwill, median(after, nwill),
+	       taken ? took[taken - 1] : NAN, silent, unexplained, nwill, median(after, nwill),
 	       nwill ? after[nwill - 1] : NAN, f->errors);
 	free(took);
 	free(after);
