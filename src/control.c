@@ -68,6 +68,7 @@ struct control {
 	struct cluster *cl;      /* the other instances; NULL alone */
 	size_t status_len, orders_len, zone_state_len;
 	bool adopting;           /* explanations of zones without state are taken in */
+	bool connected;          /* between control_connected and control_disconnected */
 	char *zone_state_filter; /* "ZONE/#", dropped once adopting ends */
 	size_t owned;            /* zones with `mine` set */
 	size_t logged_live, logged_owned; /* what the last cluster log line said */
@@ -767,10 +768,18 @@ static void on_status(struct control *c, const char *name, const void *payload, 
 		      bool retained, int64_t now)
 {
 	bool online = len == 6 && memcmp(payload, "online", 6) == 0;
+	const char *self = cluster_self(c->cl);
+	const char *topic;
 	int rc;
 
-	if (strchr(name, '/') || (!strcmp(name, cluster_self(c->cl)) && retained))
+	if (strchr(name, '/') || (!strcmp(name, self) && retained))
 		return;
+	if (!strcmp(name, self) && !online && c->connected &&
+	    (topic = zone_topic(c, c->cfg->topics_status, self))) {
+		/* The Last Will of an earlier connection, fired late: this one is alive. */
+		log_msg(LOG_WARNING, "cluster: the broker says node %s is gone; it is not", self);
+		c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
+	}
 	rc = cluster_status(c->cl, name, online);
 	if (rc == -ENOSPC)
 		warn_limited(c, NULL, name, now, "more than %d instances: '%s' not counted",
@@ -907,6 +916,7 @@ void control_connected(struct control *c)
 		cluster_reset(c->cl);
 		reown(c, monotonic_ms());
 		c->adopting = true;
+		c->connected = true;
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
 	rearm(c);
@@ -919,6 +929,7 @@ void control_disconnected(struct control *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	/* Orders queued now would be replayed after the others took the zones over. */
+	c->connected = false;
 	cluster_reset(c->cl);
 	reown(c, monotonic_ms());
 	pthread_mutex_unlock(&c->lock);
