@@ -856,6 +856,8 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 		z->order_seen = (uint8_t)z->st.light;
 		z->st.switches = (uint32_t)json_int_field(o, "switches", 0);
 		z->since_wall = json_int_field(o, "since", wall);
+		if (z->since_wall > wall) /* another host's clock ahead of ours */
+			z->since_wall = wall;
 		/* The dwell clocks run from the change the owner made. */
 		z->st.changed_at = now - 1000 * (wall - z->since_wall);
 		until = json_int_field(o, "until", 0);
@@ -901,6 +903,10 @@ static void settle(struct control *c)
 		c->adopting = false;
 		if (c->out.unsubscribe && c->zone_state_len)
 			c->out.unsubscribe(c->out.ctx, c->zone_state_filter);
+		if (c->connected && !cluster_self_live(c->cl))
+			log_msg(LOG_WARNING, "cluster: node %s has not heard its own online on %s/%s "
+				"yet: it publishes no order until it does (may it publish there?)",
+				cluster_self(c->cl), c->cfg->topics_status, cluster_self(c->cl));
 	}
 }
 
