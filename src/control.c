@@ -490,8 +490,21 @@ static void feedback_report(struct control *c, struct zone *z, enum light lamp, 
 		}
 	} else if (z->st.light != LIGHT_UNKNOWN && lamp != z->st.light) {
 		c->st.manual++;
-		log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s", z->name,
-			 light_name(lamp), manual_name(z->p->manual));
+		/* A lamp flapping by hand (or a switch that bounces) must not flood the journal. */
+		if (now - z->manual_at >= WARN_INTERVAL_MS) {
+			if (z->manual_quiet)
+				log_zone(LOG_NOTICE, z->name,
+					 "zone '%s': lamp switched %s by hand, %s (%u more since)",
+					 z->name, light_name(lamp), manual_name(z->p->manual),
+					 z->manual_quiet);
+			else
+				log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s",
+					 z->name, light_name(lamp), manual_name(z->p->manual));
+			z->manual_at = now;
+			z->manual_quiet = 0;
+		} else {
+			z->manual_quiet++;
+		}
 		switch (z->p->manual) {
 		case MANUAL_OVERRIDE:
 			decide_manual(&z->st, z->p, lamp, now, &d);
@@ -701,6 +714,7 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
+	z->manual_at = INT64_MIN / 2;
 	z->fb_deadline = DECIDE_NEVER;
 	z->order_seen = LIGHT_UNKNOWN;
 	z->mine = !c->cl || cluster_owns(c->cl, name);
