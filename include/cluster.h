@@ -25,10 +25,10 @@ int cluster_status(struct cluster *cl, const char *name, bool online);
 /* Forgets every node, this one too: nothing is owned until the statuses come again. */
 void cluster_reset(struct cluster *cl);
 
-/* Bumped by every change of the live set: a zone's cached ownership is good while it holds. */
-uint32_t cluster_generation(const struct cluster *cl);
 /* Whether this instance is live and the rendezvous owner of `zone`. */
 bool cluster_owns(const struct cluster *cl, const char *zone);
+/* Whether this instance counts itself live (its own online came back). */
+bool cluster_self_live(const struct cluster *cl);
 /* The live node that owns `zone` ("" when none is live). */
 const char *cluster_owner(const struct cluster *cl, const char *zone);
 const char *cluster_self(const struct cluster *cl);

@@ -54,7 +54,10 @@ void control_message(struct control *ctl, const char *topic, const void *payload
  * clears ghost configs a little later (out.wake). Thread-safe.
  */
 void control_connected(struct control *ctl);
-/* The connection is lost: in a cluster, this instance owns no zone until it is back. */
+/*
+ * The connection is lost, or about to be closed on purpose: in a cluster, this instance owns
+ * no zone until it is back.
+ */
 void control_disconnected(struct control *ctl);
 /* Hands the feedback topics of the thresholds in force to out.listen (reloads do it too). */
 void control_listen(struct control *ctl);

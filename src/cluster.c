@@ -10,7 +10,6 @@
 
 struct cluster {
 	char self[CLUSTER_NAME_MAX + 1];
-	uint32_t gen;
 	size_t n;
 	char *live[CLUSTER_NODES_MAX]; /* names of the live nodes, in no order */
 };
@@ -40,12 +39,9 @@ int cluster_new(const char *self, struct cluster **out)
 
 void cluster_reset(struct cluster *cl)
 {
-	if (!cl->n)
-		return;
 	for (size_t i = 0; i < cl->n; i++)
 		free(cl->live[i]);
 	cl->n = 0;
-	cl->gen++;
 }
 
 void cluster_free(struct cluster *cl)
@@ -74,13 +70,7 @@ int cluster_status(struct cluster *cl, const char *name, bool online)
 		free(cl->live[i]);
 		cl->live[i] = cl->live[--cl->n];
 	}
-	cl->gen++;
 	return 1;
-}
-
-uint32_t cluster_generation(const struct cluster *cl)
-{
-	return cl->gen;
 }
 
 /* The rendezvous weight of `node` for `zone`: XXH64, seed 0, of the bytes NODE "/" ZONE. */
@@ -115,6 +105,14 @@ const char *cluster_owner(const struct cluster *cl, const char *zone)
 bool cluster_owns(const struct cluster *cl, const char *zone)
 {
 	return strcmp(cluster_owner(cl, zone), cl->self) == 0;
+}
+
+bool cluster_self_live(const struct cluster *cl)
+{
+	for (size_t i = 0; i < cl->n; i++)
+		if (!strcmp(cl->live[i], cl->self))
+			return true;
+	return false;
 }
 
 const char *cluster_self(const struct cluster *cl)

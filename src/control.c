@@ -68,9 +68,12 @@ struct control {
 	struct cluster *cl;      /* the other instances; NULL alone */
 	size_t status_len, orders_len, zone_state_len;
 	bool adopting;           /* explanations of zones without state are taken in */
+	bool connected;          /* between control_connected and control_disconnected */
 	char *zone_state_filter; /* "ZONE/#", dropped once adopting ends */
 	size_t owned;            /* zones with `mine` set */
 	size_t logged_live, logged_owned; /* what the last cluster log line said */
+	int64_t beat;            /* when this process was last seen running (cluster) */
+	int64_t beat_every;      /* half the keepalive, in ms; 0: not watched */
 };
 
 /* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
@@ -124,6 +127,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->status_len = strlen(cfg->topics_status);
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
+	c->beat_every = c->cl ? cfg->mqtt_keepalive * 500LL : 0;
 	*ctl = c;
 	return 0;
 }
@@ -223,6 +227,8 @@ static void rearm(struct control *c)
 
 	if (c->settle_at < when)
 		when = c->settle_at;
+	if (c->beat_every && c->connected && c->beat + c->beat_every < when)
+		when = c->beat + c->beat_every;
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -484,8 +490,21 @@ static void feedback_report(struct control *c, struct zone *z, enum light lamp, 
 		}
 	} else if (z->st.light != LIGHT_UNKNOWN && lamp != z->st.light) {
 		c->st.manual++;
-		log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s", z->name,
-			 light_name(lamp), manual_name(z->p->manual));
+		/* A lamp flapping by hand (or a switch that bounces) must not flood the journal. */
+		if (now - z->manual_at >= WARN_INTERVAL_MS) {
+			if (z->manual_quiet)
+				log_zone(LOG_NOTICE, z->name,
+					 "zone '%s': lamp switched %s by hand, %s (%u more since)",
+					 z->name, light_name(lamp), manual_name(z->p->manual),
+					 z->manual_quiet);
+			else
+				log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s",
+					 z->name, light_name(lamp), manual_name(z->p->manual));
+			z->manual_at = now;
+			z->manual_quiet = 0;
+		} else {
+			z->manual_quiet++;
+		}
 		switch (z->p->manual) {
 		case MANUAL_OVERRIDE:
 			decide_manual(&z->st, z->p, lamp, now, &d);
@@ -695,6 +714,7 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
+	z->manual_at = INT64_MIN / 2;
 	z->fb_deadline = DECIDE_NEVER;
 	z->order_seen = LIGHT_UNKNOWN;
 	z->mine = !c->cl || cluster_owns(c->cl, name);
@@ -767,10 +787,18 @@ static void on_status(struct control *c, const char *name, const void *payload, 
 		      bool retained, int64_t now)
 {
 	bool online = len == 6 && memcmp(payload, "online", 6) == 0;
+	const char *self = cluster_self(c->cl);
+	const char *topic;
 	int rc;
 
-	if (strchr(name, '/') || (!strcmp(name, cluster_self(c->cl)) && retained))
+	if (strchr(name, '/') || (!strcmp(name, self) && retained))
 		return;
+	if (!strcmp(name, self) && !online && c->connected &&
+	    (topic = zone_topic(c, c->cfg->topics_status, self))) {
+		/* The Last Will of an earlier connection, fired late: this one is alive. */
+		log_msg(LOG_WARNING, "cluster: the broker says node %s is gone; it is not", self);
+		c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
+	}
 	rc = cluster_status(c->cl, name, online);
 	if (rc == -ENOSPC)
 		warn_limited(c, NULL, name, now, "more than %d instances: '%s' not counted",
@@ -847,6 +875,8 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 		z->order_seen = (uint8_t)z->st.light;
 		z->st.switches = (uint32_t)json_int_field(o, "switches", 0);
 		z->since_wall = json_int_field(o, "since", wall);
+		if (z->since_wall > wall) /* another host's clock ahead of ours */
+			z->since_wall = wall;
 		/* The dwell clocks run from the change the owner made. */
 		z->st.changed_at = now - 1000 * (wall - z->since_wall);
 		until = json_int_field(o, "until", 0);
@@ -862,6 +892,35 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 			 state, mode_name(z->st.mode));
 	}
 	json_object_put(o);
+}
+
+/*
+ * Whether this process stood still (stopped, its host paused or swapping) for long enough
+ * that the broker may have handed its zones to the others: then the messages it still finds
+ * in its socket and the timers due meanwhile are old news, and an order decided on them
+ * would reach the broker after the others' newer ones (libmosquitto resends unacknowledged
+ * publishes after a reconnect). It owns nothing until its own online comes back through
+ * the connection. A timer every half keepalive keeps the clock fresh when nothing else does.
+ */
+static void check_awake(struct control *c, int64_t now)
+{
+	int64_t still = now - c->beat;
+	const char *self, *topic;
+
+	if (!c->beat_every || !c->connected)
+		return;
+	if (still < c->beat_every)
+		return;
+	c->beat = now;
+	self = cluster_self(c->cl);
+	if (still <= c->beat_every * 3 / 2 + 1000 || !cluster_self_live(c->cl) ||
+	    !(topic = zone_topic(c, c->cfg->topics_status, self)))
+		return;
+	log_msg(LOG_WARNING, "cluster: node %s stood still for %lld s: it owns no zone until "
+		"the broker echoes its online", self, (long long)(still / 1000));
+	cluster_status(c->cl, self, false);
+	reown(c, now);
+	c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
 }
 
 /* Routes the cluster's own topics. Returns false when `topic` is none of them. */
@@ -892,6 +951,10 @@ static void settle(struct control *c)
 		c->adopting = false;
 		if (c->out.unsubscribe && c->zone_state_len)
 			c->out.unsubscribe(c->out.ctx, c->zone_state_filter);
+		if (c->connected && !cluster_self_live(c->cl))
+			log_msg(LOG_WARNING, "cluster: node %s has not heard its own online on %s/%s "
+				"yet: it publishes no order until it does (may it publish there?)",
+				cluster_self(c->cl), c->cfg->topics_status, cluster_self(c->cl));
 	}
 }
 
@@ -907,6 +970,8 @@ void control_connected(struct control *c)
 		cluster_reset(c->cl);
 		reown(c, monotonic_ms());
 		c->adopting = true;
+		c->connected = true;
+		c->beat = monotonic_ms();
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
 	rearm(c);
@@ -919,6 +984,7 @@ void control_disconnected(struct control *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	/* Orders queued now would be replayed after the others took the zones over. */
+	c->connected = false;
 	cluster_reset(c->cl);
 	reown(c, monotonic_ms());
 	pthread_mutex_unlock(&c->lock);
@@ -1045,6 +1111,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
+	check_awake(c, now);
 	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
@@ -1068,6 +1135,7 @@ void control_timer(struct control *c)
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
+	check_awake(c, now);
 	while ((z = zones_due(c->zones, now))) {
 		bool due;
 

@@ -124,16 +124,20 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		atomic_store(&m->cb_since, 0);
 		return;
 	}
-	/* A broker restarted without persistence has no session: always resubscribe. */
-	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
-	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
+	/*
+	 * A broker restarted without persistence has no session: always resubscribe. In a
+	 * cluster, the retained explanations come first, so that a zone is adopted before a
+	 * retained reading gives it a state of its own; and everything comes before "online",
+	 * so that the others' statuses arrive ahead of our own (see control.c).
+	 */
 	if (m->sub_status) {
-		/* Before "online": the others' statuses arrive ahead of our own (see control.c). */
-		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
-		mosquitto_subscribe(mosq, NULL, m->sub_orders, c->mqtt_qos);
 		if (m->sub_zone_state)
 			mosquitto_subscribe(mosq, NULL, m->sub_zone_state, 1);
+		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
+		mosquitto_subscribe(mosq, NULL, m->sub_orders, c->mqtt_qos);
 	}
+	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
+	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
 	if (m->disc) {
 		/* Our configs arrive retained: those of zones that are gone are cleared. */
 		mosquitto_subscribe(mosq, NULL, discovery_status_topic(m->disc), 1);

@@ -74,7 +74,9 @@ static void test_owns_nothing_until_live(void **state)
 	assert_int_equal(cluster_status(cl, "b", true), 1);
 	assert_false(cluster_owns(cl, "hall"));
 	assert_string_equal(cluster_owner(cl, "hall"), "b");
+	assert_false(cluster_self_live(cl));
 	assert_int_equal(cluster_status(cl, "a", true), 1);
+	assert_true(cluster_self_live(cl));
 	assert_int_equal(cluster_status(cl, "a", true), 0); /* no change */
 	assert_int_equal(cluster_live(cl), 2);
 	cluster_reset(cl);
