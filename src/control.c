@@ -291,7 +291,8 @@ static void explain(struct control *c, struct zone *z, const char *why)
 		size_t used = strlen(reason);
 		struct tm tm;
 
-		until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
+		/* To the nearest second: adopted and published again, it stays that second. */
+		until = (time_t)((wall_ms() + (s->override_until - monotonic_ms()) + 500) / 1000);
 		localtime_r(&until, &tm);
 		strftime(reason + used, sizeof(reason) - used, " until %H:%M", &tm);
 	}
@@ -882,7 +883,7 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 		until = json_int_field(o, "until", 0);
 		if (!strcmp(mode, "override") && until > wall) {
 			z->st.mode = MODE_OVERRIDE;
-			z->st.override_until = now + 1000 * (until - wall);
+			z->st.override_until = now + (1000 * until - wall_ms());
 			if (zones_schedule(c->zones, z, z->st.override_until) < 0)
 				log_zone(LOG_ERR, name, "zone '%s': out of memory for its timer", name);
 		} else if (!strcmp(mode, "failsafe")) {
