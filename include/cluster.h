@@ -18,10 +18,16 @@ int cluster_new(const char *self, struct cluster **out);
 void cluster_free(struct cluster *cl);
 
 /*
- * Node `name` said `online` (or anything else: gone). Returns 1 when the live set changed,
- * 0 when not, -ENOSPC when it is full (the node is not counted), -ENOMEM.
+ * Node `name` said `online` (or anything else: gone) at `now`. Returns 1 when the live set
+ * changed, 0 when not, -ENOSPC when it is full (the node is not counted), -ENOMEM.
  */
-int cluster_status(struct cluster *cl, const char *name, bool online);
+int cluster_status(struct cluster *cl, const char *name, bool online, int64_t now);
+/*
+ * Forgets the other nodes not heard from for `silent_ms` up to `now` (a frozen host's Last
+ * Will can come late), setting *changed if any. Returns when the next one would go,
+ * INT64_MAX if none can.
+ */
+int64_t cluster_expire(struct cluster *cl, int64_t now, int64_t silent_ms, bool *changed);
 /* Forgets every node, this one too: nothing is owned until the statuses come again. */
 void cluster_reset(struct cluster *cl);
 

@@ -12,6 +12,7 @@ struct cluster {
 	char self[CLUSTER_NAME_MAX + 1];
 	size_t n;
 	char *live[CLUSTER_NODES_MAX]; /* names of the live nodes, in no order */
+	int64_t heard[CLUSTER_NODES_MAX]; /* when each last said online */
 };
 
 bool cluster_name_valid(const char *name)
@@ -52,12 +53,14 @@ void cluster_free(struct cluster *cl)
 	free(cl);
 }
 
-int cluster_status(struct cluster *cl, const char *name, bool online)
+int cluster_status(struct cluster *cl, const char *name, bool online, int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < cl->n && strcmp(cl->live[i], name) != 0; i++)
 		;
+	if (i < cl->n && online)
+		cl->heard[i] = now;
 	if ((i < cl->n) == online)
 		return 0;
 	if (online) {
@@ -65,12 +68,39 @@ int cluster_status(struct cluster *cl, const char *name, bool online)
 			return -ENOSPC;
 		if (!(cl->live[cl->n] = strdup(name)))
 			return -ENOMEM;
-		cl->n++;
+		cl->heard[cl->n++] = now;
 	} else {
 		free(cl->live[i]);
-		cl->live[i] = cl->live[--cl->n];
+		cl->n--;
+		cl->live[i] = cl->live[cl->n];
+		cl->heard[i] = cl->heard[cl->n];
 	}
 	return 1;
+}
+
+int64_t cluster_expire(struct cluster *cl, int64_t now, int64_t silent_ms, bool *changed)
+{
+	int64_t next = INT64_MAX;
+	size_t i = 0;
+
+	*changed = false;
+	while (i < cl->n) {
+		int64_t end = cl->heard[i] + silent_ms;
+
+		if (!strcmp(cl->live[i], cl->self)) {
+			i++;
+		} else if (end <= now) {
+			free(cl->live[i]);
+			cl->n--;
+			cl->live[i] = cl->live[cl->n];
+			cl->heard[i] = cl->heard[cl->n];
+			*changed = true;
+		} else {
+			next = end < next ? end : next;
+			i++;
+		}
+	}
+	return next;
 }
 
 /* The rendezvous weight of `node` for `zone`: XXH64, seed 0, of the bytes NODE "/" ZONE. */

@@ -67,13 +67,14 @@ struct control {
 	int64_t settle_at;       /* when the retained messages of a connect are in; or NEVER */
 	struct cluster *cl;      /* the other instances; NULL alone */
 	size_t status_len, orders_len, zone_state_len;
-	bool adopting;           /* explanations of zones without state are taken in */
+	bool adopting;           /* retained explanations are taken in (after a connect) */
 	bool connected;          /* between control_connected and control_disconnected */
-	char *zone_state_filter; /* "ZONE/#", dropped once adopting ends */
+	char *node_needle;       /* "\"node\":\"NODE\"": this instance's explanations hold it */
 	size_t owned;            /* zones with `mine` set */
 	size_t logged_live, logged_owned; /* what the last cluster log line said */
 	int64_t beat;            /* when this process was last seen running (cluster) */
 	int64_t beat_every;      /* half the keepalive, in ms; 0: not watched */
+	int64_t expire_at;       /* when the next silent instance is given up; or NEVER */
 };
 
 /* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
@@ -105,7 +106,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0) ||
 	    (cfg->cluster_node[0] &&
 	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
-	      asprintf(&c->zone_state_filter, "%s/#", cfg->topics_zone_state) < 0))) {
+	      asprintf(&c->node_needle, "\"node\":\"%s\"", cfg->cluster_node) < 0))) {
 		if (c) {
 			zones_free(c->zones);
 			free(c->sensors);
@@ -128,6 +129,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
 	c->beat_every = c->cl ? cfg->mqtt_keepalive * 500LL : 0;
+	c->expire_at = DECIDE_NEVER;
 	*ctl = c;
 	return 0;
 }
@@ -141,7 +143,7 @@ void control_free(struct control *c)
 	discovery_free(c->disc);
 	feedback_clear(c);
 	cluster_free(c->cl);
-	free(c->zone_state_filter);
+	free(c->node_needle);
 	free(c->sensors);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
@@ -229,6 +231,8 @@ static void rearm(struct control *c)
 		when = c->settle_at;
 	if (c->beat_every && c->connected && c->beat + c->beat_every < when)
 		when = c->beat + c->beat_every;
+	if (c->expire_at < when)
+		when = c->expire_at;
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -368,7 +372,7 @@ static void apply_news(struct control *c, struct zone *z, const struct decision 
 {
 	const struct config *cfg = c->cfg;
 	bool logged = d->order && z->mine && log_level_enabled(LOG_INFO);
-	bool explained = (d->changed || news) && cfg->topics_zone_state[0];
+	bool explained = (d->changed || news) && cfg->topics_zone_state[0] && z->mine;
 	int64_t wake = d->wake;
 	char why[DECIDE_REASON_MAX];
 
@@ -780,6 +784,27 @@ static void reown(struct control *c, int64_t now)
 }
 
 /*
+ * Gives up the instances that said nothing for 1.5 x keepalive (each says online every half
+ * keepalive): a frozen host's Last Will comes only when the broker next checks, seconds
+ * later with mosquitto. Their zones move at once.
+ */
+static void expire(struct control *c, int64_t now)
+{
+	bool changed;
+
+	if (!c->beat_every || !c->connected) {
+		c->expire_at = DECIDE_NEVER;
+		return;
+	}
+	c->expire_at = cluster_expire(c->cl, now, 3 * c->beat_every, &changed);
+	if (changed) {
+		log_msg(LOG_NOTICE, "cluster: an instance said nothing for %lld s: gone",
+			(long long)(3 * c->beat_every / 1000));
+		reown(c, now);
+	}
+}
+
+/*
  * STATUS/NAME: an instance is live while it says "online". This one counts itself only
  * when its own "online" of this connection comes back: it was published after the
  * subscription, so the others' retained statuses are in by then.
@@ -800,7 +825,7 @@ static void on_status(struct control *c, const char *name, const void *payload, 
 		log_msg(LOG_WARNING, "cluster: the broker says node %s is gone; it is not", self);
 		c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
 	}
-	rc = cluster_status(c->cl, name, online);
+	rc = cluster_status(c->cl, name, online, now);
 	if (rc == -ENOSPC)
 		warn_limited(c, NULL, name, now, "more than %d instances: '%s' not counted",
 			     CLUSTER_NODES_MAX, name);
@@ -808,6 +833,7 @@ static void on_status(struct control *c, const char *name, const void *payload, 
 		log_msg(LOG_ERR, "cluster: out of memory for instance '%s'", name);
 	else if (rc > 0)
 		reown(c, now);
+	expire(c, now);
 }
 
 /* An order on a zone's topic, from whichever instance: a takeover compares against it. */
@@ -843,83 +869,103 @@ static int64_t json_int_field(json_object *o, const char *key, int64_t fallback)
 		       fallback;
 }
 
+/* Takes a zone's light, mode, switches, last change and override end from its explanation. */
+static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now)
+{
+	const char *state = json_string_field(o, "state");
+	const char *mode = json_string_field(o, "mode");
+	time_t wall = time(NULL);
+	int64_t until = json_int_field(o, "until", 0);
+
+	z->st.light = state[1] == 'N' ? LIGHT_ON : LIGHT_OFF;
+	z->order_seen = (uint8_t)z->st.light;
+	z->st.switches = (uint32_t)json_int_field(o, "switches", 0);
+	z->since_wall = json_int_field(o, "since", wall);
+	if (z->since_wall > wall) /* another host's clock ahead of ours */
+		z->since_wall = wall;
+	/* The dwell clocks run from the change the owner made. */
+	z->st.changed_at = now - 1000 * (wall - z->since_wall);
+	z->st.mode = MODE_AUTO;
+	if (!strcmp(mode, "override") && until > wall) {
+		z->st.mode = MODE_OVERRIDE;
+		z->st.override_until = now + (1000 * until - wall_ms());
+		if (z->st.override_until < z->wake &&
+		    zones_schedule(c->zones, z, z->st.override_until) < 0)
+			log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
+	} else if (!strcmp(mode, "failsafe")) {
+		z->st.mode = MODE_FAILSAFE;
+	}
+	log_zone(LOG_INFO, z->name, "zone '%s': adopted %s %s from its explanation", z->name,
+		 state, mode_name(z->st.mode));
+}
+
 /*
- * A zone's explanation, retained from before this instance started: a zone it knows
- * nothing of yet takes its light, mode, switches and override end from it (smoothing
- * windows refill from new readings).
+ * A zone's explanation. For two seconds after each connect, the retained ones come in: a
+ * zone this instance knows nothing of takes its state from it (so a restart loses no
+ * override), and so does a zone that another instance explained last (it owned the zone
+ * while this one was away, and knows what happened meanwhile). Later, an explanation of a
+ * zone this instance owns that names another instance (one that took the zone over while
+ * views differed, its message arriving last) is answered with this one's, at most once a
+ * second, so that the retained one names the owner.
  */
 static void on_explanation(struct control *c, const char *name, const void *payload,
 			   size_t len, int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
+	bool ours = memmem(payload, len, c->node_needle, strlen(c->node_needle)) != NULL;
+	bool fresh = !z || (!z->st.has_reading && z->st.light == LIGHT_UNKNOWN &&
+			    z->st.mode == MODE_AUTO);
 	json_tokener *tok;
 	json_object *o;
-	const char *state, *mode;
-	time_t wall = time(NULL);
-	int64_t until;
+	const char *state;
+	struct decision d;
 
-	if (!c->adopting || (z && (z->st.has_reading || z->st.light != LIGHT_UNKNOWN ||
-				   z->st.mode != MODE_AUTO)))
+	if (z && z->mine) {
+		if (ours || now - z->reexplained_at < 1000)
+			return;
+		z->reexplained_at = now;
+		decide_tick(&z->st, z->p, now, &d);
+		apply_news(c, z, &d, now, true);
+		return;
+	}
+	if (!c->adopting || (!fresh && ours))
 		return;
 	tok = json_tokener_new();
 	o = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
 	json_tokener_free(tok);
 	state = json_string_field(o, "state");
-	mode = json_string_field(o, "mode");
-	if (strcmp(state, "ON") != 0 && strcmp(state, "OFF") != 0) {
-		json_object_put(o);
-		return;
-	}
-	z = zone_get(c, name, now);
-	if (z) {
-		z->st.light = state[1] == 'N' ? LIGHT_ON : LIGHT_OFF;
-		z->order_seen = (uint8_t)z->st.light;
-		z->st.switches = (uint32_t)json_int_field(o, "switches", 0);
-		z->since_wall = json_int_field(o, "since", wall);
-		if (z->since_wall > wall) /* another host's clock ahead of ours */
-			z->since_wall = wall;
-		/* The dwell clocks run from the change the owner made. */
-		z->st.changed_at = now - 1000 * (wall - z->since_wall);
-		until = json_int_field(o, "until", 0);
-		if (!strcmp(mode, "override") && until > wall) {
-			z->st.mode = MODE_OVERRIDE;
-			z->st.override_until = now + (1000 * until - wall_ms());
-			if (zones_schedule(c->zones, z, z->st.override_until) < 0)
-				log_zone(LOG_ERR, name, "zone '%s': out of memory for its timer", name);
-		} else if (!strcmp(mode, "failsafe")) {
-			z->st.mode = MODE_FAILSAFE;
-		}
-		log_zone(LOG_INFO, name, "zone '%s': adopted %s %s from its explanation", name,
-			 state, mode_name(z->st.mode));
-	}
+	if ((!strcmp(state, "ON") || !strcmp(state, "OFF")) && (z || (z = zone_get(c, name, now))))
+		adopt(c, z, o, now);
 	json_object_put(o);
 }
 
 /*
- * Whether this process stood still (stopped, its host paused or swapping) for long enough
- * that the broker may have handed its zones to the others: then the messages it still finds
- * in its socket and the timers due meanwhile are old news, and an order decided on them
- * would reach the broker after the others' newer ones (libmosquitto resends unacknowledged
- * publishes after a reconnect). It owns nothing until its own online comes back through
- * the connection. A timer every half keepalive keeps the clock fresh when nothing else does.
+ * Every half keepalive, a live instance says online again (not retained: the retained one
+ * stays) so that the others can tell it from a frozen one. It also checks that it did not
+ * stand still itself (stopped, its host paused or swapping) for long enough that the others
+ * may have taken its zones over: then the messages it still finds in its socket and the
+ * timers due meanwhile are old news, and an order decided on them would reach the broker
+ * after the others' newer ones (libmosquitto resends unacknowledged publishes after a
+ * reconnect). It then owns nothing until its own online comes back through the connection.
  */
-static void check_awake(struct control *c, int64_t now)
+static void heartbeat(struct control *c, int64_t now)
 {
 	int64_t still = now - c->beat;
-	const char *self, *topic;
+	const char *self = c->cl ? cluster_self(c->cl) : "";
+	const char *topic;
 
-	if (!c->beat_every || !c->connected)
-		return;
-	if (still < c->beat_every)
+	if (!c->beat_every || !c->connected || still < c->beat_every)
 		return;
 	c->beat = now;
-	self = cluster_self(c->cl);
-	if (still <= c->beat_every * 3 / 2 + 1000 || !cluster_self_live(c->cl) ||
-	    !(topic = zone_topic(c, c->cfg->topics_status, self)))
+	if (!cluster_self_live(c->cl) || !(topic = zone_topic(c, c->cfg->topics_status, self)))
 		return;
+	if (still <= c->beat_every * 3 / 2 + 1000) {
+		c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ false);
+		return;
+	}
 	log_msg(LOG_WARNING, "cluster: node %s stood still for %lld s: it owns no zone until "
 		"the broker echoes its online", self, (long long)(still / 1000));
-	cluster_status(c->cl, self, false);
+	cluster_status(c->cl, self, false, now);
 	reown(c, now);
 	c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
 }
@@ -950,8 +996,6 @@ static void settle(struct control *c)
 		sweep(c);
 	if (c->cl) {
 		c->adopting = false;
-		if (c->out.unsubscribe && c->zone_state_len)
-			c->out.unsubscribe(c->out.ctx, c->zone_state_filter);
 		if (c->connected && !cluster_self_live(c->cl))
 			log_msg(LOG_WARNING, "cluster: node %s has not heard its own online on %s/%s "
 				"yet: it publishes no order until it does (may it publish there?)",
@@ -973,6 +1017,7 @@ void control_connected(struct control *c)
 		c->adopting = true;
 		c->connected = true;
 		c->beat = monotonic_ms();
+		c->expire_at = DECIDE_NEVER;
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
 	rearm(c);
@@ -986,6 +1031,7 @@ void control_disconnected(struct control *c)
 	pthread_mutex_lock(&c->lock);
 	/* Orders queued now would be replayed after the others took the zones over. */
 	c->connected = false;
+	c->expire_at = DECIDE_NEVER;
 	cluster_reset(c->cl);
 	reown(c, monotonic_ms());
 	pthread_mutex_unlock(&c->lock);
@@ -1112,7 +1158,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
-	check_awake(c, now);
+	heartbeat(c, now);
 	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
@@ -1136,7 +1182,7 @@ void control_timer(struct control *c)
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
-	check_awake(c, now);
+	heartbeat(c, now);
 	while ((z = zones_due(c->zones, now))) {
 		bool due;
 
@@ -1150,6 +1196,8 @@ void control_timer(struct control *c)
 	}
 	if (c->settle_at <= now)
 		settle(c);
+	if (c->expire_at <= now)
+		expire(c, now);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -34,7 +34,7 @@ struct mqtt {
 	char *client_id;
 	char *sub_status;     /* "STATUS/+": who is live */
 	char *sub_orders;     /* every zone's orders, to know the last one seen */
-	char *sub_zone_state; /* the retained explanations, adopted at start; NULL without */
+	char *sub_zone_state; /* the explanations (adopted after a connect); NULL without */
 	struct discovery *disc; /* Home Assistant's status and our configs; NULL when off */
 	char **listen;          /* extra topics (lamp feedback), under lock */
 	size_t nlisten;
@@ -128,13 +128,15 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	 * A broker restarted without persistence has no session: always resubscribe. In a
 	 * cluster, the retained explanations come first, so that a zone is adopted before a
 	 * retained reading gives it a state of its own; and everything comes before "online",
-	 * so that the others' statuses arrive ahead of our own (see control.c).
+	 * so that the others' statuses arrive ahead of our own (see control.c). Orders and
+	 * explanations at QoS 0: one lost with a connection costs at most an order published
+	 * twice at a takeover, and not acknowledging each spares a shadow a write per order.
 	 */
 	if (m->sub_status) {
 		if (m->sub_zone_state)
-			mosquitto_subscribe(mosq, NULL, m->sub_zone_state, 1);
+			mosquitto_subscribe(mosq, NULL, m->sub_zone_state, 0);
 		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
-		mosquitto_subscribe(mosq, NULL, m->sub_orders, c->mqtt_qos);
+		mosquitto_subscribe(mosq, NULL, m->sub_orders, 0);
 	}
 	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
 	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);

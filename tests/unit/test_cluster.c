@@ -71,18 +71,18 @@ static void test_owns_nothing_until_live(void **state)
 	(void)state;
 	assert_false(cluster_owns(cl, "hall"));
 	assert_string_equal(cluster_owner(cl, "hall"), "");
-	assert_int_equal(cluster_status(cl, "b", true), 1);
+	assert_int_equal(cluster_status(cl, "b", true, 0), 1);
 	assert_false(cluster_owns(cl, "hall"));
 	assert_string_equal(cluster_owner(cl, "hall"), "b");
 	assert_false(cluster_self_live(cl));
-	assert_int_equal(cluster_status(cl, "a", true), 1);
+	assert_int_equal(cluster_status(cl, "a", true, 0), 1);
 	assert_true(cluster_self_live(cl));
-	assert_int_equal(cluster_status(cl, "a", true), 0); /* no change */
+	assert_int_equal(cluster_status(cl, "a", true, 0), 0); /* no change */
 	assert_int_equal(cluster_live(cl), 2);
 	cluster_reset(cl);
 	assert_int_equal(cluster_live(cl), 0);
 	assert_false(cluster_owns(cl, "hall"));
-	assert_int_equal(cluster_status(cl, "a", true), 1);
+	assert_int_equal(cluster_status(cl, "a", true, 0), 1);
 	assert_true(cluster_owns(cl, "hall")); /* alone: everything */
 	assert_true(cluster_owns(cl, ""));
 	cluster_free(cl);
@@ -97,7 +97,7 @@ static void test_rendezvous(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++)
-		assert_int_equal(cluster_status(cl, nodes[i], true), 1);
+		assert_int_equal(cluster_status(cl, nodes[i], true, 0), 1);
 	for (int i = 0; i < ZONES; i++) {
 		const char *want;
 
@@ -122,16 +122,16 @@ static void test_departure_moves_only_its_zones(void **state)
 	char zone[32];
 
 	(void)state;
-	cluster_status(cl, "a", true);
-	cluster_status(cl, "b", true);
-	cluster_status(cl, "c", true);
+	cluster_status(cl, "a", true, 0);
+	cluster_status(cl, "b", true, 0);
+	cluster_status(cl, "c", true, 0);
 	for (int i = 0; i < ZONES; i++) {
 		snprintf(zone, sizeof(zone), "z%d", i);
 		before[i] = cluster_owner(cl, zone)[0] == 'a' ? "a" :
 			    cluster_owner(cl, zone)[0] == 'b' ? "b" : "c";
 	}
-	assert_int_equal(cluster_status(cl, "c", false), 1);
-	assert_int_equal(cluster_status(cl, "c", false), 0);
+	assert_int_equal(cluster_status(cl, "c", false, 0), 1);
+	assert_int_equal(cluster_status(cl, "c", false, 0), 0);
 	for (int i = 0; i < ZONES; i++) {
 		snprintf(zone, sizeof(zone), "z%d", i);
 		if (strcmp(before[i], "c") != 0)
@@ -139,11 +139,38 @@ static void test_departure_moves_only_its_zones(void **state)
 		else
 			assert_string_not_equal(cluster_owner(cl, zone), "c");
 	}
-	cluster_status(cl, "c", true);
+	cluster_status(cl, "c", true, 0);
 	for (int i = 0; i < ZONES; i++) {
 		snprintf(zone, sizeof(zone), "z%d", i);
 		assert_string_equal(cluster_owner(cl, zone), before[i]);
 	}
+	cluster_free(cl);
+}
+
+/* A node that stops saying online is forgotten after silent_ms; this one never is. */
+static void test_silent_nodes_expire(void **state)
+{
+	struct cluster *cl = view("a");
+	bool changed;
+
+	(void)state;
+	cluster_status(cl, "a", true, 0);
+	cluster_status(cl, "b", true, 1000);
+	cluster_status(cl, "c", true, 2000);
+	assert_int_equal(cluster_expire(cl, 5000, 7500, &changed), 8500);
+	assert_false(changed);
+	cluster_status(cl, "b", true, 6000); /* b heard again: c goes first */
+	assert_int_equal(cluster_expire(cl, 9000, 7500, &changed), 9500);
+	assert_false(changed);
+	assert_int_equal(cluster_expire(cl, 9500, 7500, &changed), 13500);
+	assert_true(changed);
+	assert_int_equal(cluster_live(cl), 2);
+	assert_string_equal(cluster_owner(cl, "x"), strcmp(cluster_owner(cl, "x"), "a") ? "b" : "a");
+	assert_int_equal(cluster_expire(cl, 100000, 7500, &changed), INT64_MAX);
+	assert_true(changed);
+	assert_int_equal(cluster_live(cl), 1);
+	assert_true(cluster_self_live(cl)); /* never forgets itself */
+	assert_true(cluster_owns(cl, "x"));
 	cluster_free(cl);
 }
 
@@ -155,11 +182,11 @@ static void test_full(void **state)
 	(void)state;
 	for (int i = 0; i < CLUSTER_NODES_MAX; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		assert_int_equal(cluster_status(cl, name, true), 1);
+		assert_int_equal(cluster_status(cl, name, true, 0), 1);
 	}
-	assert_int_equal(cluster_status(cl, "one-too-many", true), -ENOSPC);
-	assert_int_equal(cluster_status(cl, "n0", false), 1);
-	assert_int_equal(cluster_status(cl, "one-too-many", true), 1);
+	assert_int_equal(cluster_status(cl, "one-too-many", true, 0), -ENOSPC);
+	assert_int_equal(cluster_status(cl, "n0", false, 0), 1);
+	assert_int_equal(cluster_status(cl, "one-too-many", true, 0), 1);
 	cluster_free(cl); /* the sanitizer build checks that the names are freed */
 }
 
@@ -170,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_owns_nothing_until_live),
 		cmocka_unit_test(test_rendezvous),
 		cmocka_unit_test(test_departure_moves_only_its_zones),
+		cmocka_unit_test(test_silent_nodes_expire),
 		cmocka_unit_test(test_full),
 	};
 
