@@ -14,6 +14,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
 WEB_PKGS = libmicrohttpd
+# Header-only: xxhash is compiled in (XXH_INLINE_ALL), so it adds flags but no library.
+HDR_PKGS = libxxhash
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wpointer-arith -Wformat=2 -Wvla
 # These run when make reads this file. On a fresh machine that is before `deps` has installed
@@ -22,12 +24,13 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # flag to recipe time (and still right under -j, where prerequisites run in any order).
 # A build whose packages are missing stops at once with the reason (need_pkgs), never with
 # a link error far from the cause.
-PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 PLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 WEB_PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS) 2>/dev/null)
 WEB_PLIBS := $(shell $(PKG_CONFIG) --libs $(WEB_PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(WEB_PKGS) 2>/dev/null || echo yes)
-need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(WEB_PKGS): \
+PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(HDR_PKGS) $(WEB_PKGS) 2>/dev/null || \
+	echo yes)
+need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(HDR_PKGS) $(WEB_PKGS): \
 	`make deps` installs the Debian packages))
 # The caller's CPPFLAGS, CFLAGS and LDFLAGS (dpkg's hardening flags) come after the project's,
 # so that they win where both set the same option.
@@ -52,8 +55,8 @@ LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 WEB_SRCS := $(wildcard src/web/*.c)
 WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css src/web/page/*.svg)
 WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
-	    $(addprefix $(BUILD)/,config.o thresholds.o number.o errlist.o log.o notify.o monotonic.o \
-			       mosq.o signals.o)
+	    $(addprefix $(BUILD)/,config.o cluster.o thresholds.o number.o errlist.o log.o notify.o \
+			       monotonic.o mosq.o signals.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 

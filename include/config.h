@@ -47,6 +47,7 @@
 	X(LEVEL, log, level, "info")                     \
 	X(BOOL, homeassistant, discovery, "false")       \
 	X(TOPIC, homeassistant, prefix, "homeassistant") \
+	X(STR, cluster, node, "")                         \
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
 	X(PATH, web, password_file, "")

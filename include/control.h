@@ -31,6 +31,10 @@ struct control_stats {
 	uint64_t unconfirmed; /* zones whose lamp never confirmed their order, retries spent */
 	bool feedback;        /* some zone of the thresholds in force has feedback */
 	size_t zones;
+	/* With [cluster] node: the live instances (this one included once it is) and the zones
+	 * this one owns; node NULL and owned == zones alone. */
+	const char *node;
+	size_t live, owned;
 };
 
 /* Takes ownership of `t`. The configuration must outlive the control. */
@@ -39,8 +43,9 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 void control_free(struct control *ctl);
 
 /*
- * A message from the broker: a reading, an override or Home Assistant's, by topic; `retained`
- * when the broker delivered it from its store on a new subscription. Thread-safe.
+ * A message from the broker: a reading, an override, Home Assistant's, a lamp's or, in a
+ * cluster, an instance's status, an order or a zone's explanation, by topic; `retained` when
+ * the broker delivered it from its store on a new subscription. Thread-safe.
  */
 void control_message(struct control *ctl, const char *topic, const void *payload, size_t len,
 		     bool retained);
@@ -49,6 +54,11 @@ void control_message(struct control *ctl, const char *topic, const void *payload
  * clears ghost configs a little later (out.wake). Thread-safe.
  */
 void control_connected(struct control *ctl);
+/*
+ * The connection is lost, or about to be closed on purpose: in a cluster, this instance owns
+ * no zone until it is back.
+ */
+void control_disconnected(struct control *ctl);
 /* Hands the feedback topics of the thresholds in force to out.listen (reloads do it too). */
 void control_listen(struct control *ctl);
 /* Runs every zone whose deadline has passed. Thread-safe. */
@@ -60,7 +70,7 @@ void control_timer(struct control *ctl);
  */
 int control_reload(struct control *ctl, struct thresholds *t);
 void control_stats(struct control *ctl, struct control_stats *st);
-/* One line per zone: state, mode, lux, thresholds, counters. */
+/* One line per zone: state, mode, lux, thresholds, counters, and its owner in a cluster. */
 void control_dump(struct control *ctl, void (*line)(const char *text));
 
 #endif

@@ -29,6 +29,8 @@ struct zone {
 	uint8_t fb_retries;          /* re-publishes of the current order */
 	bool unconfirmed;            /* the lamp has not reported the current order yet */
 	bool gave_up;                /* ... and its retries are spent */
+	bool mine;                   /* this instance publishes its orders (always, alone) */
+	uint8_t order_seen;          /* enum light: the last order seen on its topic (cluster) */
 	double one;                  /* table: the window when smoothing is 1 */
 	char name[];
 };

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "cluster.h"
+
 enum key_type { KT_STR, KT_PATH, KT_TOPIC, KT_SECRET, KT_BOOL, KT_INT, KT_PROTO, KT_LEVEL };
 
 enum key_id {
@@ -60,6 +62,7 @@ static const bool may_be_empty[KEY_COUNT] = {
 	[KEY_mqtt_password] = true,
 	[KEY_topics_zone_state] = true, /* no zone explanations */
 	[KEY_readings_json_field] = true, /* the well-known field names */
+	[KEY_cluster_node] = true,        /* one instance alone */
 };
 
 struct named {
@@ -209,6 +212,11 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			expect = "a non-empty value";
 		else if (k->type == KT_TOPIC && !topic_valid(value))
 			expect = "a topic without '+', '#' or a trailing '/'";
+		else if (id == KEY_cluster_node && *value &&
+			 (!cluster_name_valid(value) || !strcmp(value, "web")))
+			/* pylight-web connects as CLIENT_ID-web */
+			expect = "a name of up to 64 characters without spaces, '/', '+' or '#', "
+				 "other than 'web'";
 		else
 			string_set(ctx, field, strdup(value));
 		break;
@@ -538,5 +546,8 @@ void config_dump(const struct config *cfg, FILE *f)
 		}
 		/* no trailing blank after an empty value, so golden files stay clean */
 		fprintf(f, "%s =%s%s\n", k->name, *v ? " " : "", v);
+		if (id == KEY_cluster_node && *v)
+			fprintf(f, "# client id %s-%s, clean session; status %s/%s\n",
+				cfg->mqtt_client_id, v, cfg->topics_status, v);
 	}
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "decide.h"
 #include "discovery.h"
 #include "log.h"
@@ -20,7 +21,8 @@
 #include "zones.h"
 
 #define WARN_INTERVAL_MS 10000
-#define SWEEP_AFTER_MS 2000 /* retained configs have arrived by then: clear the ghosts */
+/* Retained messages have arrived by then: clear the ghost configs, stop adopting. */
+#define SETTLE_AFTER_MS 2000
 #define NEVER_SEEN INT64_MIN
 
 /* The latest accepted reading of one listed sensor. */
@@ -62,7 +64,14 @@ struct control {
 	size_t topic_cap;
 	struct discovery *disc;  /* Home Assistant discovery; NULL when off */
 	struct fb_topic *fb_topics; /* lamp feedback topics, each with the zones it reports on */
-	int64_t sweep_at;        /* when to clear ghost configs; DECIDE_NEVER when not due */
+	int64_t settle_at;       /* when the retained messages of a connect are in; or NEVER */
+	struct cluster *cl;      /* the other instances; NULL alone */
+	size_t status_len, orders_len, zone_state_len;
+	bool adopting;           /* explanations of zones without state are taken in */
+	bool connected;          /* between control_connected and control_disconnected */
+	char *zone_state_filter; /* "ZONE/#", dropped once adopting ends */
+	size_t owned;            /* zones with `mine` set */
+	size_t logged_live, logged_owned; /* what the last cluster log line said */
 };
 
 /* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
@@ -91,15 +100,20 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	struct control *c = calloc(1, sizeof(*c));
 
 	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
-	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0)) {
+	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0) ||
+	    (cfg->cluster_node[0] &&
+	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
+	      asprintf(&c->zone_state_filter, "%s/#", cfg->topics_zone_state) < 0))) {
 		if (c) {
 			zones_free(c->zones);
 			free(c->sensors);
+			discovery_free(c->disc);
+			cluster_free(c->cl);
 		}
 		free(c);
 		return -ENOMEM;
 	}
-	c->sweep_at = DECIDE_NEVER;
+	c->settle_at = DECIDE_NEVER;
 	pthread_mutex_init(&c->lock, NULL);
 	c->cfg = cfg;
 	c->t = t;
@@ -108,6 +122,9 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->anon_warned_at = INT64_MIN / 2;
 	c->readings_len = strlen(cfg->topics_readings);
 	c->override_len = strlen(cfg->topics_override);
+	c->status_len = strlen(cfg->topics_status);
+	c->orders_len = strlen(cfg->topics_orders);
+	c->zone_state_len = strlen(cfg->topics_zone_state);
 	*ctl = c;
 	return 0;
 }
@@ -120,6 +137,8 @@ void control_free(struct control *c)
 	thresholds_free(c->t);
 	discovery_free(c->disc);
 	feedback_clear(c);
+	cluster_free(c->cl);
+	free(c->zone_state_filter);
 	free(c->sensors);
 	free(c->topic);
 	pthread_mutex_destroy(&c->lock);
@@ -203,8 +222,8 @@ static void rearm(struct control *c)
 {
 	int64_t when = zones_next_wake(c->zones);
 
-	if (c->sweep_at < when)
-		when = c->sweep_at;
+	if (c->settle_at < when)
+		when = c->settle_at;
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -255,18 +274,19 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	const struct zone_state *s = &z->st;
 	const char *topic = zone_topic(c, c->cfg->topics_zone_state, z->name);
 	char reason[DECIDE_REASON_MAX + 16];
+	time_t until = 0;
 	json_object *o;
 	const char *text;
 	size_t len;
 
-	if (!topic)
+	if (!topic || !z->mine)
 		return;
 	snprintf(reason, sizeof(reason), "%s", why);
 	if (s->mode == MODE_OVERRIDE) {
-		time_t until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
 		size_t used = strlen(reason);
 		struct tm tm;
 
+		until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
 		localtime_r(&until, &tm);
 		strftime(reason + used, sizeof(reason) - used, " until %H:%M", &tm);
 	}
@@ -295,6 +315,11 @@ static void explain(struct control *c, struct zone *z, const char *why)
 				       json_object_new_string(aggregate_name(z->p->aggregate)));
 		json_object_object_add(o, "sensors", sensors_json(c, z, monotonic_ms()));
 	}
+	if (c->cl) {
+		json_object_object_add(o, "node", json_object_new_string(cluster_self(c->cl)));
+		if (s->mode == MODE_OVERRIDE)
+			json_object_object_add(o, "until", json_object_new_int64(until));
+	}
 	/* Zone and sensor names hold '/': JSON allows it unescaped, and people read these. */
 	text = json_object_to_json_string_length(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -302,17 +327,19 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	json_object_put(o);
 }
 
-/* Publishes what a decision asks for and files the zone's next deadline. */
-static void publish_order(struct control *c, struct zone *z, enum light light)
+/* Publishes the zone's order, when this instance owns the zone. Returns whether it did. */
+static bool publish_order(struct control *c, struct zone *z, enum light light)
 {
 	const struct config *cfg = c->cfg;
-	const char *topic = zone_topic(c, cfg->topics_orders, z->name);
 	const char *payload = light == LIGHT_ON ? cfg->orders_on_payload : cfg->orders_off_payload;
+	const char *topic;
 
-	if (topic) {
-		c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
-		c->st.orders++;
-	}
+	if (!z->mine || !(topic = zone_topic(c, cfg->topics_orders, z->name)))
+		return false;
+	c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
+	c->st.orders++;
+	z->order_seen = (uint8_t)light;
+	return true;
 }
 
 /* An order went out: the zone waits for its lamp to report that state. */
@@ -334,7 +361,7 @@ static void apply_news(struct control *c, struct zone *z, const struct decision 
 		       bool news)
 {
 	const struct config *cfg = c->cfg;
-	bool logged = d->order && log_level_enabled(LOG_INFO);
+	bool logged = d->order && z->mine && log_level_enabled(LOG_INFO);
 	bool explained = (d->changed || news) && cfg->topics_zone_state[0];
 	int64_t wake = d->wake;
 	char why[DECIDE_REASON_MAX];
@@ -422,9 +449,10 @@ static void feedback_due(struct control *c, struct zone *z, int64_t now)
 	if (!z->unconfirmed || z->gave_up)
 		return;
 	if (z->fb_retries < z->p->retries) {
-		publish_order(c, z, z->st.light);
+		/* A shadow keeps the count, so that a takeover goes on where the owner was. */
+		if (publish_order(c, z, z->st.light))
+			c->st.retries++;
 		z->fb_retries++;
-		c->st.retries++;
 		/* Each wait twice the one before: confirm_within, then 2x, 4x ... */
 		z->fb_deadline = now + (z->p->confirm_within << z->fb_retries);
 		return;
@@ -605,7 +633,6 @@ static void sweep(struct control *c)
 {
 	size_t n;
 
-	c->sweep_at = DECIDE_NEVER;
 	thresholds_foreach_section(c->t, keep_section, c->disc);
 	zones_foreach(c->zones, keep_alive, c->disc);
 	n = discovery_sweep(c->disc, publish_config, c);
@@ -629,7 +656,7 @@ static bool on_discovery(struct control *c, const char *topic, const void *paylo
 	if (!discovery_owns(c->disc, topic))
 		return false;
 	/* Live copies of our own configs come back too; only retained ones can be ghosts. */
-	if (retained && c->sweep_at != DECIDE_NEVER && discovery_seen(c->disc, topic) < 0)
+	if (retained && c->settle_at != DECIDE_NEVER && discovery_seen(c->disc, topic) < 0)
 		log_msg(LOG_ERR, "homeassistant: out of memory for %s, not cleared", topic);
 	return true;
 }
@@ -647,17 +674,6 @@ static void announce_new_section(void *ctx, const char *zone, const struct zone_
 	(void)p;
 	if (!thresholds_has_section(n->old, zone) && !zones_find(n->c->zones, zone))
 		announce(n->c, zone);
-}
-
-void control_connected(struct control *c)
-{
-	if (!c->disc)
-		return;
-	pthread_mutex_lock(&c->lock);
-	announce_all(c);
-	c->sweep_at = monotonic_ms() + SWEEP_AFTER_MS;
-	rearm(c);
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* The zone for an accepted input, created on first use within max_zones. */
@@ -681,11 +697,248 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 	}
 	z->warned_at = INT64_MIN / 2;
 	z->fb_deadline = DECIDE_NEVER;
+	z->order_seen = LIGHT_UNKNOWN;
+	z->mine = !c->cl || cluster_owns(c->cl, name);
+	c->owned += z->mine;
 	feedback_link(c, z);
 	/* Zones of ref.txt were announced with it; this one comes into being now. */
 	if (c->disc && !thresholds_has_section(c->t, name))
 		announce(c, name);
 	return z;
+}
+
+/* --- several instances --------------------------------------------------------------- */
+
+/* What a change of the live instances hands to every zone. */
+struct reown_ctx {
+	struct control *c;
+	int64_t now;
+};
+
+/*
+ * This instance became the zone's owner: it says so in the explanation, and orders the
+ * zone's light only when the last order seen differs (the one before is still in force).
+ */
+static void take_over(struct control *c, struct zone *z, int64_t now)
+{
+	struct decision d;
+
+	decide_tick(&z->st, z->p, now, &d);
+	if (!d.order && z->st.light != LIGHT_UNKNOWN && z->st.light != z->order_seen) {
+		d.order = true;
+		d.light = z->st.light;
+	}
+	apply_news(c, z, &d, now, true);
+}
+
+static void zone_reown(struct zone *z, void *arg)
+{
+	struct reown_ctx *r = arg;
+	bool was = z->mine;
+
+	z->mine = cluster_owns(r->c->cl, z->name);
+	r->c->owned += z->mine;
+	if (z->mine && !was)
+		take_over(r->c, z, r->now);
+}
+
+/* The live instances changed: every zone goes to its owner among them. */
+static void reown(struct control *c, int64_t now)
+{
+	struct reown_ctx r = { .c = c, .now = now };
+
+	size_t live = cluster_live(c->cl);
+
+	c->owned = 0;
+	zones_foreach(c->zones, zone_reown, &r);
+	if (live == c->logged_live && c->owned == c->logged_owned)
+		return;
+	c->logged_live = live;
+	c->logged_owned = c->owned;
+	log_msg(LOG_NOTICE, "cluster: %zu live instance%s; node %s owns %zu of %zu zones", live,
+		live == 1 ? "" : "s", cluster_self(c->cl), c->owned, zones_count(c->zones));
+}
+
+/*
+ * STATUS/NAME: an instance is live while it says "online". This one counts itself only
+ * when its own "online" of this connection comes back: it was published after the
+ * subscription, so the others' retained statuses are in by then.
+ */
+static void on_status(struct control *c, const char *name, const void *payload, size_t len,
+		      bool retained, int64_t now)
+{
+	bool online = len == 6 && memcmp(payload, "online", 6) == 0;
+	const char *self = cluster_self(c->cl);
+	const char *topic;
+	int rc;
+
+	if (strchr(name, '/') || (!strcmp(name, self) && retained))
+		return;
+	if (!strcmp(name, self) && !online && c->connected &&
+	    (topic = zone_topic(c, c->cfg->topics_status, self))) {
+		/* The Last Will of an earlier connection, fired late: this one is alive. */
+		log_msg(LOG_WARNING, "cluster: the broker says node %s is gone; it is not", self);
+		c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
+	}
+	rc = cluster_status(c->cl, name, online);
+	if (rc == -ENOSPC)
+		warn_limited(c, NULL, name, now, "more than %d instances: '%s' not counted",
+			     CLUSTER_NODES_MAX, name);
+	else if (rc < 0)
+		log_msg(LOG_ERR, "cluster: out of memory for instance '%s'", name);
+	else if (rc > 0)
+		reown(c, now);
+}
+
+/* An order on a zone's topic, from whichever instance: a takeover compares against it. */
+static void on_order_seen(struct control *c, const char *name, const void *payload, size_t len)
+{
+	struct zone *z = zones_find(c->zones, name);
+	const struct config *cfg = c->cfg;
+
+	if (!z)
+		return;
+	if (len == strlen(cfg->orders_on_payload) && !memcmp(payload, cfg->orders_on_payload, len))
+		z->order_seen = LIGHT_ON;
+	else if (len == strlen(cfg->orders_off_payload) &&
+		 !memcmp(payload, cfg->orders_off_payload, len))
+		z->order_seen = LIGHT_OFF;
+}
+
+static const char *json_string_field(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) :
+		       "";
+}
+
+static int64_t json_int_field(json_object *o, const char *key, int64_t fallback)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int) ?
+		       json_object_get_int64(v) :
+		       fallback;
+}
+
+/*
+ * A zone's explanation, retained from before this instance started: a zone it knows
+ * nothing of yet takes its light, mode, switches and override end from it (smoothing
+ * windows refill from new readings).
+ */
+static void on_explanation(struct control *c, const char *name, const void *payload,
+			   size_t len, int64_t now)
+{
+	struct zone *z = zones_find(c->zones, name);
+	json_tokener *tok;
+	json_object *o;
+	const char *state, *mode;
+	time_t wall = time(NULL);
+	int64_t until;
+
+	if (!c->adopting || (z && (z->st.has_reading || z->st.light != LIGHT_UNKNOWN ||
+				   z->st.mode != MODE_AUTO)))
+		return;
+	tok = json_tokener_new();
+	o = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
+	json_tokener_free(tok);
+	state = json_string_field(o, "state");
+	mode = json_string_field(o, "mode");
+	if (strcmp(state, "ON") != 0 && strcmp(state, "OFF") != 0) {
+		json_object_put(o);
+		return;
+	}
+	z = zone_get(c, name, now);
+	if (z) {
+		z->st.light = state[1] == 'N' ? LIGHT_ON : LIGHT_OFF;
+		z->order_seen = (uint8_t)z->st.light;
+		z->st.switches = (uint32_t)json_int_field(o, "switches", 0);
+		z->since_wall = json_int_field(o, "since", wall);
+		if (z->since_wall > wall) /* another host's clock ahead of ours */
+			z->since_wall = wall;
+		/* The dwell clocks run from the change the owner made. */
+		z->st.changed_at = now - 1000 * (wall - z->since_wall);
+		until = json_int_field(o, "until", 0);
+		if (!strcmp(mode, "override") && until > wall) {
+			z->st.mode = MODE_OVERRIDE;
+			z->st.override_until = now + 1000 * (until - wall);
+			if (zones_schedule(c->zones, z, z->st.override_until) < 0)
+				log_zone(LOG_ERR, name, "zone '%s': out of memory for its timer", name);
+		} else if (!strcmp(mode, "failsafe")) {
+			z->st.mode = MODE_FAILSAFE;
+		}
+		log_zone(LOG_INFO, name, "zone '%s': adopted %s %s from its explanation", name,
+			 state, mode_name(z->st.mode));
+	}
+	json_object_put(o);
+}
+
+/* Routes the cluster's own topics. Returns false when `topic` is none of them. */
+static bool on_cluster(struct control *c, const char *topic, const void *payload, size_t len,
+		       bool retained, int64_t now)
+{
+	const char *name;
+
+	if ((name = topic_zone(topic, c->cfg->topics_status, c->status_len)) && name[0])
+		on_status(c, name, payload, len, retained, now);
+	else if ((name = topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
+		on_order_seen(c, name, payload, len);
+	else if (c->zone_state_len &&
+		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
+		on_explanation(c, name, payload, len, now);
+	else
+		return false;
+	return true;
+}
+
+/* The retained messages of a connect are in: ghosts go, adoption ends. */
+static void settle(struct control *c)
+{
+	c->settle_at = DECIDE_NEVER;
+	if (c->disc)
+		sweep(c);
+	if (c->cl) {
+		c->adopting = false;
+		if (c->out.unsubscribe && c->zone_state_len)
+			c->out.unsubscribe(c->out.ctx, c->zone_state_filter);
+		if (c->connected && !cluster_self_live(c->cl))
+			log_msg(LOG_WARNING, "cluster: node %s has not heard its own online on %s/%s "
+				"yet: it publishes no order until it does (may it publish there?)",
+				cluster_self(c->cl), c->cfg->topics_status, cluster_self(c->cl));
+	}
+}
+
+void control_connected(struct control *c)
+{
+	if (!c->disc && !c->cl)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->disc)
+		announce_all(c);
+	if (c->cl) {
+		/* Nobody is known live until the statuses come again, this instance included. */
+		cluster_reset(c->cl);
+		reown(c, monotonic_ms());
+		c->adopting = true;
+		c->connected = true;
+	}
+	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
+	rearm(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void control_disconnected(struct control *c)
+{
+	if (!c->cl)
+		return;
+	pthread_mutex_lock(&c->lock);
+	/* Orders queued now would be replayed after the others took the zones over. */
+	c->connected = false;
+	cluster_reset(c->cl);
+	reown(c, monotonic_ms());
+	pthread_mutex_unlock(&c->lock);
 }
 
 /*
@@ -813,6 +1066,8 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
+	} else if (c->cl && on_cluster(c, topic, payload, len, retained, now)) {
+		/* handled */
 	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {
 		/* "value/light/" and the like: under a subscription, yet naming no zone. */
@@ -841,8 +1096,8 @@ void control_timer(struct control *c)
 			feedback_due(c, z, now);
 		apply_news(c, z, &d, now, due);
 	}
-	if (c->sweep_at <= now)
-		sweep(c);
+	if (c->settle_at <= now)
+		settle(c);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -931,6 +1186,9 @@ void control_stats(struct control *c, struct control_stats *st)
 	*st = c->st;
 	st->zones = zones_count(c->zones);
 	st->feedback = c->fb_topics != NULL;
+	st->node = c->cl ? cluster_self(c->cl) : NULL;
+	st->live = c->cl ? cluster_live(c->cl) : 1;
+	st->owned = c->cl ? c->owned : st->zones;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -960,9 +1218,15 @@ static void zone_dump(struct zone *z, void *arg)
 			      z->p->sensors, aggregate_name(z->p->aggregate));
 	}
 	if (z->p->feedback[0] && n > 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, " lamp %s %s retries %u",
-			 z->lamp == LIGHT_UNKNOWN ? "unknown" : light_name((enum light)z->lamp),
-			 z->unconfirmed ? "unconfirmed" : "confirmed", z->fb_retries);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " lamp %s %s retries %u",
+			      z->lamp == LIGHT_UNKNOWN ? "unknown" :
+							 light_name((enum light)z->lamp),
+			      z->unconfirmed ? "unconfirmed" : "confirmed", z->fb_retries);
+	if (dc->c->cl && n > 0 && (size_t)n < sizeof(buf)) {
+		const char *owner = cluster_owner(dc->c->cl, z->name);
+
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " owner %s", owner[0] ? owner : "none");
+	}
 	dc->line(buf);
 }
 

@@ -172,9 +172,15 @@ static json_object *entity_json(const struct discovery *d, enum entity e, const 
 	add_string(o, "object_id", slug);
 	snprintf(name, sizeof(name), "%s.%s", entities[e].component, slug);
 	add_string(o, "default_entity_id", name);
-	add_string(o, "availability_topic", c->topics_status);
-	add_string(o, "payload_available", "online");
-	add_string(o, "payload_not_available", "offline");
+	/*
+	 * Several instances publish the same configs; one's status would mark the zone gone
+	 * while the others serve it. The zone's explanation still tells when it was last fed.
+	 */
+	if (!c->cluster_node[0]) {
+		add_string(o, "availability_topic", c->topics_status);
+		add_string(o, "payload_available", "online");
+		add_string(o, "payload_not_available", "offline");
+	}
 
 	dev = json_object_new_object();
 	ids = json_object_new_array();

@@ -89,6 +89,8 @@ static void on_state(void *ctx, bool connected, const char *why)
 	if (connected) {
 		supervisor_connected(d->sv);
 		control_connected(d->ctl);
+	} else {
+		control_disconnected(d->ctl);
 	}
 	status_soon(d->status);
 }
@@ -268,6 +270,8 @@ static int serve(const char *path)
 	if (rc < 0)
 		log_msg(LOG_ERR, "epoll_wait: %s", strerror(-rc));
 	notify_stopping();
+	/* Our own "offline" must not be taken for a late Last Will, nor anything be owned. */
+	control_disconnected(d.ctl);
 	mqtt_shutdown(d.mqtt, SHUTDOWN_FLUSH_MS);
 	log_msg(LOG_NOTICE, "stopped");
 	status = EXIT_SUCCESS;

@@ -29,6 +29,12 @@ struct mqtt {
 	struct mqtt_events ev;
 	char *sub_readings; /* "value/light/#" also matches "value/light" */
 	char *sub_override;
+	/* With [cluster] node: this instance's status topic, client id and the cluster's topics. */
+	char *status_topic;
+	char *client_id;
+	char *sub_status;     /* "STATUS/+": who is live */
+	char *sub_orders;     /* every zone's orders, to know the last one seen */
+	char *sub_zone_state; /* the retained explanations, adopted at start; NULL without */
 	struct discovery *disc; /* Home Assistant's status and our configs; NULL when off */
 	char **listen;          /* extra topics (lamp feedback), under lock */
 	size_t nlisten;
@@ -118,7 +124,18 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		atomic_store(&m->cb_since, 0);
 		return;
 	}
-	/* A broker restarted without persistence has no session: always resubscribe. */
+	/*
+	 * A broker restarted without persistence has no session: always resubscribe. In a
+	 * cluster, the retained explanations come first, so that a zone is adopted before a
+	 * retained reading gives it a state of its own; and everything comes before "online",
+	 * so that the others' statuses arrive ahead of our own (see control.c).
+	 */
+	if (m->sub_status) {
+		if (m->sub_zone_state)
+			mosquitto_subscribe(mosq, NULL, m->sub_zone_state, 1);
+		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
+		mosquitto_subscribe(mosq, NULL, m->sub_orders, c->mqtt_qos);
+	}
 	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
 	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
 	if (m->disc) {
@@ -132,7 +149,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	for (size_t i = 0; i < m->nlisten; i++)
 		mosquitto_subscribe(mosq, NULL, m->listen[i], 0);
 	pthread_mutex_unlock(&m->lock);
-	publish_counted(m, c->topics_status, "online", 6, 1, /* retain = */ true);
+	publish_counted(m, m->status_topic, "online", 6, 1, /* retain = */ true);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
 	set_why(m, true, why);
 	/*
@@ -235,7 +252,25 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 	snprintf(m->why, sizeof(m->why), "connecting to %s:%d", c->mqtt_host, c->mqtt_port);
 	m->sub_readings = topic_all(c->topics_readings);
 	m->sub_override = topic_all(c->topics_override);
-	m->mosq = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, m);
+	if (c->cluster_node[0]) {
+		/* What was queued while away was handled by the others: never replay it. */
+		if (asprintf(&m->status_topic, "%s/%s", c->topics_status, c->cluster_node) < 0)
+			m->status_topic = NULL;
+		if (asprintf(&m->client_id, "%s-%s", c->mqtt_client_id, c->cluster_node) < 0)
+			m->client_id = NULL;
+		if (asprintf(&m->sub_status, "%s/+", c->topics_status) < 0)
+			m->sub_status = NULL;
+		m->sub_orders = topic_all(c->topics_orders);
+		if (c->topics_zone_state[0])
+			m->sub_zone_state = topic_all(c->topics_zone_state);
+		if (m->client_id && m->status_topic && m->sub_status && m->sub_orders &&
+		    (m->sub_zone_state || !c->topics_zone_state[0]))
+			m->mosq = mosquitto_new(m->client_id, /* clean_session = */ true, m);
+	} else {
+		m->status_topic = strdup(c->topics_status);
+		if (m->status_topic)
+			m->mosq = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, m);
+	}
 	if (!m->sub_readings || !m->sub_override || !m->mosq ||
 	    (c->homeassistant_discovery && discovery_new(c, &m->disc) < 0)) {
 		snprintf(err, errlen, "mqtt: %s", strerror(errno ? errno : ENOMEM));
@@ -250,7 +285,7 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 		rc = mosquitto_username_pw_set(m->mosq, c->mqtt_username,
 					       c->mqtt_password[0] ? c->mqtt_password : NULL);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_will_set(m->mosq, c->topics_status, 7, "offline", 1, /* retain = */ true);
+		rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, /* retain = */ true);
 	if (rc == MOSQ_ERR_SUCCESS && (c->mqtt_tls_ca_file[0] || c->mqtt_tls_cert_file[0])) {
 		rc = mosquitto_tls_set(m->mosq, c->mqtt_tls_ca_file[0] ? c->mqtt_tls_ca_file : NULL,
 				       NULL, c->mqtt_tls_cert_file[0] ? c->mqtt_tls_cert_file : NULL,
@@ -457,7 +492,7 @@ void mqtt_shutdown(struct mqtt *m, int timeout_ms)
 	struct timespec deadline;
 	bool connected;
 
-	publish_counted(m, m->cfg->topics_status, "offline", 7, 1, /* retain = */ true);
+	publish_counted(m, m->status_topic, "offline", 7, 1, /* retain = */ true);
 	pthread_mutex_lock(&m->lock);
 	connected = m->connected;
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -485,6 +520,11 @@ void mqtt_free(struct mqtt *m)
 		close(m->loop_fd);
 	free(m->sub_readings);
 	free(m->sub_override);
+	free(m->status_topic);
+	free(m->client_id);
+	free(m->sub_status);
+	free(m->sub_orders);
+	free(m->sub_zone_state);
 	discovery_free(m->disc);
 	listen_free(m->listen, m->nlisten);
 	pthread_cond_destroy(&m->flushed);

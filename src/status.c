@@ -50,7 +50,7 @@ void status_set_thresholds(struct status *st, const char *fmt, ...)
 static void status_text(struct status *st, char *buf, size_t cap)
 {
 	struct control_stats cs;
-	char conn[160], lamps[160] = "";
+	char conn[160], lamps[160] = "", cluster[160] = "";
 
 	mqtt_describe(st->mqtt, conn, sizeof(conn));
 	control_stats(st->ctl, &cs);
@@ -59,10 +59,13 @@ static void status_text(struct status *st, char *buf, size_t cap)
 			 "; lamps: confirmed %llu, retries %llu, unconfirmed %llu, manual %llu",
 			 (unsigned long long)cs.confirmations, (unsigned long long)cs.retries,
 			 (unsigned long long)cs.unconfirmed, (unsigned long long)cs.manual);
+	if (cs.node)
+		snprintf(cluster, sizeof(cluster), "; cluster: node %s, %zu live, owns %zu",
+			 cs.node, cs.live, cs.owned);
 	snprintf(buf, cap,
-		 "%s; %zu zones; readings %llu, orders %llu, rejected %llu, overrides %llu, "
+		 "%s; %zu zones%s; readings %llu, orders %llu, rejected %llu, overrides %llu, "
 		 "stale %llu%s; %s",
-		 conn, cs.zones, (unsigned long long)cs.readings, (unsigned long long)cs.orders,
+		 conn, cs.zones, cluster, (unsigned long long)cs.readings, (unsigned long long)cs.orders,
 		 (unsigned long long)cs.rejected, (unsigned long long)cs.overrides,
 		 (unsigned long long)cs.stale, lamps, st->thresholds);
 }

@@ -5,7 +5,7 @@ set -eu
 # The build (debian/control's Build-Depends name the same), the tests, the lint and fuzz
 # tools, and what `make deb` and its checks use.
 PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
-uthash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest
+uthash-dev libxxhash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest
 openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy libmicrohttpd-dev xxd
 chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
 

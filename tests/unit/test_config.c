@@ -397,6 +397,29 @@ static void test_bad_value_not_cross_checked(void **state)
 		     "bad value '' for on_payload: expected a non-empty value");
 }
 
+static void test_cluster_node(void **state)
+{
+	static const char *const bad[] = { "a/b", "a+", "#", "web",
+		"x2345678901234567890123456789012345678901234567890123456789012345" };
+	char text[128], msg[256];
+	struct load l;
+
+	(void)state;
+	load_ok(&l, "[cluster]\nnode = east-1\n");
+	assert_string_equal(l.cfg.cluster_node, "east-1");
+	load_done(&l);
+	load_ok(&l, "[cluster]\n");
+	assert_string_equal(l.cfg.cluster_node, ""); /* alone */
+	load_done(&l);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[cluster]\nnode = %s\n", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "bad value '%s' for node: expected a name of up to 64 characters without "
+			 "spaces, '/', '+' or '#', other than 'web'", bad[i]);
+		expect_error(text, 2, msg);
+	}
+}
+
 static void test_all_errors_reported(void **state)
 {
 	struct load l;
@@ -629,6 +652,7 @@ static void test_dump(void **state)
 		 "\n[thresholds]\nfile = %s/ref.txt\n"
 		 "\n[log]\nlevel = warning\n"
 		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
+		 "\n[cluster]\nnode =\n"
 		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n",
 		 dir);
 	assert_string_equal(out, want);
@@ -729,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_cross_key_errors),
 		cmocka_unit_test(test_bad_value_not_cross_checked),
+		cmocka_unit_test(test_cluster_node),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_relative_paths),
