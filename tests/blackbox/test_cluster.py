@@ -11,7 +11,7 @@ within keepalive * 1.5 + 1 s (BOUND); assertions on that bound add SLACK for a l
 machine and ASan, and every wait polls with a deadline of SLOW seconds or more.
 
 "Each node has seen every other one" is read from the SIGUSR1 dump's status line
-(`cluster node a: 3 live, ...`). Barriers: a reading for a fresh zone owned by node X proves
+(`cluster: node a, 3 live, owns 10`). Barriers: a reading for a fresh zone owned by node X proves
 X has handled every earlier reading (one barrier per live node, see Cluster.sync).
 """
 
@@ -150,7 +150,7 @@ class Cluster:
     def wait_live(self, n, count, timeout=SLOW):
         """Waits until node n's SIGUSR1 status line says `count` live instances."""
         d = self.nodes[n]
-        pat = re.compile(rf"cluster node {re.escape(n)}: {count} live")
+        pat = re.compile(rf"cluster: node {re.escape(n)}, {count} live")
         start = len(d.log())
         last = [0.0]
 
@@ -197,10 +197,11 @@ class Cluster:
         msgs = self.watch.received(ztopic(zone))
         return doc_of(msgs[-1]) if msgs else None
 
-    def published(self, n, prefix, broker=None):
-        """Topics node n published under `prefix` (orders, explanations), per broker log."""
+    def published(self, n, prefix, since_connect=False):
+        """Topics node n published under `prefix` (orders, explanations) according to its
+        broker's log: over all its connections, or since its latest one."""
         d = self.nodes[n]
-        return [p.topic for p in (broker or d.broker).published_by(d.client_id)
+        return [p.topic for p in d.broker.published_by(d.client_id, since_connect)
                 if p.topic == prefix or p.topic.startswith(prefix + "/")]
 
 
@@ -375,9 +376,12 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
     cl.thaw("c")
     cl.watch.wait_for(f"{STATUS}/c", "online", after=mark, timeout=SLOW)
     cl.settle()
+    problems = []
     for z in mine:
         _, doc = cl.explanation(z, after=mark, node="c")
-        assert doc["state"] == implied(flipped[z]), (z, doc)
+        if doc["state"] != implied(flipped[z]):
+            problems.append(f"{z}: c took it back saying {doc['state']} ({doc['reason']}), "
+                            f"its last order was {implied(flipped[z])}")
     cl.sync()
     assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
     # c decides from the flipped states: flipping back orders each room once, from c.
@@ -386,17 +390,19 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
         cl.read(z, values[z])
     cl.sync()
     for z in mine:
-        cl.watch.wait_for(otopic(z), implied(values[z]), after=mark, timeout=SLOW)
-    cl.sync()
+        if cl.orders(z, after=mark) != [implied(values[z])]:
+            problems.append(f"{z}: reading {values[z]} after {implied(flipped[z])} gave the "
+                            f"orders {cl.orders(z, after=mark)}")
+    assert not problems, "after SIGCONT, c decides from its stale state:\n" + \
+        "\n".join(problems)
     for z in ROOMS:
         seq = cl.orders(z)
-        assert all(x != y for x, y in zip(seq, seq[1:])), (z, seq)
         want = [implied(values[z]), implied(flipped[z]), implied(values[z])] if z in mine \
             else [implied(values[z])]
         assert seq == want, (z, seq)
-    mine_by_c = cl.published("c", ORDER, broker)
+    by_c = cl.published("c", ORDER, since_connect=True)
     for z in mine:
-        assert mine_by_c.count(otopic(z)) == 2, (z, mine_by_c.count(otopic(z)))
+        assert by_c.count(otopic(z)) == 1, (z, by_c.count(otopic(z)))
 
 
 # --- 4. clean stop ----------------------------------------------------------------------------
@@ -445,7 +451,8 @@ def test_restarted_instance_takes_its_zones_back_without_republishing(cluster, b
         assert doc["state"] == implied(values[z]), (z, doc)
     cl.sync()
     assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
-    assert not [t for t in cl.published("c", ORDER) if t in map(otopic, ROOMS)]
+    assert not [t for t in cl.published("c", ORDER, since_connect=True)
+                if t in map(otopic, ROOMS)]
     # c adopted the states: a reading inside the band changes nothing (from an unknown
     # state it would be a first decision, OFF); a reading across the band flips it.
     on_zone = next(z for z in mine if implied(values[z]) == "ON")
@@ -456,7 +463,7 @@ def test_restarted_instance_takes_its_zones_back_without_republishing(cluster, b
     cl.read(on_zone, BRIGHT)
     cl.watch.wait_for(otopic(on_zone), "OFF", after=mark)
     cl.explanation(on_zone, after=mark, node="c", state="OFF")
-    assert cl.published("c", ORDER).count(otopic(on_zone)) == 1
+    assert cl.published("c", ORDER, since_connect=True).count(otopic(on_zone)) == 1
 
 
 # --- 6. reload on one instance --------------------------------------------------------------
@@ -513,7 +520,10 @@ def test_restart_keeps_an_override(cluster):
     mark = cl.watch.mark()
     cl.kill("c")
     _, doc = cl.explanation(z, after=mark, node=owner(z, ("a", "b")), mode="override")
-    assert (doc["state"], doc["until"]) == ("ON", until)
+    # Each instance dates the override's end from when it got the command: the second may
+    # differ by one.
+    assert doc["state"] == "ON" and abs(doc["until"] - until) <= 1, (doc, until)
+    until = doc["until"]
     cl.wait_offline("c", after=mark)
     mark = cl.watch.mark()
     cl.start("c")
