@@ -553,15 +553,28 @@ def test_restart_keeps_an_override(cluster):
 # --- 8. two bridged brokers -------------------------------------------------------------------
 
 def bridge_lines(port_a):
+    """Broker B's bridge to A. A clean bridge session: nothing A queued for B while B was
+    away is replayed (retained messages still come on each bridge connect)."""
     return ["connection to_a", f"address 127.0.0.1:{port_a}", "topic # both 1",
             "remote_clientid bridge-b", "local_clientid bridge-b-local", "restart_timeout 1",
-            "keepalive_interval 5"]
+            "keepalive_interval 5", "cleansession true"]
 
 
-def test_bridged_brokers(cluster, broker, broker_factory, mqtt):
+def bridge_up(broker_b):
+    wait_until(lambda: "Received CONNACK on connection bridge-b-local"
+               in broker_b.log(current_run=True), SLOW, "the bridge to connect")
+
+
+@pytest.fixture
+def bridged(broker, broker_factory):
+    """Broker B, bridged both ways to the usual broker (A)."""
     broker_b = broker_factory(tail=bridge_lines(broker.port))
-    wait_until(lambda: "Received CONNACK on connection bridge-b-local" in broker_b.log(),
-               SLOW, "the bridge to connect")
+    bridge_up(broker_b)
+    return broker_b
+
+
+def test_bridged_brokers(cluster, broker, bridged, mqtt):
+    broker_b = bridged
     on = {"a": broker, "b": broker_b, "c": broker_b}
     cl = cluster(on=on)
     watch_b = mqtt(ORDER + "/#", on=broker_b)
@@ -592,8 +605,7 @@ def test_bridged_brokers(cluster, broker, broker_factory, mqtt):
 
     # The bridging broker restarts: b and c lose it, the bridge goes down and comes back.
     broker_b.restart()
-    wait_until(lambda: "Received CONNACK on connection bridge-b-local"
-               in broker_b.log(current_run=True), SLOW, "the bridge to reconnect")
+    bridge_up(broker_b)
     for n in ("b", "c"):
         cl.nodes[n].wait_ready(timeout=SLOW)
     cl.settle(timeout=30)
@@ -613,6 +625,53 @@ def test_bridged_brokers(cluster, broker, broker_factory, mqtt):
         new = cl.published(n, ORDER)[pub[n]:]
         for z in ROOMS:
             assert new.count(otopic(z)) == (expect[z] == n), (n, z, new.count(otopic(z)))
+
+
+def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, bridged):
+    """Broker B stops: mosquitto sends the Last Wills of b and c as it shuts down and they
+    cross the bridge before it closes, so a serves every room alone; readings flip every
+    room meanwhile. When B is back, b and c take their rooms back: from the states a
+    ordered, which they did not see."""
+    broker_b = bridged
+    cl = cluster(on={"a": broker, "b": broker_b, "c": broker_b})
+    expect = owners_of(ROOMS)
+    values = feed_rooms(cl)
+    broker_b.stop()
+    cl.live = {"a"}
+    cl.wait_live("a", 1)
+    mark = cl.watch.mark()
+    flipped = {z: (BRIGHT if v == DARK else DARK) for z, v in values.items()}
+    for z, v in flipped.items():
+        cl.read(z, v)
+    for z in ROOMS:
+        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
+        cl.explanation(z, after=mark, node="a", state=implied(flipped[z]))
+
+    mark = cl.watch.mark()
+    broker_b.start()
+    bridge_up(broker_b)
+    for n in ("b", "c"):
+        cl.nodes[n].wait_ready(timeout=SLOW)
+    cl.live = set(NAMES)
+    cl.settle(timeout=30)
+    cl.sync()
+    problems = []
+    for z in ROOMS:
+        doc = cl.latest(z)
+        if (doc["node"], doc["state"]) != (expect[z], implied(flipped[z])):
+            problems.append(f"{z}: explanation says {doc['state']} by {doc['node']}, "
+                            f"owner {expect[z]}, last order {implied(flipped[z])}")
+    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
+    # Flipping back orders every room once, from its owner.
+    mark = cl.watch.mark()
+    for z in ROOMS:
+        cl.read(z, values[z])
+    cl.sync()
+    for z in ROOMS:
+        if cl.orders(z, after=mark) != [implied(values[z])]:
+            problems.append(f"{z} (owner {expect[z]}): reading {values[z]} after "
+                            f"{implied(flipped[z])} gave the orders {cl.orders(z, after=mark)}")
+    assert not problems, "after broker B's restart:\n" + "\n".join(problems)
 
 
 # --- 9. soak ----------------------------------------------------------------------------------
