@@ -466,6 +466,38 @@ def test_restarted_instance_takes_its_zones_back_without_republishing(cluster, b
     assert cl.published("c", ORDER, since_connect=True).count(otopic(on_zone)) == 1
 
 
+def test_two_instances_restarting_together_leave_the_owners_explanations(cluster):
+    """a and b die; c serves everything. Both start again at the same moment: while each
+    sees only itself and c, it takes over some of the other's zones, then gives them up.
+    In the end every zone's latest (retained) explanation must name its owner."""
+    zones = [f"hall/{i:04d}" for i in range(1000)]
+    cl = cluster()
+    mark = cl.watch.mark()
+    for i, z in enumerate(zones):
+        cl.read(z, DARK if i % 2 else BRIGHT)
+    for z in zones:
+        cl.watch.wait_for(otopic(z), after=mark, timeout=SLOW)
+    cl.kill("a")
+    cl.kill("b")
+    for z in zones:
+        cl.explanation(z, after=mark, node="c")
+    cl.wait_offline("a", after=mark)
+    cl.wait_offline("b", after=mark)
+    mark = cl.watch.mark()
+    for n in ("a", "b"):
+        cl.nodes[n].start(wait=False)
+    for n in ("a", "b"):
+        cl.nodes[n].wait_ready(timeout=SLOW)
+    cl.live = set(NAMES)
+    cl.settle()
+    cl.sync()
+    assert all(cl.orders(z, after=mark) == [] for z in zones), "orders re-published"
+    wrong = [(z, cl.latest(z)["node"], owner(z, NAMES)) for z in zones
+             if cl.latest(z)["node"] != owner(z, NAMES)]
+    assert not wrong, f"{len(wrong)} explanations name another node (zone, named, owner): " \
+        f"{wrong[:10]}"
+
+
 # --- 6. reload on one instance --------------------------------------------------------------
 
 def test_reload_on_one_instance_only_changes_its_own_zones(cluster, broker):
