@@ -552,15 +552,16 @@ def test_restart_keeps_an_override(cluster):
     mark = cl.watch.mark()
     cl.kill("c")
     _, doc = cl.explanation(z, after=mark, node=owner(z, ("a", "b")), mode="override")
-    # Each instance dates the override's end from when it got the command: the second may
-    # differ by one.
+    # "until" is worked out again, in whole seconds, from a monotonic deadline at each
+    # publication and each adoption: it may move by a second at each hop (reported).
     assert doc["state"] == "ON" and abs(doc["until"] - until) <= 1, (doc, until)
     until = doc["until"]
     cl.wait_offline("c", after=mark)
     mark = cl.watch.mark()
     cl.start("c")
     _, doc = cl.explanation(z, after=mark, node="c")
-    assert (doc["mode"], doc["state"], doc["until"]) == ("override", "ON", until), doc
+    assert (doc["mode"], doc["state"]) == ("override", "ON"), doc
+    assert abs(doc["until"] - until) <= 1, (doc, until)
     cl.read(z, BRIGHT)
     cl.sync()
     assert cl.orders(z, after=mark) == []
@@ -573,8 +574,8 @@ def test_restart_keeps_an_override(cluster):
     cl.read(z, BRIGHT)
     cl.sync()
     doc = cl.latest(z)
-    assert (doc["mode"], doc["state"], doc["until"], doc["node"]) == \
-        ("override", "ON", until, "c"), doc
+    assert (doc["mode"], doc["state"], doc["node"]) == ("override", "ON", "c"), doc
+    assert abs(doc["until"] - until) <= 2, (doc, until)
     assert cl.orders(z, after=mark) == []
     cl.watch.publish(f"{OVERRIDE}/{z}", "AUTO")
     cl.watch.wait_for(otopic(z), "OFF", after=mark)
