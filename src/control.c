@@ -72,6 +72,8 @@ struct control {
 	char *zone_state_filter; /* "ZONE/#", dropped once adopting ends */
 	size_t owned;            /* zones with `mine` set */
 	size_t logged_live, logged_owned; /* what the last cluster log line said */
+	int64_t beat;            /* when this process was last seen running (cluster) */
+	int64_t beat_every;      /* half the keepalive, in ms; 0: not watched */
 };
 
 /* Values for every sensor `t` lists, kept from `old` (numbered by `old_t`) where listed there. */
@@ -125,6 +127,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->status_len = strlen(cfg->topics_status);
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
+	c->beat_every = c->cl ? cfg->mqtt_keepalive * 500LL : 0;
 	*ctl = c;
 	return 0;
 }
@@ -224,6 +227,8 @@ static void rearm(struct control *c)
 
 	if (c->settle_at < when)
 		when = c->settle_at;
+	if (c->beat_every && c->connected && c->beat + c->beat_every < when)
+		when = c->beat + c->beat_every;
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -875,6 +880,35 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 	json_object_put(o);
 }
 
+/*
+ * Whether this process stood still (stopped, its host paused or swapping) for long enough
+ * that the broker may have handed its zones to the others: then the messages it still finds
+ * in its socket and the timers due meanwhile are old news, and an order decided on them
+ * would reach the broker after the others' newer ones (libmosquitto resends unacknowledged
+ * publishes after a reconnect). It owns nothing until its own online comes back through
+ * the connection. A timer every half keepalive keeps the clock fresh when nothing else does.
+ */
+static void check_awake(struct control *c, int64_t now)
+{
+	int64_t still = now - c->beat;
+	const char *self, *topic;
+
+	if (!c->beat_every || !c->connected)
+		return;
+	if (still < c->beat_every)
+		return;
+	c->beat = now;
+	self = cluster_self(c->cl);
+	if (still <= c->beat_every * 3 / 2 + 1000 || !cluster_self_live(c->cl) ||
+	    !(topic = zone_topic(c, c->cfg->topics_status, self)))
+		return;
+	log_msg(LOG_WARNING, "cluster: node %s stood still for %lld s: it owns no zone until "
+		"the broker echoes its online", self, (long long)(still / 1000));
+	cluster_status(c->cl, self, false);
+	reown(c, now);
+	c->out.publish(c->out.ctx, topic, "online", 6, /* retain = */ true);
+}
+
 /* Routes the cluster's own topics. Returns false when `topic` is none of them. */
 static bool on_cluster(struct control *c, const char *topic, const void *payload, size_t len,
 		       bool retained, int64_t now)
@@ -923,6 +957,7 @@ void control_connected(struct control *c)
 		reown(c, monotonic_ms());
 		c->adopting = true;
 		c->connected = true;
+		c->beat = monotonic_ms();
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
 	rearm(c);
@@ -1062,6 +1097,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
+	check_awake(c, now);
 	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
@@ -1085,6 +1121,7 @@ void control_timer(struct control *c)
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
+	check_awake(c, now);
 	while ((z = zones_due(c->zones, now))) {
 		bool due;
 

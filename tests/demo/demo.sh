@@ -1,10 +1,14 @@
 #!/bin/bash
-# demo.sh -- `make demo`: a private broker, pylightd and a simulated day of lux readings, shown live
+# demo.sh -- `make demo`: a private broker, two pylightd in a cluster and a simulated day of lux
+# readings, shown live
 #
 # Usage: demo.sh PATH-TO-PYLIGHTD; pylight-web beside it serves the operators' page (on
 # DEMO_WEB_PORT, default a free port). Runs until Ctrl-C, or for DEMO_SECONDS seconds when set.
-# DEMO_DAY sets how many seconds a simulated day lasts (60). Everything lives in one
-# temporary folder, removed on exit with every process started here.
+# DEMO_DAY sets how many seconds a simulated day lasts (60). Two instances, nodes east and
+# west, share the zones ([cluster] node, docs/cluster.md); the viewer stops one of them
+# cleanly for a while (from 40% to 80% of DEMO_SECONDS, or twice a simulated day when it
+# runs forever) so that the other is seen taking over its zones, then has it started again.
+# Everything lives in one temporary folder, removed on exit with every process started here.
 set -euo pipefail
 
 PYLIGHTD=${1:?usage: demo.sh PATH-TO-PYLIGHTD}
@@ -23,8 +27,10 @@ die() {
 "$PY" -c 'import paho.mqtt.client' 2>/dev/null || die "python3-paho-mqtt is missing"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pylight-demo.XXXXXX")
+NODES=(east west)
 broker_pid=
-daemon_pid=
+declare -A daemon_pid=() # node -> pid of its running pylightd
+for node in "${NODES[@]}"; do daemon_pid[$node]=; done
 viewer_pid=
 web_pid=
 PYLIGHT_WEB=$(dirname "$PYLIGHTD")/pylight-web
@@ -48,6 +54,34 @@ stop() {
 	wait "$pid" 2>/dev/null || stopped_rc=$?
 }
 
+# Says that node's pylightd failed (why), and shows the end of its log.
+daemon_failed() {
+	echo "demo: pylightd $1 $2; its log:" >&2
+	tail -n 30 "$dir/pylightd-$1.log" >&2
+}
+
+# Starts node's pylightd; its pid goes to daemon_pid and, for the viewer, to pylightd-NODE.pid.
+start_daemon() {
+	local node=$1
+	"$PYLIGHTD" -c "$dir/pylightd-$node.ini" 2>>"$dir/pylightd-$node.log" 3>&- &
+	daemon_pid[$node]=$!
+	echo "${daemon_pid[$node]}" >"$dir/pylightd-$node.pid.tmp"
+	mv "$dir/pylightd-$node.pid.tmp" "$dir/pylightd-$node.pid"
+}
+
+# Stops node's pylightd cleanly (SIGTERM), as the viewer asked; it must exit 0.
+stop_daemon() {
+	local node=$1
+	[[ -n ${daemon_pid[$node]} ]] || return 0
+	rm -f "$dir/pylightd-$node.pid"
+	stop "${daemon_pid[$node]}"
+	daemon_pid[$node]=
+	((stopped_rc == 0)) || {
+		daemon_failed "$node" "exited with status $stopped_rc when stopped"
+		exit 1
+	}
+}
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local rc=$?
@@ -55,12 +89,13 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop "$viewer_pid"
 	stop "$web_pid"
-	stop "$daemon_pid"
-	if [[ -n $daemon_pid && $stopped_rc -ne 0 ]]; then
-		echo "demo: pylightd exited with status $stopped_rc; its log:" >&2
-		tail -n 30 "$dir/pylightd.log" >&2
-		((rc == 0 || rc >= 128)) && rc=1
-	fi
+	for node in "${NODES[@]}"; do
+		stop "${daemon_pid[$node]}"
+		if [[ -n ${daemon_pid[$node]} && $stopped_rc -ne 0 ]]; then
+			daemon_failed "$node" "exited with status $stopped_rc"
+			((rc == 0 || rc >= 128)) && rc=1
+		fi
+	done
 	stop "$broker_pid"
 	rm -rf "$dir"
 	exit "$rc"
@@ -71,7 +106,8 @@ trap 'exit 143' TERM
 
 # The sensor and the viewer: one paho client publishing readings and showing what comes back.
 cat >"$dir/demo.py" <<'EOF'
-"""demo.py -- simulated lux sensors for a few zones, and a live view of pylightd's decisions"""
+"""demo.py -- simulated lux sensors for a few zones, and a live view of the decisions of two
+pylightd in a cluster, one of which it has stopped and started again now and then"""
 import collections, json, math, os, random, statistics, sys, threading, time
 import paho.mqtt.client as paho
 
@@ -97,6 +133,9 @@ SENSOR_ZONE = {sensor: LOBBY[0] for sensor, _, _, _ in LOBBY_SENSORS}
 LAMPS = {"hall": ("zigbee2mqtt/hall_lamp", 1.0, lambda s: json.dumps({"state": s})),
          "office": ("stat/office/POWER", 0.4, lambda s: s)}
 TICK = 0.5
+# Running forever, the viewer stops one instance from 07:30 to 09:30 and the other from 15:30
+# to 17:30 of each simulated day, the hours when the lights switch: the other one takes over.
+OUTAGES = [(7.5, 9.5), (15.5, 17.5)]
 
 
 def ref_text():
@@ -116,11 +155,20 @@ def alive(pid):
 
 
 class Demo:
-    def __init__(self, port, daemon_pid, seconds, day):
-        self.port, self.daemon_pid, self.seconds, self.day = port, daemon_pid, seconds, day
+    def __init__(self, port, folder, nodes, seconds, day):
+        self.port, self.folder, self.nodes = port, folder, nodes
+        self.seconds, self.day = seconds, day
         self.lock = threading.Lock()
-        self.online = threading.Event()
-        self.offline = threading.Event()
+        self.came_online = {node: threading.Event() for node in nodes}
+        self.went_offline = None  # an instance gone offline that the demo did not stop
+        self.stopped = set()  # instances the demo stopped, until they are back online
+        self.down = None  # the instance the demo stopped and has not started again
+        self.outage_now = None  # the outage of the schedule that stopped it
+        self.first = None  # the instance the first outage stops
+        self.expect = None  # (node, "offline" or "online", by when), after asking for it
+        self.owner = {}  # zone -> the instance named by its last explanation
+        self.handed = {}  # node -> the zones it owned when the demo stopped it
+        self.announced = set()  # zones shown as announced to Home Assistant
         self.windows = {z: collections.deque(maxlen=k.get("smoothing", GLOBAL["smoothing"]))
                         for z, k, _, _ in ZONES}
         self.light = {z: "-" for z, _, _, _ in ZONES}
@@ -129,7 +177,8 @@ class Demo:
         self.t0 = time.monotonic()
         tty = sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb"
         self.colour = {"ON": "\033[1;33m", "OFF": "\033[1;34m", "dim": "\033[2m",
-                       "end": "\033[0m"} if tty else collections.defaultdict(str)
+                       "cluster": "\033[1;35m", "end": "\033[0m"} if tty \
+            else collections.defaultdict(str)
         self.client = paho.Client(client_id=f"pylight-demo-sensor-{os.getpid()}")
         self.client.on_connect = self.on_connect
         self.client.on_message = self.on_message
@@ -137,6 +186,25 @@ class Demo:
     def clock(self):
         hours = (5 + 24 * (time.monotonic() - self.t0) / self.day) % 24
         return f"{int(hours):02d}:{int(hours % 1 * 60):02d}"
+
+    def pid(self, node):
+        """The pid of node's pylightd as demo.sh last started it, or None while it is not."""
+        try:
+            with open(os.path.join(self.folder, f"pylightd-{node}.pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    def ask(self, verb, node):
+        """Asks demo.sh, which started every pylightd, to stop or start node's."""
+        with open(os.path.join(self.folder, "control"), "w") as f:
+            f.write(f"{verb} {node}\n")
+
+    def zones_of(self, node):
+        """The zones whose last explanation node published, as a list for people."""
+        with self.lock:
+            zones = sorted(z for z, n in self.owner.items() if n == node)
+        return ", ".join(zones) if zones else "none yet"
 
     def lux(self, peak, noise):
         hours = (5 + 24 * (time.monotonic() - self.t0) / self.day) % 24
@@ -153,23 +221,24 @@ class Demo:
         client.subscribe([("value/light/#", 1), ("light/order/#", 1), ("pylight/zone/#", 1),
                           ("homeassistant/+/+/+/config", 1),
                           ("zigbee2mqtt/hall_lamp", 1), ("stat/office/POWER", 1),
-                          ("pylight/status", 1)])
+                          ("pylight/status/+", 1)])
 
     def on_message(self, client, userdata, msg):
         payload = msg.payload.decode(errors="replace")
         topic = msg.topic
         if topic.startswith("homeassistant/"):
-            # One line per zone, on its last entity: what Home Assistant would show.
+            # One line per zone, on its last entity: what Home Assistant would show. Every
+            # instance announces the same configs: the first announcement is shown.
             if topic.endswith("_mode/config") and payload:
                 doc = json.loads(payload)
-                self.show(doc["device"]["name"][len("pylight "):], "HA", "announced to Home "
-                          f"Assistant: light, lux and mode ({doc['unique_id'][:-5]})",
-                          self.colour["dim"])
+                zone = doc["device"]["name"][len("pylight "):]
+                if zone not in self.announced:
+                    self.announced.add(zone)
+                    self.show(zone, "HA", "announced to Home Assistant: light, lux and mode "
+                              f"({doc['unique_id'][:-5]})", self.colour["dim"])
             return
-        if topic == "pylight/status":
-            (self.online if payload == "online" else self.offline).set()
-            if payload == "online":
-                self.offline.clear()
+        if topic.startswith("pylight/status/"):
+            self.on_status(topic[len("pylight/status/"):], payload)
         elif topic.startswith("value/light/") and topic[len("value/light/"):] in SENSOR_ZONE:
             sensor = topic[len("value/light/"):]
             self.readings += 1
@@ -206,7 +275,7 @@ class Demo:
             zone = topic[len("pylight/zone/"):]
             try:
                 why = json.loads(payload)
-                if "sensors" in why:
+                if "sensors" in why and why["lux"] is not None:
                     parts = ", ".join(f"{name.split('/')[-1]} {s['lux']:g}"
                                       for name, s in why["sensors"].items()
                                       if s.get("lux") is not None)
@@ -215,19 +284,93 @@ class Demo:
                 lamp = (f", lamp {why['lamp'] or '-'} "
                         f"{'confirmed' if why['confirmed'] else 'unconfirmed'}, retries "
                         f"{why['retries']}") if "confirmed" in why else ""
-                self.show(zone, "why", f"smoothed {why['smoothed']:g} lx: {why['reason']} "
+                node = why.get("node")
+                with self.lock:
+                    self.owner[zone] = node
+                smoothed = "" if why["smoothed"] is None \
+                    else f"smoothed {why['smoothed']:g} lx: "
+                self.show(zone, "why", f"[{node}] {smoothed}{why['reason']} "
                           f"(mode {why['mode']}, switches {why['switches']}{lamp})",
                           self.colour["dim"])
             except (ValueError, KeyError, TypeError):
                 self.show(zone, "why", payload, self.colour["dim"])
 
+    def on_status(self, node, payload):
+        if node not in self.nodes:
+            return
+        others = " and ".join(n for n in self.nodes if n != node)
+        if payload == "online":
+            self.came_online[node].set()
+            if node in self.stopped and node != self.down:
+                self.stopped.discard(node)
+                self.expect = None
+                self.show("cluster", node, f"started again: it takes back its zones "
+                          f"({self.handed.get(node)}) from {others}", self.colour["cluster"])
+        elif node in self.stopped:
+            if self.expect and self.expect[:2] == (node, "offline"):
+                self.expect = None
+                self.show("cluster", node, f"stopped: {others} takes over its zones "
+                          f"({self.handed.get(node)})", self.colour["cluster"])
+        else:
+            self.went_offline = node
+
     def wait_online(self):
         deadline = time.monotonic() + 15
-        while not self.online.wait(0.1):
-            if not alive(self.daemon_pid):
-                sys.exit("demo: pylightd exited before coming online")
+        while not all(e.wait(0.1) for e in self.came_online.values()):
+            for node in self.nodes:
+                if not self.came_online[node].is_set() and not alive(self.pid(node)):
+                    sys.exit(f"demo: pylightd {node} exited before coming online")
             if time.monotonic() > deadline:
-                sys.exit("demo: pylightd did not come online within 15 s")
+                late = " and ".join(n for n in self.nodes if not self.came_online[n].is_set())
+                sys.exit(f"demo: pylightd {late} did not come online within 15 s")
+
+    def outage(self, elapsed):
+        """The outage (0, 1, ...) elapsed seconds into the run fall in, or None."""
+        if self.seconds:
+            return 0 if 0.4 <= elapsed / self.seconds < 0.8 else None
+        hours = 5 + 24 * elapsed / self.day
+        for i, (start, end) in enumerate(OUTAGES):
+            if start <= hours % 24 < end:
+                return len(OUTAGES) * int(hours // 24) + i
+        return None
+
+    def victim(self, outage):
+        """The instance an outage stops: first the one owning the most zones, then in turn."""
+        if self.first is None:
+            with self.lock:
+                owned = collections.Counter(self.owner.values())
+            self.first = max(reversed(self.nodes), key=lambda node: owned[node])
+        return self.nodes[(self.nodes.index(self.first) + outage) % len(self.nodes)]
+
+    def takeover(self, elapsed):
+        """Stops or starts an instance when the schedule says so; checks the others."""
+        if self.went_offline:
+            sys.exit(f"demo: pylightd {self.went_offline} went offline")
+        for node in self.nodes:
+            pid = self.pid(node)
+            if node != self.down and pid is not None and not alive(pid):
+                sys.exit(f"demo: pylightd {node} exited" + (" before coming online" if
+                                                           node in self.stopped else ""))
+        expect = self.expect  # on_status clears it when it comes
+        if expect and time.monotonic() > expect[2]:
+            sys.exit(f"demo: pylightd {expect[0]} did not go {expect[1]} within 15 s")
+        want = self.outage(elapsed)
+        if want == self.outage_now or self.expect:
+            return
+        if self.outage_now is not None:
+            node, self.down, self.outage_now = self.down, None, None
+            self.show("cluster", node, "starting again", self.colour["cluster"])
+            self.expect = (node, "online", time.monotonic() + 15)
+            self.ask("start", node)
+        else:
+            self.outage_now = want
+            want = self.down = self.victim(want)
+            self.stopped.add(want)
+            self.handed[want] = self.zones_of(want)
+            self.show("cluster", want, "stopping (SIGTERM, as systemctl stop does)",
+                      self.colour["cluster"])
+            self.expect = (want, "offline", time.monotonic() + 15)
+            self.ask("stop", want)
 
     def run(self):
         self.client.connect_async("127.0.0.1", self.port, keepalive=30)
@@ -238,8 +381,7 @@ class Demo:
         self.t0 = time.monotonic()
         tick = 0
         while not self.seconds or time.monotonic() - self.t0 < self.seconds:
-            if self.offline.is_set():
-                sys.exit("demo: pylightd went offline")
+            self.takeover(time.monotonic() - self.t0)
             for zone, _, peak, noise in ZONES:
                 self.client.publish(f"value/light/{zone}", f"{self.lux(peak, noise)}", qos=1)
             lamp_on = self.light[LOBBY[0]] == "ON"
@@ -258,7 +400,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "ref":
         sys.stdout.write(ref_text())
     else:
-        Demo(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
+        Demo(int(sys.argv[2]), sys.argv[4], sys.argv[5:], int(sys.argv[3]),
              float(os.environ.get("DEMO_DAY", "60"))).run()
 EOF
 
@@ -294,6 +436,7 @@ done
 "$PY" "$dir/demo.py" ref >"$dir/ref.txt"
 web_port=${DEMO_WEB_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')}
+# pylight.ini is pylight-web's; each pylightd reads it plus its [cluster] node.
 cat >"$dir/pylight.ini" <<EOF
 ; pylight demo settings (written by demo.sh)
 [mqtt]
@@ -314,30 +457,53 @@ discovery = true
 [web]
 listen = 127.0.0.1:$web_port
 EOF
-"$PYLIGHTD" -c "$dir/pylight.ini" 2>"$dir/pylightd.log" &
-daemon_pid=$!
+for node in "${NODES[@]}"; do
+	{
+		cat "$dir/pylight.ini"
+		printf '\n[cluster]\nnode = %s\n' "$node"
+	} >"$dir/pylightd-$node.ini"
+done
+# The viewer asks for an instance to be stopped or started again with a line on this pipe.
+mkfifo "$dir/control"
+exec 3<>"$dir/control"
+for node in "${NODES[@]}"; do start_daemon "$node"; done
 web_url=
 if [[ -x $PYLIGHT_WEB ]]; then
-	"$PYLIGHT_WEB" -c "$dir/pylight.ini" 2>"$dir/pylight-web.log" &
+	"$PYLIGHT_WEB" -c "$dir/pylight.ini" 2>"$dir/pylight-web.log" 3>&- &
 	web_pid=$!
 	web_url="http://127.0.0.1:$web_port/"
 fi
 
-echo "pylight demo: mosquitto on 127.0.0.1:$port, pylightd (pid $daemon_pid), files in $dir"
+echo "pylight demo: mosquitto on 127.0.0.1:$port, files in $dir"
+echo "a cluster of two pylightd sharing the zones: east (pid ${daemon_pid[east]}) and west" \
+	"(pid ${daemon_pid[west]}); the why lines say which one published them, [east] or [west]"
 if [[ -n $web_url ]]; then
 	echo "the operators' page (pylight-web, pid $web_pid): $web_url"
 fi
 echo "thresholds ($dir/ref.txt):"
 sed 's/^/    /' "$dir/ref.txt"
 if ((DEMO_SECONDS)); then
-	echo "running for $DEMO_SECONDS s"
+	echo "running for $DEMO_SECONDS s; from $((DEMO_SECONDS * 4 / 10)) s to" \
+		"$((DEMO_SECONDS * 8 / 10)) s the instance owning the most zones is stopped, and the" \
+		"other serves them meanwhile"
 else
-	echo "Ctrl-C stops the demo and removes everything it started"
+	echo "Ctrl-C stops the demo and removes everything it started; each simulated day one" \
+		"instance is stopped from 07:30 to 09:30, the other from 15:30 to 17:30, and the" \
+		"one left serves all the zones meanwhile"
 fi
 echo
 
-"$PY" "$dir/demo.py" run "$port" "$daemon_pid" "$DEMO_SECONDS" &
+"$PY" "$dir/demo.py" run "$port" "$DEMO_SECONDS" "$dir" "${NODES[@]}" 3>&- &
 viewer_pid=$!
+while running "$viewer_pid"; do
+	read -r -t 0.2 verb node <&3 || continue
+	[[ -n $node && -v daemon_pid[$node] ]] || die "the viewer asked for '$verb $node'"
+	case $verb in
+	stop) stop_daemon "$node" ;;
+	start) [[ -n ${daemon_pid[$node]} ]] || start_daemon "$node" ;;
+	*) die "the viewer asked for '$verb $node'" ;;
+	esac
+done
 viewer_rc=0
 wait "$viewer_pid" || viewer_rc=$?
 viewer_pid=
