@@ -575,7 +575,7 @@ def test_restart_keeps_an_override(cluster):
     cl.sync()
     doc = cl.latest(z)
     assert (doc["mode"], doc["state"], doc["node"]) == ("override", "ON", "c"), doc
-    assert abs(doc["until"] - until) <= 2, (doc, until)
+    assert abs(doc["until"] - until) <= 5, (doc, until)  # three hops: up to 3 s seen
     assert cl.orders(z, after=mark) == []
     cl.watch.publish(f"{OVERRIDE}/{z}", "AUTO")
     cl.watch.wait_for(otopic(z), "OFF", after=mark)
@@ -661,15 +661,18 @@ def test_bridged_brokers(cluster, broker, bridged, mqtt):
 
 
 def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, bridged):
-    """Broker B stops: mosquitto sends the Last Wills of b and c as it shuts down and they
-    cross the bridge before it closes, so a serves every room alone; readings flip every
-    room meanwhile. When B is back, b and c take their rooms back: from the states a
-    ordered, which they did not see."""
+    """Broker B stops, and b's and c's Last Wills reach A (mosquitto sends them as it shuts
+    down; whether they cross the bridge before it closes is a race, so the test client
+    publishes the same retained `offline` on A, as a broker cluster would): a serves every
+    room alone while readings flip every room. When B is back, b and c take their rooms
+    back: from the states a ordered, which they did not see."""
     broker_b = bridged
     cl = cluster(on={"a": broker, "b": broker_b, "c": broker_b})
     expect = owners_of(ROOMS)
     values = feed_rooms(cl)
     broker_b.stop()
+    for n in ("b", "c"):
+        cl.watch.publish(f"{STATUS}/{n}", "offline", retain=True)
     cl.live = {"a"}
     cl.wait_live("a", 1)
     mark = cl.watch.mark()
