@@ -273,7 +273,7 @@ def test_each_zone_has_one_owner_and_each_order_goes_out_once(cluster, broker):
 
 
 def test_invalid_node_name_is_a_configuration_error(tmp_path, run_pylightd, daemon):
-    for bad in ("a/b", "a+", "x#", "two words", "n" * 65):
+    for bad in ("a/b", "a+", "x#", "two words", "tab\there", "n" * 65, "web"):
         d = daemon(ini={"cluster": {"node": bad}}, start=False)
         lines = d.ini_text().splitlines()
         line = lines.index(f"node = {bad}") + 1
@@ -747,8 +747,11 @@ def test_soak_kill_and_restart_under_a_stream_of_readings(cluster, mqtt):
     seconds = float(os.environ.get("PYLIGHT_SOAK_SECONDS", "120"))
     seed = int(os.environ.get("PYLIGHT_SOAK_SEED", "20261204"))
     rate = float(os.environ.get("PYLIGHT_SOAK_RATE", "40"))
+    # PYLIGHT_SOAK_FREEZE=1: some outages are SIGSTOP/SIGCONT (past the keepalive) instead.
+    freeze = os.environ.get("PYLIGHT_SOAK_FREEZE", "0") == "1"
     rng = random.Random(seed)
-    tag = f"(seed {seed}: PYLIGHT_SOAK_SEED={seed} PYLIGHT_SOAK_SECONDS={seconds:g})"
+    tag = (f"(seed {seed}: PYLIGHT_SOAK_SEED={seed} PYLIGHT_SOAK_SECONDS={seconds:g}"
+           f"{' PYLIGHT_SOAK_FREEZE=1' if freeze else ''})")
     cl = cluster()
     pub = mqtt()
     model = Model()
@@ -767,15 +770,21 @@ def test_soak_kill_and_restart_under_a_stream_of_readings(cluster, mqtt):
         reading(z)
 
     # The chaos schedule, drawn in advance from the seed: (time offset, action, node).
-    events, t, down = [], 2.0, []
+    frozen_at = {}
+    events, t, down = [], 2.0, []  # down: (node, "kill" or "freeze")
     while t < seconds - 5:
         t += rng.uniform(3, 12)
         if down and (rng.random() < 0.6 or len(down) == 2):
-            events.append((t, "start", down.pop(rng.randrange(len(down)))))
+            n, how = down.pop(rng.randrange(len(down)))
+            if how == "freeze" and t - frozen_at[n] < BOUND + 2:
+                t = frozen_at[n] + BOUND + 2  # past the keepalive: the others took over
+            events.append((t, "start" if how == "kill" else "thaw", n))
         else:
-            n = rng.choice([n for n in NAMES if n not in down])
-            down.append(n)
-            events.append((t, "kill", n))
+            n = rng.choice([n for n in NAMES if n not in [d[0] for d in down]])
+            how = "freeze" if freeze and rng.random() < 0.4 else "kill"
+            down.append((n, how))
+            frozen_at[n] = t
+            events.append((t, how, n))
     events = [e for e in events if e[0] < seconds]
     actions = []
 
@@ -790,6 +799,10 @@ def test_soak_kill_and_restart_under_a_stream_of_readings(cluster, mqtt):
             actions.append((round(now, 1), what, n))
             if what == "kill":
                 cl.kill(n)
+            elif what == "freeze":
+                cl.freeze(n)
+            elif what == "thaw":
+                cl.thaw(n)
             else:
                 cl.nodes[n].start(wait=False)
                 cl.live.add(n)
@@ -808,6 +821,9 @@ def test_soak_kill_and_restart_under_a_stream_of_readings(cluster, mqtt):
             time.sleep(pause)
 
     # Everyone back, settled.
+    for n in list(cl.stopped):
+        cl.thaw(n)
+        actions.append((round(time.monotonic() - t0, 1), "thaw", n))
     for n in NAMES:
         if not cl.nodes[n].alive():
             cl.nodes[n].start(wait=False)
