@@ -23,6 +23,8 @@ struct zone {
 	int64_t since_wall;          /* wall-clock seconds of the last change, for explanations */
 	int64_t warned_at;           /* rate limit of rejected-input warnings */
 	uint32_t suppressed;         /* warnings not logged since warned_at */
+	uint32_t manual_quiet;       /* hand switches not logged since manual_at */
+	int64_t manual_at;           /* rate limit of the hand-switching notice */
 	int64_t fb_deadline;         /* re-publish an unconfirmed order then; DECIDE_NEVER: none */
 	struct zone *fb_next;        /* the next zone whose lamp reports on the same topic */
 	uint8_t lamp;                /* enum light: what the lamp last reported */

@@ -291,7 +291,8 @@ static void explain(struct control *c, struct zone *z, const char *why)
 		size_t used = strlen(reason);
 		struct tm tm;
 
-		until = time(NULL) + (time_t)((s->override_until - monotonic_ms()) / 1000);
+		/* To the nearest second: adopted and published again, it stays that second. */
+		until = (time_t)((wall_ms() + (s->override_until - monotonic_ms()) + 500) / 1000);
 		localtime_r(&until, &tm);
 		strftime(reason + used, sizeof(reason) - used, " until %H:%M", &tm);
 	}
@@ -490,8 +491,21 @@ static void feedback_report(struct control *c, struct zone *z, enum light lamp, 
 		}
 	} else if (z->st.light != LIGHT_UNKNOWN && lamp != z->st.light) {
 		c->st.manual++;
-		log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s", z->name,
-			 light_name(lamp), manual_name(z->p->manual));
+		/* A lamp flapping by hand (or a switch that bounces) must not flood the journal. */
+		if (now - z->manual_at >= WARN_INTERVAL_MS) {
+			if (z->manual_quiet)
+				log_zone(LOG_NOTICE, z->name,
+					 "zone '%s': lamp switched %s by hand, %s (%u more since)",
+					 z->name, light_name(lamp), manual_name(z->p->manual),
+					 z->manual_quiet);
+			else
+				log_zone(LOG_NOTICE, z->name, "zone '%s': lamp switched %s by hand, %s",
+					 z->name, light_name(lamp), manual_name(z->p->manual));
+			z->manual_at = now;
+			z->manual_quiet = 0;
+		} else {
+			z->manual_quiet++;
+		}
 		switch (z->p->manual) {
 		case MANUAL_OVERRIDE:
 			decide_manual(&z->st, z->p, lamp, now, &d);
@@ -701,6 +715,7 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
+	z->manual_at = INT64_MIN / 2;
 	z->fb_deadline = DECIDE_NEVER;
 	z->order_seen = LIGHT_UNKNOWN;
 	z->mine = !c->cl || cluster_owns(c->cl, name);
@@ -868,7 +883,7 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 		until = json_int_field(o, "until", 0);
 		if (!strcmp(mode, "override") && until > wall) {
 			z->st.mode = MODE_OVERRIDE;
-			z->st.override_until = now + 1000 * (until - wall);
+			z->st.override_until = now + (1000 * until - wall_ms());
 			if (zones_schedule(c->zones, z, z->st.override_until) < 0)
 				log_zone(LOG_ERR, name, "zone '%s': out of memory for its timer", name);
 		} else if (!strcmp(mode, "failsafe")) {

@@ -5,9 +5,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
+
+/* The longest message logged; longer ones are cut. */
+#define MESSAGE_MAX 1024
 
 static int max_level = LOG_INFO;
 static bool to_journal;
@@ -51,11 +55,19 @@ int log_level_enabled(int prio)
 
 static void log_v(int prio, const char *zone, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	/*
+	 * The message is formatted once, behind room for its priority's name and before room
+	 * for a newline: stderr gets the line as it is, without a second printf over it.
+	 */
+	const char *name = prio_names[prio & 7];
+	size_t pre = strlen(name) + 2;
+	char line[sizeof("warning: ") + MESSAGE_MAX];
+	char *buf = line + pre;
+	int n;
 
 	if (!log_level_enabled(prio))
 		return;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(buf, MESSAGE_MAX, fmt, ap);
 	if (to_journal) {
 		if (zone)
 			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio, "ZONE=%s", zone,
@@ -65,7 +77,14 @@ static void log_v(int prio, const char *zone, const char *fmt, va_list ap)
 					"SYSLOG_IDENTIFIER=%s", ident, NULL);
 		return;
 	}
-	fprintf(stderr, "%s: %s\n", prio_names[prio & 7], buf);
+	if (n < 0)
+		n = 0;
+	else if (n >= MESSAGE_MAX)
+		n = MESSAGE_MAX - 1; /* cut, as vsnprintf did */
+	memcpy(line, name, pre - 2);
+	memcpy(line + pre - 2, ": ", 2);
+	buf[n] = '\n';
+	fwrite(line, 1, pre + (size_t)n + 1, stderr);
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -10,6 +10,8 @@
 
 /* No person or sensor writes a longer number; the bound keeps the terminated copy on the stack. */
 #define NUMBER_MAX 64
+/* Below 2^53: every integer of this many digits is a double exactly. */
+#define INTEGER_DIGITS 15
 /* 100 years of 365.25 days: anything longer is a typo, and ms stay far from int64 overflow. */
 #define DURATION_MAX_MS (36525.0 * 24 * 3600 * 1000)
 
@@ -68,6 +70,23 @@ static bool number_valid(const char *s, size_t len)
 	return i == len;
 }
 
+/*
+ * A valid number that is a sign and at most INTEGER_DIGITS digits: its value, exact in a
+ * double as it is under strtod, at a tenth of strtod's cost. Most readings look like this.
+ */
+static bool number_integer(const char *s, size_t len, double *out)
+{
+	size_t i = s[0] == '+' || s[0] == '-';
+	int64_t n = 0;
+
+	if (len - i > INTEGER_DIGITS || skip_digits(s, i, len) != len)
+		return false;
+	for (; i < len; i++)
+		n = n * 10 + (s[i] - '0');
+	*out = s[0] == '-' ? -(double)n : (double)n;
+	return true;
+}
+
 int number_parse(const char *s, size_t len, double *out)
 {
 	char buf[NUMBER_MAX + 1];
@@ -77,6 +96,10 @@ int number_parse(const char *s, size_t len, double *out)
 	number_trim(&s, &len);
 	if (len == 0 || len > NUMBER_MAX || !number_valid(s, len))
 		return -EINVAL;
+	if (number_integer(s, len, &v)) {
+		*out = v == 0 ? 0 : v;
+		return 0;
+	}
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 

@@ -164,6 +164,20 @@ def test_manual_ignore_only_records_the_lamp(setup):
     d.wait_log(r"lamps: confirmed 1, retries 0, unconfirmed 0, manual 1")
 
 
+def test_a_lamp_flapping_by_hand_is_logged_once_per_10_s(setup):
+    d, c = setup(manual="ignore")
+    mark = switched_by_hand(c, "ignore")
+    explained(c, after=mark, lamp="ON")
+    for lamp in ("OFF", "ON", "OFF", "ON"):
+        mark = c.mark()
+        c.publish(LAMP, lamp)
+        explained(c, after=mark, lamp=lamp)
+    # Every switch counted; one notice for them (the next says how many it left out).
+    d.signal(signal.SIGUSR1)
+    d.wait_log(r"lamps: confirmed 1, retries 0, unconfirmed 0, manual 3")
+    assert len(re.findall(r"lamp switched \w+ by hand", d.log())) == 1
+
+
 def test_a_retained_report_is_never_a_hand(setup, broker):
     d, c = setup(manual="enforce", confirm_within="5s")
     barrier = Barrier(c)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -52,6 +53,22 @@ static void test_number_negative_zero_is_zero(void **state)
 	assert_false(signbit(v));
 	assert_int_equal(PARSE("-0.0e5", &v), 0);
 	assert_false(signbit(v));
+}
+
+/* Integers short enough to skip strtod read as strtod reads them; longer ones go through it. */
+static void test_number_integers_as_strtod(void **state)
+{
+	static const char *const ints[] = {
+		"0", "-0", "+0", "1", "-1", "000000000000042", "999999999999999", "-999999999999999",
+		"1000000000000000", "9007199254740993", "-9007199254740993", "123456789012345678901",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		double want = strtod(ints[i], NULL);
+
+		accepts(ints[i], strlen(ints[i]), want == 0 ? 0 : want);
+	}
 }
 
 static void test_number_rejects(void **state)
@@ -172,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_number_accepts_decimals),
 		cmocka_unit_test(test_number_negative_zero_is_zero),
+		cmocka_unit_test(test_number_integers_as_strtod),
 		cmocka_unit_test(test_number_rejects),
 		cmocka_unit_test(test_number_reads_only_len_bytes),
 		cmocka_unit_test(test_number_rejects_overlong),
