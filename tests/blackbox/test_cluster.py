@@ -571,16 +571,15 @@ def test_restart_keeps_an_override(cluster):
     mark = cl.watch.mark()
     cl.kill("c")
     _, doc = cl.explanation(z, after=mark, node=owner(z, ("a", "b")), mode="override")
-    # "until" is worked out again, in whole seconds, from a monotonic deadline at each
-    # publication and each adoption: it may move by a second at each hop (reported).
+    # Each instance dates the end from when it got the command (rounded to the second):
+    # the survivor's may differ from c's by one. An adopted end is the same second.
     assert doc["state"] == "ON" and abs(doc["until"] - until) <= 1, (doc, until)
     until = doc["until"]
     cl.wait_offline("c", after=mark)
     mark = cl.watch.mark()
     cl.start("c")
     _, doc = cl.explanation(z, after=mark, node="c")
-    assert (doc["mode"], doc["state"]) == ("override", "ON"), doc
-    assert abs(doc["until"] - until) <= 1, (doc, until)
+    assert (doc["mode"], doc["state"], doc["until"]) == ("override", "ON", until), doc
     cl.read(z, BRIGHT)
     cl.sync()
     assert cl.orders(z, after=mark) == []
@@ -594,7 +593,7 @@ def test_restart_keeps_an_override(cluster):
     cl.sync()
     doc = cl.latest(z)
     assert (doc["mode"], doc["state"], doc["node"]) == ("override", "ON", "c"), doc
-    assert abs(doc["until"] - until) <= 5, (doc, until)  # three hops: up to 3 s seen
+    assert doc["until"] == until, (doc, until)
     assert cl.orders(z, after=mark) == []
     cl.watch.publish(f"{OVERRIDE}/{z}", "AUTO")
     cl.watch.wait_for(otopic(z), "OFF", after=mark)
