@@ -491,6 +491,10 @@ class Daemon:
         }
         for section, keys in (overrides or {}).items():
             self.settings.setdefault(section, {}).update(keys)
+        # In cluster mode the daemon connects as CLIENT_ID-NODE (CLIENT_ID defaults to Pylight).
+        node = self.settings.get("cluster", {}).get("node")
+        if node:
+            self.client_id = f"{self.settings['mqtt'].get('client_id') or 'Pylight'}-{node}"
         self.ini_path.write_text(self.ini_text())
         if ref is not None:
             self.ref_path.write_text(ref)
