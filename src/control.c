@@ -877,6 +877,9 @@ static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now
 	time_t wall = time(NULL);
 	int64_t until = json_int_field(o, "until", 0);
 
+	/* Its readings are older than the owner's decision: they must not undo it. */
+	z->st.has_reading = false;
+	z->st.wlen = z->st.wpos = 0;
 	z->st.light = state[1] == 'N' ? LIGHT_ON : LIGHT_OFF;
 	z->order_seen = (uint8_t)z->st.light;
 	z->st.switches = (uint32_t)json_int_field(o, "switches", 0);

@@ -6,12 +6,12 @@ orders, explanations and statuses. Which node owns a zone is computed here as th
 says (rendezvous hashing with Debian's libxxhash, through ctypes) and checked against the
 explanation's "node" field and against the broker's log of who published what.
 
-Failover waits on the broker's Last Will, with keepalive 5 s. A kill -9 closes the socket,
-so the will is out at once; the contract's bound (keepalive * 1.5 + 1 s, BOUND) matters for
-a SIGSTOP, where Debian's mosquitto 2.0.11 takes about 2 * keepalive + 1 s (BROKER_WILL) to
-give up on the client: that test checks the broker's part and the survivors' part (within
-1 s of the will) apart. Measured bounds add SLACK for a loaded 2-core machine and ASan, and
-every wait polls with a deadline of SLOW seconds or more.
+Keepalive is 5 s. A kill -9 closes the socket, so the broker's Last Will is out at once; the
+contract's bound (keepalive * 1.5 + 1 s, BOUND) matters for a SIGSTOP, where Debian's
+mosquitto 2.0.11 takes about 2 * keepalive + 1 s (BROKER_WILL) to give up on the client: the
+survivors must not wait for it (they give up an instance that said nothing for 1.5 x
+keepalive). Measured bounds add SLACK for a loaded 2-core machine and ASan, and every wait
+polls with a deadline of SLOW seconds or more.
 
 "Each node has seen every other one" is read from the SIGUSR1 dump's status line
 (`cluster: node a, 3 live, owns 10`). Barriers: a reading for a fresh zone owned by node X
@@ -373,12 +373,12 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
     t_stop = cl.freeze("c")
     survivors = ("a", "b")
     times = [cl.explanation(z, after=mark, node=owner(z, survivors))[0].time for z in mine]
+    print(f"SIGSTOP: the last takeover {max(times) - t_stop:.2f} s after it "
+          f"(contract: {BOUND} s)")
+    # The survivors do not wait for the broker's will, which comes later with mosquitto.
+    assert max(times) - t_stop <= BOUND + SLACK, f"takeover {max(times) - t_stop:.1f} s"
     will = cl.wait_offline("c", after=mark)
-    print(f"SIGSTOP: the will after {will.time - t_stop:.2f} s, the last takeover "
-          f"{max(times) - will.time:.3f} s after it (contract: {BOUND} s in all)")
-    # The broker's part (the will) and the survivors' part (at once, within 1 s).
     assert will.time - t_stop <= BROKER_WILL + SLACK, f"will {will.time - t_stop:.1f} s"
-    assert max(times) - will.time <= 1.0, f"takeover {max(times) - will.time:.2f} s"
     cl.sync()
     # While c is away, its rooms flip: the survivors order that.
     flipped = {z: (BRIGHT if values[z] == DARK else DARK) for z in mine}
@@ -400,7 +400,8 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
             problems.append(f"{z}: c took it back saying {doc['state']} ({doc['reason']}), "
                             f"its last order was {implied(flipped[z])}")
     cl.sync()
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
+    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
+        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
     # c decides from the flipped states: flipping back orders each room once, from c.
     mark = cl.watch.mark()
     for z in mine:
@@ -469,7 +470,8 @@ def test_restarted_instance_takes_its_zones_back_without_republishing(cluster, b
         _, doc = cl.explanation(z, after=mark, node="c")
         assert doc["state"] == implied(values[z]), (z, doc)
     cl.sync()
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
+    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
+        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
     assert not [t for t in cl.published("c", ORDER, since_connect=True)
                 if t in map(otopic, ROOMS)]
     # c adopted the states: a reading inside the band changes nothing (from an unknown
@@ -715,7 +717,8 @@ def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, b
         if (doc["node"], doc["state"]) != (expect[z], implied(flipped[z])):
             problems.append(f"{z}: explanation says {doc['state']} by {doc['node']}, "
                             f"owner {expect[z]}, last order {implied(flipped[z])}")
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), "orders re-published"
+    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
+        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
     # Flipping back orders every room once, from its owner.
     mark = cl.watch.mark()
     for z in ROOMS:
