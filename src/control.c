@@ -903,7 +903,7 @@ static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now
 }
 
 /*
- * A zone's explanation. For two seconds after each connect, the retained ones come in: a
+ * A zone's explanation. For two seconds after each connect, the retained ones count: a
  * zone this instance knows nothing of takes its state from it (so a restart loses no
  * override), and so does a zone that another instance explained last (it owned the zone
  * while this one was away, and knows what happened meanwhile). Later, an explanation of a
@@ -912,7 +912,7 @@ static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now
  * second, so that the retained one names the owner.
  */
 static void on_explanation(struct control *c, const char *name, const void *payload,
-			   size_t len, int64_t now)
+			   size_t len, bool retained, int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
 	bool ours = memmem(payload, len, c->node_needle, strlen(c->node_needle)) != NULL;
@@ -931,7 +931,7 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 		apply_news(c, z, &d, now, true);
 		return;
 	}
-	if (!c->adopting || (!fresh && ours))
+	if (!retained || !c->adopting || (!fresh && ours))
 		return;
 	tok = json_tokener_new();
 	o = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
@@ -985,7 +985,7 @@ static bool on_cluster(struct control *c, const char *topic, const void *payload
 		on_order_seen(c, name, payload, len);
 	else if (c->zone_state_len &&
 		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
-		on_explanation(c, name, payload, len, now);
+		on_explanation(c, name, payload, len, retained, now);
 	else
 		return false;
 	return true;
