@@ -82,9 +82,11 @@ static void log_v(int prio, const char *zone, const char *fmt, va_list ap)
 	else if (n >= MESSAGE_MAX)
 		n = MESSAGE_MAX - 1; /* cut, as vsnprintf did */
 	memcpy(line, name, pre - 2);
-	memcpy(line + pre - 2, ": ", 2);
+	line[pre - 2] = ':';
+	line[pre - 1] = ' ';
 	buf[n] = '\n';
-	fwrite(line, 1, pre + (size_t)n + 1, stderr);
+	/* Nowhere to report a failed write to stderr. */
+	(void)fwrite(line, 1, pre + (size_t)n + 1, stderr);
 }
 
 void log_msg(int prio, const char *fmt, ...)
