@@ -36,7 +36,7 @@ LIBS="$(pkg-config --libs inih json-c) -lm"
 srcs() {
 	case $1 in
 	thresholds) echo "src/number.c src/errlist.c src/thresholds.c" ;;
-	config) echo "src/errlist.c src/config.c" ;;
+	config) echo "src/errlist.c src/cluster.c src/config.c" ;;
 	reading | override) echo "src/number.c src/reading.c" ;;
 	web) echo "src/number.c src/errlist.c src/thresholds.c src/reading.c src/web/body.c \
 		src/web/edit.c" ;;
