@@ -747,6 +747,14 @@ static void take_over(struct control *c, struct zone *z, int64_t now)
 {
 	struct decision d;
 
+	/*
+	 * Without a reading of its own (its state adopted, or none), this instance has nothing
+	 * to set against the last order seen: a reading that came just before its readings
+	 * subscription is known here only by the order it gave.
+	 */
+	if (!z->st.has_reading && z->order_seen != LIGHT_UNKNOWN &&
+	    z->st.mode != MODE_OVERRIDE)
+		z->st.light = (enum light)z->order_seen;
 	decide_tick(&z->st, z->p, now, &d);
 	if (!d.order && z->st.light != LIGHT_UNKNOWN && z->st.light != z->order_seen) {
 		d.order = true;
