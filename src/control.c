@@ -845,7 +845,8 @@ static void on_status(struct control *c, const char *name, const void *payload, 
 }
 
 /* An order on a zone's topic, from whichever instance: a takeover compares against it. */
-static void on_order_seen(struct control *c, const char *name, const void *payload, size_t len)
+static void on_order_seen(struct control *c, const char *name, const void *payload, size_t len,
+			  int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
 	const struct config *cfg = c->cfg;
@@ -857,6 +858,16 @@ static void on_order_seen(struct control *c, const char *name, const void *paylo
 	else if (len == strlen(cfg->orders_off_payload) &&
 		 !memcmp(payload, cfg->orders_off_payload, len))
 		z->order_seen = LIGHT_OFF;
+	else
+		return;
+	/*
+	 * Just (re)connected, this instance may have missed the reading behind the order (it
+	 * came before the readings subscription): the owner's order is the better word.
+	 */
+	if (c->adopting && !z->mine && z->st.mode == MODE_AUTO && z->st.light != z->order_seen) {
+		z->st.light = (enum light)z->order_seen;
+		z->st.changed_at = now;
+	}
 }
 
 static const char *json_string_field(json_object *o, const char *key)
@@ -990,7 +1001,7 @@ static bool on_cluster(struct control *c, const char *topic, const void *payload
 	if ((name = topic_zone(topic, c->cfg->topics_status, c->status_len)) && name[0])
 		on_status(c, name, payload, len, retained, now);
 	else if ((name = topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
-		on_order_seen(c, name, payload, len);
+		on_order_seen(c, name, payload, len, now);
 	else if (c->zone_state_len &&
 		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
 		on_explanation(c, name, payload, len, retained, now);
