@@ -239,6 +239,12 @@ def owners_of(zones, live=NAMES):
     return {z: owner(z, live) for z in zones}
 
 
+def assert_no_orders(cl, zones, mark):
+    """No order for any of `zones` since `mark`; the failure lists those that had some."""
+    sent = {z: cl.orders(z, after=mark) for z in zones}
+    assert not any(sent.values()), ("orders re-published", {z: o for z, o in sent.items() if o})
+
+
 def feed_rooms(cl, values=None):
     """A reading for each room (dark and bright alternately); waits for every first order."""
     values = values or {z: (DARK if i % 2 else BRIGHT) for i, z in enumerate(ROOMS)}
@@ -400,8 +406,7 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
             problems.append(f"{z}: c took it back saying {doc['state']} ({doc['reason']}), "
                             f"its last order was {implied(flipped[z])}")
     cl.sync()
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
-        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
+    assert_no_orders(cl, ROOMS, mark)
     # c decides from the flipped states: flipping back orders each room once, from c.
     mark = cl.watch.mark()
     for z in mine:
@@ -470,8 +475,7 @@ def test_restarted_instance_takes_its_zones_back_without_republishing(cluster, b
         _, doc = cl.explanation(z, after=mark, node="c")
         assert doc["state"] == implied(values[z]), (z, doc)
     cl.sync()
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
-        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
+    assert_no_orders(cl, ROOMS, mark)
     assert not [t for t in cl.published("c", ORDER, since_connect=True)
                 if t in map(otopic, ROOMS)]
     # c adopted the states: a reading inside the band changes nothing (from an unknown
@@ -512,7 +516,7 @@ def test_two_instances_restarting_together_leave_the_owners_explanations(cluster
     cl.live = set(NAMES)
     cl.settle()
     cl.sync()
-    assert all(cl.orders(z, after=mark) == [] for z in zones), "orders re-published"
+    assert_no_orders(cl, zones, mark)
     wrong = [(z, cl.latest(z)["node"], owner(z, NAMES)) for z in zones
              if cl.latest(z)["node"] != owner(z, NAMES)]
     assert not wrong, f"{len(wrong)} explanations name another node (zone, named, owner): " \
@@ -721,8 +725,7 @@ def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, b
         if (doc["node"], doc["state"]) != (expect[z], implied(flipped[z])):
             problems.append(f"{z}: explanation says {doc['state']} by {doc['node']}, "
                             f"owner {expect[z]}, last order {implied(flipped[z])}")
-    assert all(cl.orders(z, after=mark) == [] for z in ROOMS), \
-        ("orders re-published", {z: cl.orders(z, after=mark) for z in ROOMS if cl.orders(z, after=mark)})
+    assert_no_orders(cl, ROOMS, mark)
     # Flipping back orders every room once, from its owner.
     mark = cl.watch.mark()
     for z in ROOMS:
