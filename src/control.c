@@ -922,43 +922,75 @@ static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now
 }
 
 /*
- * A zone's explanation. For two seconds after each connect, the retained ones count: a
- * zone this instance knows nothing of takes its state from it (so a restart loses no
- * override), and so does a zone that another instance explained last (it owned the zone
- * while this one was away, and knows what happened meanwhile). Later, an explanation of a
- * zone this instance owns that names another instance (one that took the zone over while
- * views differed, its message arriving last) is answered with this one's, at most once a
- * second, so that the retained one names the owner.
+ * What another instance's explanation is to a zone known here: NEWS when it was decided
+ * after the zone's own state (more switches, or as many and a later last change; just after
+ * a connect, a retained one that is not older), SAME when it says the zone's light and mode,
+ * OLD otherwise. `since` is in seconds, stamped on each instance's own clock: a tie is news
+ * only in the retained ones.
+ */
+enum news { OLD, SAME, NEWS };
+
+static enum news news_in(const struct zone *z, json_object *o, bool window)
+{
+	enum light light = json_string_field(o, "state")[1] == 'N' ? LIGHT_ON : LIGHT_OFF;
+	int64_t switches = json_int_field(o, "switches", 0);
+	int64_t since = json_int_field(o, "since", 0);
+	bool same = light == z->st.light &&
+		    !strcmp(json_string_field(o, "mode"), mode_name(z->st.mode));
+	bool later = switches > z->st.switches;
+
+	if (switches == z->st.switches)
+		later = window ? since >= z->since_wall : since > z->since_wall;
+	if (later && (window || !same))
+		return NEWS;
+	return same ? SAME : OLD;
+}
+
+/*
+ * A zone's explanation. A zone this instance knows nothing of takes its state from it (for
+ * two seconds after each connect, from the retained ones: so a restart loses no override),
+ * and so does a zone whose explanation is news: another instance decided it while this one
+ * was away, or from a reading that came before this one's readings subscription; its own
+ * old readings would undo that decision. A shadow that agrees takes the owner's count of
+ * switches and last change, so that the next comparison is like for like. An owner that
+ * takes news in, or sees its zone explained by another instance (one that took the zone
+ * over while views differed, its message arriving last), publishes its own explanation (an
+ * answer at most once a second), so that the retained one names the owner and is the newest.
  */
 static void on_explanation(struct control *c, const char *name, const void *payload,
 			   size_t len, bool retained, int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
 	bool ours = memmem(payload, len, c->node_needle, strlen(c->node_needle)) != NULL;
+	bool window = retained && c->adopting;
 	bool fresh = !z || (!z->st.has_reading && z->st.light == LIGHT_UNKNOWN &&
 			    z->st.mode == MODE_AUTO);
+	enum news news = OLD;
 	json_tokener *tok;
 	json_object *o;
 	const char *state;
 	struct decision d;
 
-	if (z && z->mine) {
-		if (ours || now - z->reexplained_at < 1000)
-			return;
-		z->reexplained_at = now;
-		decide_tick(&z->st, z->p, now, &d);
-		apply_news(c, z, &d, now, true);
-		return;
-	}
-	if (!retained || !c->adopting || (!fresh && ours))
+	if ((ours && !(fresh && window)) || (!z && !window))
 		return;
 	tok = json_tokener_new();
 	o = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
 	json_tokener_free(tok);
 	state = json_string_field(o, "state");
-	if ((!strcmp(state, "ON") || !strcmp(state, "OFF")) && (z || (z = zone_get(c, name, now))))
+	if (!strcmp(state, "ON") || !strcmp(state, "OFF"))
+		news = fresh ? NEWS : news_in(z, o, window);
+	if (news == NEWS && (z || (z = zone_get(c, name, now))))
 		adopt(c, z, o, now);
+	if (news == SAME && !z->mine) {
+		z->st.switches = (uint32_t)json_int_field(o, "switches", z->st.switches);
+		z->since_wall = json_int_field(o, "since", z->since_wall);
+	}
 	json_object_put(o);
+	if (!z || !z->mine || (news != NEWS && now - z->reexplained_at < 1000))
+		return;
+	z->reexplained_at = now;
+	decide_tick(&z->st, z->p, now, &d);
+	apply_news(c, z, &d, now, true);
 }
 
 /*
