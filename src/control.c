@@ -922,6 +922,24 @@ static void adopt(struct control *c, struct zone *z, json_object *o, int64_t now
 }
 
 /*
+ * The whole number after `key` (`"since":`) in an explanation, or -1. Explanations are
+ * pylightd's own JSON, whose strings hold no unescaped quote: the first match is the field.
+ */
+static int64_t peek_count(const char *p, size_t len, const char *key)
+{
+	const char *at = memmem(p, len, key, strlen(key));
+	const char *end = p + len;
+	int64_t v = 0;
+	int digits = 0;
+
+	if (!at)
+		return -1;
+	for (at += strlen(key); at < end && isdigit((unsigned char)*at); at++, digits++)
+		v = digits < 18 ? v * 10 + (*at - '0') : -1;
+	return digits ? v : -1;
+}
+
+/*
  * What another instance's explanation is to a zone known here: NEWS when it was decided
  * after the zone's own state (more switches, or as many and a later last change; just after
  * a connect, a retained one that is not older), SAME when it says the zone's light and mode,
@@ -972,6 +990,11 @@ static void on_explanation(struct control *c, const char *name, const void *payl
 	struct decision d;
 
 	if ((ours && !(fresh && window)) || (!z && !window))
+		return;
+	/* The steady state, a shadow hearing the owner agree: nothing to parse for. */
+	if (!window && !fresh && !z->mine &&
+	    peek_count(payload, len, "\"switches\":") == z->st.switches &&
+	    peek_count(payload, len, "\"since\":") == z->since_wall)
 		return;
 	tok = json_tokener_new();
 	o = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;

@@ -560,6 +560,34 @@ def test_a_newer_explanation_of_another_instance_is_taken_in_an_older_one_is_not
 
 
 
+def test_a_shadow_that_agrees_with_the_owner_takes_its_count_of_switches(cluster):
+    """A restarted shadow refills its smoothing window from scratch and can switch where the
+    owner did not; once they agree again it takes the owner's switch count and last change
+    from the owner's explanation, so that it compares later explanations like for like."""
+    sm = pick("agree", "a", ("a", "b"))
+    cl = cluster(ref=REF + f"[zone {sm}]\nsmoothing = 3\n", names=("a", "b"), start=("a", "b"))
+    mark = cl.watch.mark()
+    for _ in range(3):
+        cl.read(sm, "1000")
+    cl.watch.wait_for(otopic(sm), "OFF", after=mark)
+    cl.terminate("b")
+    cl.start("b")
+    # a: [1000 1000 100] .. [100 1000 1000], OFF throughout; b, its window empty: ON, OFF.
+    for v in (DARK, "1000", "1000"):
+        cl.read(sm, v)
+    mark = cl.watch.mark()
+    cl.read(sm, DARK)
+    cl.read(sm, DARK)
+    cl.watch.wait_for(otopic(sm), "ON", after=mark)
+    _, doc = cl.explanation(sm, after=mark, node="a", state="ON")
+    cl.sync()
+    mark = cl.watch.mark()
+    cl.kill("a")
+    _, taken = cl.explanation(sm, after=mark, node="b", state="ON")
+    assert (taken["switches"], taken["since"]) == (doc["switches"], doc["since"]), (taken, doc)
+
+
+
 # --- 6. reload on one instance --------------------------------------------------------------
 
 def test_reload_on_one_instance_only_changes_its_own_zones(cluster, broker):
