@@ -547,7 +547,7 @@ void config_dump(const struct config *cfg, FILE *f)
 		/* no trailing blank after an empty value, so golden files stay clean */
 		fprintf(f, "%s =%s%s\n", k->name, *v ? " " : "", v);
 		if (id == KEY_cluster_node && *v)
-			fprintf(f, "# client id %s-%s, clean session; status %s/%s\n",
+			fprintf(f, "# client id %s-%s, clean session, readings at QoS 0; status %s/%s\n",
 				cfg->mqtt_client_id, v, cfg->topics_status, v);
 	}
 }

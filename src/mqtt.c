@@ -131,6 +131,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	 * so that the others' statuses arrive ahead of our own (see control.c). Orders and
 	 * explanations at QoS 0: one lost with a connection costs at most an order published
 	 * twice at a takeover, and not acknowledging each spares a shadow a write per order.
+	 * Readings too: the session is always clean in a cluster, so a reading the broker sent
+	 * without its acknowledgement is dropped with the session when the connection goes,
+	 * and QoS 1 would buy no redelivery, only a PUBACK (a write, the broker woken) each.
 	 */
 	if (m->sub_status) {
 		if (m->sub_zone_state)
@@ -138,7 +141,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
 		mosquitto_subscribe(mosq, NULL, m->sub_orders, 0);
 	}
-	mosquitto_subscribe(mosq, NULL, m->sub_readings, c->mqtt_qos);
+	mosquitto_subscribe(mosq, NULL, m->sub_readings, m->sub_status ? 0 : c->mqtt_qos);
 	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
 	if (m->disc) {
 		/* Our configs arrive retained: those of zones that are gone are cleared. */

@@ -225,25 +225,30 @@ class Broker:
         return sum(1 for line in self.log().splitlines()
                    if "New client connected from" in line and marker in line)
 
-    def acked_filters(self, client_id):
-        """Topic filters the broker has acknowledged to client_id on its latest connection
-        to the current run."""
+    def acked_qos(self, client_id):
+        """{topic filter: requested QoS} the broker has acknowledged to client_id on its
+        latest connection to the current run."""
         lines = self._client_lines(client_id)
         if lines is None:
-            return set()
-        acked, pending = set(), None
+            return {}
+        acked, pending = {}, None
         for line in lines:
             text = line.split(": ", 1)[1] if ": " in line else line
             if text == f"Received SUBSCRIBE from {client_id}":
-                pending = set()
+                pending = {}
             elif pending is not None and text.startswith("\t"):
-                m = re.match(r"\t(\S+) \(QoS", text)
+                m = re.match(r"\t(\S+) \(QoS (\d)", text)
                 if m:
-                    pending.add(m.group(1))
+                    pending[m.group(1)] = int(m.group(2))
             elif text == f"Sending SUBACK to {client_id}" and pending is not None:
-                acked |= pending
+                acked.update(pending)
                 pending = None
         return acked
+
+    def acked_filters(self, client_id):
+        """Topic filters the broker has acknowledged to client_id on its latest connection
+        to the current run."""
+        return set(self.acked_qos(client_id))
 
     def wait_subscribed(self, client_id, topics, timeout=TIMEOUT):
         """Waits until, on its latest connection, client_id holds acknowledged subscriptions

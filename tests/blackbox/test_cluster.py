@@ -289,6 +289,18 @@ def test_each_zone_has_one_owner_and_each_order_goes_out_once(cluster, broker):
                 assert ztopic(z) not in expls, (n, z)
 
 
+def test_in_a_cluster_readings_are_subscribed_at_qos_0(cluster, daemon, broker):
+    """The session is always clean in a cluster: QoS 1 on readings would redeliver nothing
+    and cost an acknowledgement per reading. Overrides keep `qos`; alone, readings too."""
+    cl = cluster(names=("a",), start=("a",))
+    qos = broker.acked_qos(cl.nodes["a"].client_id)
+    assert (qos[READ + "/#"], qos[OVERRIDE + "/#"], qos[ORDER + "/#"]) == (0, 1, 0), qos
+    alone = daemon().client_id
+    broker.wait_subscribed(alone, [READ + "/x"])
+    assert broker.acked_qos(alone)[READ + "/#"] == 1, broker.acked_qos(alone)
+
+
+
 def test_invalid_node_name_is_a_configuration_error(tmp_path, run_pylightd, daemon):
     for bad in ("a/b", "a+", "x#", "two words", "tab\there", "n" * 65, "web"):
         d = daemon(ini={"cluster": {"node": bad}}, start=False)
