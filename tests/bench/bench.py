@@ -72,6 +72,7 @@ RSS_PER_ZONE_B = 300
 SENSORS_EXTRA_B = 400    # per zone, 3 sensors against 1
 FEEDBACK_CPU_RATIO = 1.3 # with a lamp echoing every order: pylightd receives twice as much
 RELOAD_MS = 20.0
+ADOPTING_S = 2.5         # a node's adoption window after each connect (2 s) and a margin
 SHADOW_CPU_RATIO = 0.8   # a shadow decides every reading and publishes nothing
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
@@ -311,6 +312,7 @@ class Controller:
             raise
         if self.proc.poll() is not None:
             raise BenchError(f"{self.kind} exited with {self.proc.returncode}:\n{self.stderr()}")
+        self.connected_at = time.monotonic()
         return self
 
     @property
@@ -431,6 +433,10 @@ class Bench:
             if owner:
                 owner.stop()
             raise
+        if owner:
+            # For its first 2 s after connecting a node follows the orders it sees (it may have
+            # missed their readings): the steady state, where it decides, starts after.
+            time.sleep(max(0.0, ctl.connected_at + ADOPTING_S - time.monotonic()))
         extra = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
             ["-f"] if kind.endswith("-fb") else []
         try:
