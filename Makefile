@@ -114,9 +114,10 @@ check: deps
 
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
 BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen $(BUILD)/bench/failover
+$(BUILD)/bench/loadgen $(BUILD)/bench/failover: tests/bench/client.c tests/bench/client.h
 $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
 	@mkdir -p $(BUILD)/bench
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $(LIBS)
 
 bench: deps
 	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload

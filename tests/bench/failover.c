@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 /*
  * Cluster i (0, 1, ...) is two pylightd with [cluster] node = OWNER and SURVIVOR and every
  * topic under the prefix "BASE<i>/" (-x; bench.py writes their pylight.ini): its one zone "z"
@@ -363,7 +365,7 @@ int main(int argc, char **argv)
 {
 	struct fo f = { .qos = 1, .sig = SIGKILL, .interval = 200000000LL, .base = "fo" };
 	const char *host = "127.0.0.1";
-	char *pids = NULL, id[64];
+	char *pids = NULL;
 	int64_t stagger = 100000000LL;
 	double timeout_s = 30;
 	int port = 0, c, i, rc;
@@ -429,21 +431,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 
-	mosquitto_lib_init();
-	snprintf(id, sizeof(id), "bench-failover-%d", (int)getpid());
-	f.mosq = mosquitto_new(id, /* clean_session = */ true, &f);
+	f.mosq = bench_connect("failover", &f, host, port, on_message, on_subscribe);
 	if (!f.mosq)
 		return 1;
-	mosquitto_int_option(f.mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_message_callback_set(f.mosq, on_message);
-	mosquitto_subscribe_callback_set(f.mosq, on_subscribe);
-	for (i = 0; (rc = mosquitto_connect(f.mosq, host, port, 60)) != MOSQ_ERR_SUCCESS && i < 100;
-	     i++)
-		usleep(100000);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "failover: connect %s:%d: %s\n", host, port, mosquitto_strerror(rc));
-		return 1;
-	}
 	mosquitto_subscribe(f.mosq, NULL, ORDERS_SUB, f.qos);
 	mosquitto_subscribe(f.mosq, NULL, EXPLAIN_SUB, f.qos);
 	mosquitto_subscribe(f.mosq, NULL, STATUS_SUB, f.qos);

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 /*
  * Every reading demands an order: per zone the readings alternate DARK and BRIGHT around
  * the controller's threshold of 300, so a controller that publishes only on a change (pylightd)
@@ -585,7 +587,6 @@ int main(int argc, char **argv)
 	const char *host = "127.0.0.1", *ref = NULL;
 	long n = 10000;
 	int port = 0, pid = 0, c, i, rc;
-	char id[64];
 
 	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:")) != -1) {
 		switch (c) {
@@ -645,22 +646,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < WARM_WINDOW + g.window; i++)
 		g.slots[i].next = i + 1 < WARM_WINDOW + g.window ? i + 1 : -1;
 
-	mosquitto_lib_init();
-	snprintf(id, sizeof(id), "bench-loadgen-%d", (int)getpid());
-	g.mosq = mosquitto_new(id, /* clean_session = */ true, &g);
+	g.mosq = bench_connect("loadgen", &g, host, port, on_message, on_subscribe);
 	if (!g.mosq)
 		return 1;
-	mosquitto_int_option(g.mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_message_callback_set(g.mosq, on_message);
-	mosquitto_subscribe_callback_set(g.mosq, on_subscribe);
-	/* The broker may have been started a moment ago: retry for a while. */
-	for (i = 0; (rc = mosquitto_connect(g.mosq, host, port, 60)) != MOSQ_ERR_SUCCESS && i < 100;
-	     i++)
-		usleep(100000);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "loadgen: connect %s:%d: %s\n", host, port, mosquitto_strerror(rc));
-		return 1;
-	}
 	mosquitto_subscribe(g.mosq, NULL, ORDERS "/#", g.qos);
 	while (!g.subscribed)
 		if (loop_once(&g, 100) < 0)
