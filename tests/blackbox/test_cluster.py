@@ -245,6 +245,18 @@ def assert_no_orders(cl, zones, mark):
     assert not any(sent.values()), ("orders re-published", {z: o for z, o in sent.items() if o})
 
 
+def flip_back(cl, zones, values, flipped):
+    """Reads each zone's `values` again after `flipped`: each must get that one order. Returns
+    a line for each zone that did not."""
+    mark = cl.watch.mark()
+    for z in zones:
+        cl.read(z, values[z])
+    cl.sync()
+    return [f"{z}: reading {values[z]} after {implied(flipped[z])} gave the orders "
+            f"{cl.orders(z, after=mark)}" for z in zones
+            if cl.orders(z, after=mark) != [implied(values[z])]]
+
+
 def feed_rooms(cl, values=None):
     """A reading for each room (dark and bright alternately); waits for every first order."""
     values = values or {z: (DARK if i % 2 else BRIGHT) for i, z in enumerate(ROOMS)}
@@ -420,14 +432,7 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
     cl.sync()
     assert_no_orders(cl, ROOMS, mark)
     # c decides from the flipped states: flipping back orders each room once, from c.
-    mark = cl.watch.mark()
-    for z in mine:
-        cl.read(z, values[z])
-    cl.sync()
-    for z in mine:
-        if cl.orders(z, after=mark) != [implied(values[z])]:
-            problems.append(f"{z}: reading {values[z]} after {implied(flipped[z])} gave the "
-                            f"orders {cl.orders(z, after=mark)}")
+    problems += flip_back(cl, mine, values, flipped)
     assert not problems, "after SIGCONT, c decides from its stale state:\n" + \
         "\n".join(problems)
     for z in ROOMS:
@@ -800,14 +805,7 @@ def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, b
                             f"owner {expect[z]}, last order {implied(flipped[z])}")
     assert_no_orders(cl, ROOMS, mark)
     # Flipping back orders every room once, from its owner.
-    mark = cl.watch.mark()
-    for z in ROOMS:
-        cl.read(z, values[z])
-    cl.sync()
-    for z in ROOMS:
-        if cl.orders(z, after=mark) != [implied(values[z])]:
-            problems.append(f"{z} (owner {expect[z]}): reading {values[z]} after "
-                            f"{implied(flipped[z])} gave the orders {cl.orders(z, after=mark)}")
+    problems += flip_back(cl, ROOMS, values, flipped)
     assert not problems, "after broker B's restart:\n" + "\n".join(problems)
 
 
@@ -844,9 +842,6 @@ class Model:
         return self.states[zone][-1]
 
 
-@pytest.mark.skipif(os.environ.get("PYLIGHT_SOAK") != "1",
-                    reason="2-minute soak, run on request (PYLIGHT_SOAK=1) while restart "
-                    "races it found are being closed")
 def test_soak_kill_and_restart_under_a_stream_of_readings(cluster, mqtt):
     seconds = float(os.environ.get("PYLIGHT_SOAK_SECONDS", "120"))
     seed = int(os.environ.get("PYLIGHT_SOAK_SEED", "20261204"))
