@@ -245,6 +245,20 @@ def assert_no_orders(cl, zones, mark):
     assert not any(sent.values()), ("orders re-published", {z: o for z, o in sent.items() if o})
 
 
+def flip(cl, values, zones, mark, owners=None):
+    """Reads each of `zones` across the band from its `values`; waits for each one's order
+    after `mark` (and, with `owners` {zone: node}, for its explanation by that node).
+    Returns the flipped values."""
+    flipped = {z: (BRIGHT if values[z] == DARK else DARK) for z in zones}
+    for z, v in flipped.items():
+        cl.read(z, v)
+    for z in zones:
+        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
+        if owners:
+            cl.explanation(z, after=mark, node=owners[z], state=implied(flipped[z]))
+    return flipped
+
+
 def flip_back(cl, zones, values, flipped):
     """Reads each zone's `values` again after `flipped`: each must get that one order. Returns
     a line for each zone that did not."""
@@ -280,13 +294,7 @@ def test_each_zone_has_one_owner_and_each_order_goes_out_once(cluster, broker):
         _, doc = cl.explanation(z, node=expect[z])
         assert doc["state"] == implied(values[z])
     # Flip every room.
-    flipped = {z: (BRIGHT if v == DARK else DARK) for z, v in values.items()}
-    mark = cl.watch.mark()
-    for z, v in flipped.items():
-        cl.read(z, v)
-    for z in ROOMS:
-        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
-        cl.explanation(z, after=mark, node=expect[z], state=implied(flipped[z]))
+    flipped = flip(cl, values, ROOMS, cl.watch.mark(), expect)
     cl.sync()
     for z in ROOMS:
         assert cl.orders(z) == [implied(values[z]), implied(flipped[z])], z
@@ -411,12 +419,7 @@ def test_frozen_instance_loses_its_zones_then_takes_them_back(cluster, broker):
     assert will.time - t_stop <= BROKER_WILL + SLACK, f"will {will.time - t_stop:.1f} s"
     cl.sync()
     # While c is away, its rooms flip: the survivors order that.
-    flipped = {z: (BRIGHT if values[z] == DARK else DARK) for z in mine}
-    mark = cl.watch.mark()
-    for z, v in flipped.items():
-        cl.read(z, v)
-    for z in mine:
-        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
+    flipped = flip(cl, values, mine, cl.watch.mark())
     cl.sync()
 
     mark = cl.watch.mark()
@@ -751,12 +754,7 @@ def test_bridged_brokers(cluster, broker, bridged, mqtt):
     # Orders flow again, each room once, from its owner.
     pub = {n: len(cl.published(n, ORDER)) for n in NAMES}
     mark = cl.watch.mark()
-    flipped = {z: (BRIGHT if v == DARK else DARK) for z, v in values.items()}
-    for z, v in flipped.items():
-        cl.read(z, v)
-    for z in ROOMS:
-        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
-        cl.explanation(z, after=mark, node=expect[z], state=implied(flipped[z]))
+    flipped = flip(cl, values, ROOMS, mark, expect)
     cl.sync()
     for z in ROOMS:
         assert cl.orders(z, after=mark) == [implied(flipped[z])], (z, cl.orders(z))
@@ -782,12 +780,7 @@ def test_bridged_broker_away_then_back_its_instances_catch_up(cluster, broker, b
     cl.live = {"a"}
     cl.wait_live("a", 1)
     mark = cl.watch.mark()
-    flipped = {z: (BRIGHT if v == DARK else DARK) for z, v in values.items()}
-    for z, v in flipped.items():
-        cl.read(z, v)
-    for z in ROOMS:
-        cl.watch.wait_for(otopic(z), implied(flipped[z]), after=mark, timeout=SLOW)
-        cl.explanation(z, after=mark, node="a", state=implied(flipped[z]))
+    flipped = flip(cl, values, ROOMS, mark, dict.fromkeys(ROOMS, "a"))
 
     mark = cl.watch.mark()
     broker_b.start()
