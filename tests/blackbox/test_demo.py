@@ -3,9 +3,12 @@ cluster of two taking over the other's zones and giving them back, and leaves no
 
 import os
 import re
+import signal
 import subprocess
 
-from conftest import PYLIGHTD, ROOT, require_binary, sanitizer_report
+import pytest
+
+from conftest import PYLIGHTD, ROOT, require_binary, sanitizer_report, wait_until
 
 DEMO = ROOT / "tests/demo/demo.sh"
 
@@ -71,3 +74,33 @@ def test_demo_that_cannot_start_exits_non_zero(tmp_path):
     assert not re.search(r"\bORDER\b", res.stdout), out
     assert processes_mentioning(str(runs)) == []
     assert list(runs.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_demo_interrupted_stops_everything(tmp_path, how):
+    """Ctrl-C (SIGINT to the whole foreground group) or a SIGTERM to the script alone: the
+    demo stops its broker, daemons and viewer, removes its folder and exits 130 or 143."""
+    require_binary()
+    env = dict(os.environ, DEMO_SECONDS="60", TMPDIR=str(tmp_path))
+    log = tmp_path.parent / f"demo-{how}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(DEMO), str(PYLIGHTD)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        wait_until(lambda: re.search(r"\bORDER\b", log.read_text()), 30,
+                   lambda: f"the demo to order something:\n{log.read_text()}")
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out = log.read_text()
+    assert rc == (130 if how == "ctrl-c" else 143), out
+    assert not sanitizer_report(out), out
+    wait_until(lambda: processes_mentioning(str(tmp_path)) == [], 10,
+               lambda: f"processes left: {processes_mentioning(str(tmp_path))}")
+    assert list(tmp_path.iterdir()) == []

@@ -35,9 +35,12 @@ viewer_pid=
 web_pid=
 PYLIGHT_WEB=$(dirname "$PYLIGHTD")/pylight-web
 
-# Whether pid is still running (a zombie waiting to be reaped is not).
+# Whether pid is still running (a zombie waiting to be reaped is not). Builtins only: it
+# runs in the cleanup of an interrupted demo, where Debian 12's bash 5.2.15 crashes
+# (SIGSEGV, the broker left running) on a command substitution.
 running() {
-	[[ -r /proc/$1/stat ]] && [[ $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) != Z ]]
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" && [[ ${stat##*) } != Z* ]]
 }
 
 # Stops a child of this shell: SIGTERM, then SIGKILL after 5 s. Sets stopped_rc.
