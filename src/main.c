@@ -217,13 +217,20 @@ static int serve(const char *path)
 	char err[256], summary[160];
 	int rc, status = EXIT_FAILURE;
 
+	/*
+	 * The signals first: a SIGHUP or SIGUSR1 that comes while a large ref.txt loads is
+	 * handled once the loop runs, instead of ending the process (their default action).
+	 */
+	d.signal_fd = signals_open(handled, sizeof(handled) / sizeof(handled[0]), SFD_NONBLOCK);
 	rc = load_all(&d, path, &t, false);
-	if (rc)
+	if (rc) {
+		if (d.signal_fd >= 0)
+			close(d.signal_fd);
 		return rc;
+	}
 	log_set_level(d.cfg.log_level);
 	thresholds_describe(t, summary, sizeof(summary));
-	d.signal_fd = rc = signals_open(handled, sizeof(handled) / sizeof(handled[0]),
-					 SFD_NONBLOCK);
+	rc = d.signal_fd;
 	if (rc >= 0)
 		rc = loop_new(&d.loop);
 	if (rc >= 0)

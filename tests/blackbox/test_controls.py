@@ -8,6 +8,7 @@ rounding (EPS). Upper bounds are only the fixtures' generous timeouts.
 
 import datetime
 import json
+import os
 import re
 import signal
 import time
@@ -508,3 +509,23 @@ def test_sigusr1_logs_one_line_per_zone_and_the_counters(setup):
     assert sorted(lines) == sorted((zone, *sm) for zone, sm in wanted.items()), lines
     d.wait_log(r"^info: .*3 zones; readings 3, orders 4, rejected 1, overrides 1, stale 0")
     assert d.alive()
+
+
+def test_a_signal_while_the_files_load_waits_for_the_loop(daemon):
+    """SIGUSR1 ends a process that has not taken it yet. pylightd takes its signals before it
+    reads its files, so one that comes while a large ref.txt loads (here: a FIFO it waits on)
+    is answered once it runs."""
+    d = daemon(start=False, ini={"thresholds": {"file": "slow.txt"}})
+    fifo = d.dir / "slow.txt"
+    os.mkfifo(fifo)
+    d.start(wait=False)
+
+    def blocked_on_fifo():
+        with open(f"/proc/{d.pid}/wchan") as f:
+            return f.read() == "wait_for_partner"
+    wait_until(blocked_on_fifo, what="pylightd to open its ref.txt")
+    d.signal(signal.SIGUSR1)
+    with open(fifo, "w") as f:
+        f.write("on_below = 300\noff_above = 400\n")
+    d.wait_ready()
+    d.wait_log(r"^info: status: ")  # what SIGUSR1 asks for
