@@ -522,6 +522,7 @@ class Daemon:
         (valgrind, a shell), with extra environment variables (NOTIFY_SOCKET, ASAN_OPTIONS)
         added to daemon_env()."""
         require_binary()
+        self.connects = self.broker.connections(self.client_id)
         with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
             self.proc = subprocess.Popen([*cmd_prefix, str(binary or PYLIGHTD),
                                           "-c", str(self.ini_path), *args],
@@ -540,8 +541,11 @@ class Daemon:
 
     def wait_ready(self, timeout=TIMEOUT):
         """Waits until the broker has acknowledged the daemon's subscriptions to readings of
-        the default zone and of zones (from then on, published readings reach it)."""
+        the default zone and of zones (from then on, published readings reach it), on a
+        connection of this process: a restarted one's predecessor subscribed too."""
         readings = self.topic("readings")
+        wait_until(lambda: self.broker.connections(self.client_id) > self.connects, timeout,
+                   lambda: f"{self.client_id} to connect; log:\n{self.log()}")
         self.broker.wait_subscribed(self.client_id, [readings, readings + "/a/b"], timeout)
         assert self.alive(), f"pylightd exited:\n{self.log()}"
 
