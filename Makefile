@@ -47,16 +47,20 @@ else
 BUILD ?= build/plain
 endif
 
-SRCS := $(wildcard src/*.c)
-OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
-LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
-# pylight-web: its own sources, the page compiled in, and the modules it shares with pylightd
-# (the same thresholds parser checks every text before it is saved).
+# Three parts, one folder each: src/common/ is what both programs link (headers in include/),
+# src/pylightd/ the daemon's own modules, src/web/ pylight-web's (their headers beside them).
+COMMON_SRCS := $(wildcard src/common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
+DAEMON_SRCS := $(wildcard src/pylightd/*.c)
+DAEMON_OBJS := $(DAEMON_SRCS:src/%.c=$(BUILD)/obj/%.o)
+OBJS := $(COMMON_OBJS) $(DAEMON_OBJS)
+# Everything of pylightd but its main(): what the unit tests and the reload bench link.
+LIBOBJS := $(filter-out $(BUILD)/obj/pylightd/main.o,$(OBJS))
+# pylight-web: its own sources, the page compiled in, and the common modules (the same
+# thresholds parser checks every text before it is saved).
 WEB_SRCS := $(wildcard src/web/*.c)
 WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css src/web/page/*.svg)
-WEB_OBJS := $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.o) $(BUILD)/web/assets.o \
-	    $(addprefix $(BUILD)/,config.o cluster.o thresholds.o number.o errlist.o log.o notify.o \
-			       monotonic.o mosq.o signals.o)
+WEB_OBJS := $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web/assets.o $(COMMON_OBJS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -71,29 +75,32 @@ pylight-web: $(BUILD)/pylight-web
 $(BUILD)/pylight-web: $(WEB_OBJS)
 	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(WEB_OBJS) $(LIBS) $(WEB_PLIBS)
 
-$(BUILD)/web/%.o: src/web/%.c | $(BUILD)
-	@mkdir -p $(BUILD)/web
+$(BUILD)/obj/web/%.o: src/web/%.c
+	@mkdir -p $(@D)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -MMD -MP -c -o $@ $<
 
-$(BUILD)/web/assets.c: src/web/page/embed.sh $(WEB_PAGE) | $(BUILD)
-	@mkdir -p $(BUILD)/web
+$(BUILD)/obj/web/assets.c: src/web/page/embed.sh $(WEB_PAGE)
+	@mkdir -p $(@D)
 	src/web/page/embed.sh $(WEB_PAGE) >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/web/assets.o: $(BUILD)/web/assets.c
+$(BUILD)/obj/web/assets.o: $(BUILD)/obj/web/assets.c
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/web -c -o $@ $<
 
 $(BUILD)/pylightd: $(OBJS)
 	$(need_pkgs)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
+$(BUILD)/obj/common/%.o: src/common/%.c
+	@mkdir -p $(@D)
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) | $(BUILD)
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIBOBJS) \
-		$(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+$(BUILD)/obj/pylightd/%.o: src/pylightd/%.c
+	@mkdir -p $(@D)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -MMD -MP -c -o $@ $<
 
-$(BUILD):
-	mkdir -p $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
+	@mkdir -p $(@D)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIBOBJS) \
+		$(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 units: $(UNIT_BINS)
 
@@ -115,17 +122,17 @@ check: deps
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
 BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen $(BUILD)/bench/failover
 $(BUILD)/bench/loadgen $(BUILD)/bench/failover: tests/bench/client.c tests/bench/client.h
-$(BUILD)/bench/%: tests/bench/%.c | $(BUILD)
+$(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(BUILD)/bench
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $(LIBS)
 
 bench: deps
 	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload
 	tests/bench/bench.sh $(BUILD)
 
-$(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS) | $(BUILD)
+$(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS)
 	@mkdir -p $(BUILD)/bench
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
 
 # libFuzzer targets (clang, ASan+UBSan); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 20
@@ -201,4 +208,4 @@ clean:
 	rm -rf build pylightd pylight-web
 
 .PHONY: all units deps check demo bench fuzz lint install uninstall deb clean
--include $(OBJS:.o=.d) $(WEB_SRCS:src/web/%.c=$(BUILD)/web/%.d)
+-include $(OBJS:.o=.d) $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.d)

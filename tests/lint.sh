@@ -1,5 +1,5 @@
 #!/bin/sh
-# lint.sh -- cppcheck and clang-tidy over src/*.c and src/web/*.c with the Makefile's flags; any finding fails.
+# lint.sh -- cppcheck and clang-tidy over src/common, src/pylightd and src/web with the Makefile's flags; any finding fails.
 # clang-tidy's checks and the reasons for what is left out are in .clang-tidy.
 set -eu
 
@@ -16,7 +16,7 @@ done
 # shellcheck disable=SC2086 # one word per package
 PCFLAGS=$(pkg-config --cflags $PKGS)
 # The Makefile's defines, language and warnings (clang-tidy reports compiler warnings too).
-FLAGS="-std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION=\"lint\" -Iinclude -Isrc/web $PCFLAGS -Wall -Wextra
+FLAGS="-std=c11 -D_GNU_SOURCE -DPYLIGHT_VERSION=\"lint\" -Iinclude -Isrc/pylightd -Isrc/web $PCFLAGS -Wall -Wextra
 	-Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith -Wformat=2 -Wvla"
 
 # cppcheck reads headers it is given a path to, and it does not search the system folders:
@@ -46,20 +46,20 @@ status=0
 echo "lint: cppcheck"
 # shellcheck disable=SC2046,SC2086 # flag lists
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	--std=c11 --library=posix -D_GNU_SOURCE -DPYLIGHT_VERSION='"lint"' -Iinclude -Isrc/web -I"$sys" \
+	--std=c11 --library=posix -D_GNU_SOURCE -DPYLIGHT_VERSION='"lint"' -Iinclude -Isrc/pylightd -Isrc/web -I"$sys" \
 	$(pkg-config --cflags-only-I $PKGS) \
 	--suppress=variableScope --suppress=readdirCalled \
-	--suppress=knownConditionTrueFalse:src/thresholds.c \
-	--suppress=nullPointerArithmeticRedundantCheck:src/thresholds.c \
-	--suppress=unreachableCode:src/zones.c \
-	--suppress=uninitvar:src/decide.c \
+	--suppress=knownConditionTrueFalse:src/common/thresholds.c \
+	--suppress=nullPointerArithmeticRedundantCheck:src/common/thresholds.c \
+	--suppress=unreachableCode:src/pylightd/zones.c \
+	--suppress=uninitvar:src/pylightd/decide.c \
 	--template='{file}:{line}: {severity}: {message} [{id}]' \
-	src/*.c src/web/*.c 2>&1 || status=1
+	src/common/*.c src/pylightd/*.c src/web/*.c 2>&1 || status=1
 
 echo "lint: clang-tidy ($($CLANG_TIDY --version | sed -n 's/.*LLVM version \([0-9.]*\).*/\1/p'))"
 # Two files at a time (the machine has two cores); each failure prints its findings.
 # shellcheck disable=SC2016 # $1..$3 belong to the inner sh
-printf "%s\n" src/*.c src/web/*.c |
+printf "%s\n" src/common/*.c src/pylightd/*.c src/web/*.c |
 	xargs -P 2 -I {} sh -c '"$1" --quiet "$2" -- $3 2>/dev/null' sh "$CLANG_TIDY" {} "$FLAGS" ||
 	status=1
 

@@ -27,7 +27,7 @@ limit=-max_total_time=$SECONDS_EACH
 [ "$SECONDS_EACH" -gt 0 ] || limit=-runs=0
 
 # The Makefile's language and warning flags; -O1 -g keeps stacks readable at full speed.
-CFLAGS="-std=c11 -D_GNU_SOURCE -Iinclude -Isrc/web $(pkg-config --cflags inih json-c) -g -O1
+CFLAGS="-std=c11 -D_GNU_SOURCE -Iinclude -Isrc/pylightd -Isrc/web $(pkg-config --cflags inih json-c) -g -O1
 	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith
 	-Wformat=2 -Wvla"
@@ -35,10 +35,10 @@ LIBS="$(pkg-config --libs inih json-c) -lm"
 
 srcs() {
 	case $1 in
-	thresholds) echo "src/number.c src/errlist.c src/thresholds.c" ;;
-	config) echo "src/errlist.c src/cluster.c src/config.c" ;;
-	reading | override) echo "src/number.c src/reading.c" ;;
-	web) echo "src/number.c src/errlist.c src/thresholds.c src/reading.c src/web/body.c \
+	thresholds) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c" ;;
+	config) echo "src/common/errlist.c src/common/cluster.c src/common/config.c" ;;
+	reading | override) echo "src/common/number.c src/pylightd/reading.c" ;;
+	web) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c src/pylightd/reading.c src/web/body.c \
 		src/web/edit.c" ;;
 	esac
 }

@@ -655,7 +655,7 @@ deb_blhc() {
 	local out log
 	no_deb && return 1
 	log=${DEB%.deb}.build
-	grep -q -- '-D_FORTIFY_SOURCE=2 .* -c -o build/plain/main.o src/main.c' "$log" &&
+	grep -q -- '-D_FORTIFY_SOURCE=2 .* -c -o build/plain/obj/pylightd/main.o src/pylightd/main.c' "$log" &&
 		grep -q -- '-Wl,-z,now .* -o build/plain/pylightd' "$log" ||
 		{ WHY="$log lacks the compile and link lines with the flags"; return 1; }
 	out=$(blhc --all --debian "$log" 2>&1) || { WHY=$(echo "$out" | head -n 3); return 1; }
