@@ -109,6 +109,10 @@ units: $(UNIT_BINS)
 deps:
 	@tests/deps.sh
 
+# `make demo` installs only what the demo runs (no browser, no packaging tools).
+deps-demo:
+	@tests/deps.sh demo
+
 check: deps
 	$(MAKE) units $(BUILD)/pylightd $(BUILD)/pylight-web
 	$(MAKE) SAN=1 units build/san/pylightd build/san/pylight-web
@@ -142,7 +146,7 @@ fuzz: deps
 lint:
 	tests/lint.sh
 
-demo: deps
+demo: deps-demo
 	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web
 	tests/demo/demo.sh $(abspath $(BUILD)/pylightd)
 
@@ -207,5 +211,5 @@ deb:
 clean:
 	rm -rf build pylightd pylight-web
 
-.PHONY: all units deps check demo bench fuzz lint install uninstall deb clean
+.PHONY: all units deps deps-demo check demo bench fuzz lint install uninstall deb clean
 -include $(OBJS:.o=.d) $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.d)

@@ -1,13 +1,27 @@
 #!/bin/sh
-# deps.sh -- installs the Debian 12 packages `make check` and `make demo` need, when missing
+# deps.sh -- installs the Debian 12 packages pylight's make targets need, when missing
+#
+# Usage: deps.sh [demo]. With `demo`, only what `make demo` runs: the build, a broker and the
+# simulated sensors' Python client. Without, also what the tests, lint, fuzz, bench and
+# `make deb` use (a browser and the packaging tools among them), which a newcomer's first
+# demo has no use for.
 set -eu
 
-# The build (debian/control's Build-Depends name the same), the tests, the lint and fuzz
-# tools, and what `make deb` and its checks use.
-PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
-uthash-dev libxxhash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest
-openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy libmicrohttpd-dev xxd
+# The build (debian/control's Build-Depends name the same) and what the demo runs.
+DEMO_PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
+uthash-dev libxxhash-dev libmicrohttpd-dev xxd mosquitto python3 python3-paho-mqtt"
+# The tests, the lint and fuzz tools, and what `make deb` and its checks use.
+PACKAGES="libcmocka-dev mosquitto-clients python3-pytest
+openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy
 chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
+case ${1:-} in
+demo) PACKAGES=$DEMO_PACKAGES ;;
+"") PACKAGES="$DEMO_PACKAGES $PACKAGES" ;;
+*)
+	echo "usage: $0 [demo]" >&2
+	exit 2
+	;;
+esac
 
 command -v dpkg-query >/dev/null 2>&1 || {
 	echo "deps: dpkg-query not found; this needs Debian 12 with: $PACKAGES" >&2

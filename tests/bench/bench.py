@@ -17,7 +17,7 @@ clusters per failover run, default 20, 4 in a smoke run; 0 skips failover), BENC
 (the keepalives failover runs with, default "5 60", "5" in a smoke run), BENCH_KEEP (set:
 keep the temporary folder with the broker's and the controllers' logs).
 
-Cluster mode (section 13): "pylightd-shadow" is an instance that owns no zone of the bench (its
+Cluster mode (docs/cluster.md): "pylightd-shadow" is an instance that owns no zone of the bench (its
 node name is chosen by the zones' XXH64, from Debian's libxxhash through ctypes) beside the
 instance that owns them; its CPU per reading is held against the relay's. Failover (failover.c)
 runs BENCH_FAILOVER independent clusters side by side on the broker, each under its own topic
@@ -126,7 +126,7 @@ def xxh64(data):
 
 
 def zone_owner(nodes, zone):
-    """Section 13: the live node with the highest XXH64 of NAME "/" ZONE (ties: larger name)."""
+    """docs/cluster.md: the live node with the highest XXH64 of NAME "/" ZONE (ties: larger name)."""
     return max(nodes, key=lambda n: (xxh64(f"{n}/{zone}".encode()), n.encode()))
 
 
@@ -292,7 +292,7 @@ class Controller:
                 f"[log]\nlevel = {level}\n{cluster}")
             argv = [str(b.pylightd), "-c", str(self.dir / "pylight.ini")]
             if self.node:
-                self.client_id += f"-{self.node}"  # section 13: CLIENT_ID-NAME
+                self.client_id += f"-{self.node}"  # docs/cluster.md: CLIENT_ID-NAME
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")}
         self.proc = subprocess.Popen(self.wrap + argv, stdin=subprocess.DEVNULL, stdout=log,

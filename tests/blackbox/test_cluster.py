@@ -1,4 +1,4 @@
-"""test_cluster.py -- several pylightd instances share the zones over MQTT (SPEC section 13)
+"""test_cluster.py -- several pylightd instances share the zones over MQTT (docs/cluster.md)
 
 Each test runs three instances (nodes a, b and c) on a real mosquitto (or on two bridged
 mosquittos), with the same ref.txt unless said otherwise, and a test client that watches
@@ -326,7 +326,7 @@ def test_invalid_node_name_is_a_configuration_error(tmp_path, run_pylightd, daem
         d = daemon(ini={"cluster": {"node": bad}}, start=False)
         lines = d.ini_text().splitlines()
         line = lines.index(f"node = {bad}") + 1
-        # -t reports errors with exit 1, a start with 78 (SPEC section 7).
+        # -t reports errors with exit 1, a start with 78 (docs/operations.md, exit status).
         for args, code in ((["-t", "-c", str(d.ini_path)], 1), (["-c", str(d.ini_path)], 78)):
             res = run_pylightd(*args)
             out = res.stdout + res.stderr
