@@ -13,7 +13,8 @@
  * X(type, section, key, default). Each key becomes the field `section_key` of struct config.
  * Types: STR (char *), PATH (char *, relative paths resolved against the ini's folder; "" =
  * unset), TOPIC (char *, no wildcards), SECRET (char *, masked by config_dump), BOOL (bool),
- * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR).
+ * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR),
+ * LPAYLOAD (enum level_payload).
  */
 #define CONFIG_KEYS(X)                                   \
 	X(STR, mqtt, host, "localhost")                  \
@@ -37,9 +38,11 @@
 	X(TOPIC, topics, override, "light/override")     \
 	X(TOPIC, topics, status, "pylight/status")       \
 	X(TOPIC, topics, zone_state, "pylight/zone")     \
+	X(TOPIC, topics, levels, "light/level")          \
 	X(STR, orders, on_payload, "ON")                 \
 	X(STR, orders, off_payload, "OFF")               \
 	X(BOOL, orders, retain, "false")                 \
+	X(LPAYLOAD, orders, level_payload, "percent")    \
 	X(STR, readings, json_field, "")                 \
 	X(INT, readings, max_payload, "256")             \
 	X(INT, readings, max_zones, "4096")              \
@@ -60,6 +63,10 @@
 #define CONFIG_CTYPE_INT int
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
+#define CONFIG_CTYPE_LPAYLOAD enum level_payload
+
+/* How a dimmed zone's level is published: "40", or Zigbee2MQTT's {"state":..,"brightness":..}. */
+enum level_payload { LEVEL_PAYLOAD_PERCENT, LEVEL_PAYLOAD_Z2M };
 
 /* One byte per key: the table's length as a constant. */
 struct config_key_bytes {

@@ -40,11 +40,17 @@ struct zone_params {
 	int64_t confirm_within;     /* an order unconfirmed this long is published again */
 	unsigned retries;           /* 0..10 re-publishes, each wait twice the one before */
 	enum manual manual;
+	/* Dimming: a zone with target_lux > 0 keeps that level with a dimmed lamp. */
+	double target_lux; /* 0: an on/off zone */
+	uint8_t level_min; /* percent 1..100: the lowest level while ON */
+	uint8_t max_step;  /* percent 1..100: the largest change one reading causes */
+	uint8_t deadband;  /* percent 0..50: smaller changes are not published */
 };
 
 #define SMOOTHING_MAX 64
 #define SENSORS_MAX 64
 #define RETRIES_MAX 10
+#define DEADBAND_MAX 50
 
 struct thresholds;
 

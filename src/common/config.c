@@ -14,7 +14,17 @@
 
 #include "cluster.h"
 
-enum key_type { KT_STR, KT_PATH, KT_TOPIC, KT_SECRET, KT_BOOL, KT_INT, KT_PROTO, KT_LEVEL };
+enum key_type {
+	KT_STR,
+	KT_PATH,
+	KT_TOPIC,
+	KT_SECRET,
+	KT_BOOL,
+	KT_INT,
+	KT_PROTO,
+	KT_LEVEL,
+	KT_LPAYLOAD
+};
 
 enum key_id {
 #define KEY_ID(type, section, key, def) KEY_##section##_##key,
@@ -80,6 +90,11 @@ static const struct named protocols[] = { { "3.1.1", 311 }, { "5", 5 } };
 static const struct named levels[] = {
 	{ "debug", LOG_DEBUG },	    { "info", LOG_INFO }, { "notice", LOG_NOTICE },
 	{ "warning", LOG_WARNING }, { "error", LOG_ERR },
+};
+
+static const struct named level_payloads[] = {
+	{ "percent", LEVEL_PAYLOAD_PERCENT },
+	{ "z2m", LEVEL_PAYLOAD_Z2M },
 };
 
 #define NAMED(table) (table), sizeof(table) / sizeof((table)[0])
@@ -248,6 +263,12 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			expect = "debug, info, notice, warning or error";
 		else
 			*(int *)field = n;
+		break;
+	case KT_LPAYLOAD:
+		if (named_find(NAMED(level_payloads), value, &n) < 0)
+			expect = "percent or z2m";
+		else
+			*(enum level_payload *)field = (enum level_payload)n;
 		break;
 	}
 	if (expect) {
@@ -542,6 +563,9 @@ void config_dump(const struct config *cfg, FILE *f)
 			break;
 		case KT_LEVEL:
 			v = named_name(NAMED(levels), *(const int *)field);
+			break;
+		case KT_LPAYLOAD:
+			v = named_name(NAMED(level_payloads), (int)*(const enum level_payload *)field);
 			break;
 		}
 		/* no trailing blank after an empty value, so golden files stay clean */

@@ -62,7 +62,10 @@ struct thresholds {
 	uint32_t index_mask;
 };
 
-/* KEY_COUNT: a whole number lo..hi (smoothing, min_sensors, retries). */
+/*
+ * KEY_COUNT: a whole number lo..hi (smoothing, min_sensors, retries); KEY_PERCENT the same in
+ * a byte (the dimming keys); KEY_TARGET a lux > 0, or empty for an on/off zone.
+ */
 enum key_type {
 	KEY_LUX,
 	KEY_DURATION,
@@ -72,7 +75,9 @@ enum key_type {
 	KEY_AGGREGATE,
 	KEY_TOPIC,
 	KEY_FIELD,
-	KEY_MANUAL
+	KEY_MANUAL,
+	KEY_TARGET,
+	KEY_PERCENT
 };
 
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
@@ -94,6 +99,10 @@ enum key_id {
 	K_CONFIRM_WITHIN,
 	K_RETRIES,
 	K_MANUAL,
+	K_TARGET_LUX,
+	K_LEVEL_MIN,
+	K_MAX_STEP,
+	K_DEADBAND,
 	NKEYS
 };
 
@@ -105,7 +114,7 @@ static const struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset, size;
-	unsigned lo, hi; /* KEY_COUNT */
+	unsigned lo, hi; /* KEY_COUNT, KEY_PERCENT */
 } keys[NKEYS] = {
 	KEY(K_ON_BELOW, on_below, KEY_LUX),
 	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
@@ -124,12 +133,18 @@ static const struct key {
 	KEY(K_CONFIRM_WITHIN, confirm_within, KEY_DURATION),
 	KEY(K_RETRIES, retries, KEY_COUNT, .lo = 0, .hi = RETRIES_MAX),
 	KEY(K_MANUAL, manual, KEY_MANUAL),
+	KEY(K_TARGET_LUX, target_lux, KEY_TARGET),
+	KEY(K_LEVEL_MIN, level_min, KEY_PERCENT, .lo = 1, .hi = 100),
+	KEY(K_MAX_STEP, max_step, KEY_PERCENT, .lo = 1, .hi = 100),
+	KEY(K_DEADBAND, deadband, KEY_PERCENT, .lo = 0, .hi = DEADBAND_MAX),
 };
 
 /* Key sets: one bit per key_id. */
 #define ON_BELOW (1u << K_ON_BELOW)
 #define OFF_ABOVE (1u << K_OFF_ABOVE)
 #define SENSORS (1u << K_SENSORS)
+#define LAMP_LUX (1u << K_LAMP_LUX)
+#define TARGET_LUX (1u << K_TARGET_LUX)
 
 /* on_below has no default and off_above defaults to its scope's on_below. */
 static const struct zone_params defaults = {
@@ -143,6 +158,9 @@ static const struct zone_params defaults = {
 	.confirm_within = 5000,
 	.retries = 3,
 	.manual = MANUAL_OVERRIDE,
+	.level_min = 10,
+	.max_step = 20,
+	.deadband = 2,
 };
 
 /* The global section, or one [zone NAME] section while it is being read. */
@@ -382,7 +400,8 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 	double v;
 	int r;
 
-	if (len == 0 && key->type != KEY_TOPIC) { /* `feedback =` turns feedback off */
+	/* `feedback =` turns feedback off, `target_lux =` makes an on/off zone of a dimmed one */
+	if (len == 0 && key->type != KEY_TOPIC && key->type != KEY_TARGET) {
 		section_error(ps, sec, line, "missing value for %s", key->name);
 		return -EINVAL;
 	}
@@ -422,6 +441,25 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 			return -EINVAL;
 		}
 		*(unsigned *)dst = (unsigned)v;
+		return 0;
+	case KEY_PERCENT:
+		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
+		    (double)(unsigned)v != v) {
+			section_error(ps, sec, line, "%s '%.*s' is not an integer from %u to %u",
+				      key->name, SHOW(len), s, key->lo, key->hi);
+			return -EINVAL;
+		}
+		*(uint8_t *)dst = (uint8_t)v;
+		return 0;
+	case KEY_TARGET:
+		v = 0;
+		if (len && (number_parse(s, len, &v) < 0 || v <= 0)) {
+			section_error(ps, sec, line,
+				      "bad target_lux '%.*s': a number > 0, or empty for an on/off zone",
+				      SHOW(len), s);
+			return -EINVAL;
+		}
+		*(double *)dst = v;
 		return 0;
 	case KEY_TOPIC:
 		if (memchr(s, '+', len) || (len && s[len - 1] == '/')) {
@@ -510,11 +548,37 @@ static void key_set(struct parser *ps, struct section *sec, unsigned line, size_
 		pair_error(ps, sec, line, &sec->p, false, false);
 }
 
+/*
+ * A dimmed zone estimates daylight by taking its lamp's share away from the reading, so it
+ * needs that share. Reported at the line of the section's own half of the pair, the later
+ * one when it wrote both; a pair wholly inherited was reported in the global section.
+ */
+static void dim_check(struct parser *ps, const struct section *sec, const struct zone_params *eff)
+{
+	unsigned own = sec->seen & (TARGET_LUX | LAMP_LUX), line;
+	char target[32];
+
+	if (eff->target_lux <= 0 || eff->lamp_lux > 0 || !own ||
+	    ((own & TARGET_LUX) && !(sec->valid & TARGET_LUX)) ||
+	    ((own & LAMP_LUX) && !(sec->valid & LAMP_LUX)))
+		return;
+	if (own == (TARGET_LUX | LAMP_LUX))
+		line = sec->line[K_TARGET_LUX] > sec->line[K_LAMP_LUX] ? sec->line[K_TARGET_LUX]
+								       : sec->line[K_LAMP_LUX];
+	else
+		line = sec->line[own == TARGET_LUX ? K_TARGET_LUX : K_LAMP_LUX];
+	number_format(eff->target_lux, target, sizeof(target));
+	section_error(ps, sec, line,
+		      "target_lux %s%s needs lamp_lux > 0 (the lamp's light at the sensor at 100%%)",
+		      target, own & TARGET_LUX ? "" : " (global)");
+}
+
 /* The global section is complete: off_above defaults to on_below. */
 static void global_end(struct parser *ps)
 {
 	struct section *g = &ps->global;
 
+	dim_check(ps, g, &g->p);
 	if (!(g->seen & OFF_ABOVE)) {
 		g->p.off_above = g->p.on_below;
 		if (g->valid & ON_BELOW)
@@ -560,6 +624,7 @@ static void zone_end(struct parser *ps)
 				      eff.min_sensors, own ? "" : " (global)", eff.sensors,
 				      eff.sensors == 1 ? "" : "s");
 	}
+	dim_check(ps, s, &eff);
 	if (s->dest)
 		s->dest->p = eff;
 }
@@ -1126,6 +1191,14 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 			break;
 		case KEY_MANUAL:
 			fprintf(f, "%s = %s\n", keys[k].name, manual_name(*(const enum manual *)v));
+			break;
+		case KEY_TARGET:
+			number_format(*(const double *)v, buf, sizeof(buf));
+			fprintf(f, "%s =%s%s\n", keys[k].name, p->target_lux > 0 ? " " : "",
+				p->target_lux > 0 ? buf : "");
+			break;
+		case KEY_PERCENT:
+			fprintf(f, "%s = %u\n", keys[k].name, *(const uint8_t *)v);
 			break;
 		}
 	}

@@ -179,7 +179,19 @@ int lamp_parse(const void *payload, size_t len, const char *field)
 	return lamp_word(s, len);
 }
 
-int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration)
+/* "40%": a whole percentage 1..100 (0 is OFF, not a level of ON). Returns it or -EINVAL. */
+static int override_level(const char *s, size_t len)
+{
+	double v;
+
+	if (len < 2 || s[len - 1] != '%' || number_parse(s, len - 1, &v) < 0 || v < 1 ||
+	    v > 100 || v != (double)(int)v)
+		return -EINVAL;
+	return (int)v;
+}
+
+int override_parse_level(const void *payload, size_t len, enum override_cmd *cmd,
+			 int64_t *duration, int *level)
 {
 	static const struct {
 		const char *word;
@@ -192,6 +204,7 @@ int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int6
 	const char *s = payload, *arg;
 	size_t wlen = 0, alen, i;
 	int64_t ms = -1;
+	int pct = -1;
 
 	if (len == 0 || memchr(s, '\0', len))
 		return -EINVAL;
@@ -206,9 +219,40 @@ int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int6
 			break;
 	if (i == sizeof(words) / sizeof(words[0]))
 		return -EINVAL;
+	/* "ON 40%" or "ON 40% 15m": the level comes first; a bare number stays a duration. */
+	if (alen && arg[0] != '%') {
+		size_t tlen = 0;
+
+		while (tlen < alen && !number_is_space(arg[tlen]))
+			tlen++;
+		if (arg[tlen - 1] == '%') {
+			if (words[i].cmd != OVERRIDE_ON)
+				return -EINVAL;
+			pct = override_level(arg, tlen);
+			if (pct < 0)
+				return -EINVAL;
+			arg += tlen;
+			alen -= tlen;
+			number_trim(&arg, &alen);
+		}
+	}
 	if (alen && (words[i].cmd == OVERRIDE_AUTO || duration_parse(arg, alen, &ms) < 0))
 		return -EINVAL;
 	*cmd = words[i].cmd;
+	*duration = ms;
+	*level = pct;
+	return 0;
+}
+
+int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration)
+{
+	enum override_cmd c;
+	int64_t ms;
+	int level;
+
+	if (override_parse_level(payload, len, &c, &ms, &level) < 0 || level >= 0)
+		return -EINVAL;
+	*cmd = c;
 	*duration = ms;
 	return 0;
 }

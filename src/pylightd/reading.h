@@ -29,5 +29,13 @@ enum override_cmd { OVERRIDE_AUTO, OVERRIDE_ON, OVERRIDE_OFF };
  * A duration after AUTO is an error. Returns 0 or -EINVAL.
  */
 int override_parse(const void *payload, size_t len, enum override_cmd *cmd, int64_t *duration);
+/*
+ * As override_parse, and "ON 40%" or "ON 40% 15m" hold a dimmed zone at a level: *level is
+ * the whole percentage 1..100 ("ON 0%" is an error: that is OFF), or -1 when none was given.
+ * OFF and AUTO take no level. override_parse itself refuses a level (its callers cannot
+ * honour one).
+ */
+int override_parse_level(const void *payload, size_t len, enum override_cmd *cmd,
+			 int64_t *duration, int *level);
 
 #endif

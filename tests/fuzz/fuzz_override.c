@@ -1,4 +1,4 @@
-/* fuzz_override.c -- libFuzzer target: override payloads ("ON", "off 15m", "AUTO") */
+/* fuzz_override.c -- libFuzzer target: override payloads ("ON", "off 15m", "AUTO", "ON 40% 1h") */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,14 +13,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	enum override_cmd cmd = OVERRIDE_AUTO;
-	int64_t ms = 0;
-	int r;
+	enum override_cmd cmd = OVERRIDE_AUTO, plain_cmd = OVERRIDE_AUTO;
+	int64_t ms = 0, plain_ms = 0;
+	int r, plain, level = -2;
 
-	r = override_parse(data, size, &cmd, &ms);
+	r = override_parse_level(data, size, &cmd, &ms, &level);
 	if (r != 0 && r != -EINVAL)
 		abort();
+	/* the plain parser is the same one without levels */
+	plain = override_parse(data, size, &plain_cmd, &plain_ms);
+	if ((plain == 0) != (r == 0 && level == -1))
+		abort();
+	if (plain == 0 && (plain_cmd != cmd || plain_ms != ms))
+		abort();
 	if (r == 0) {
+		if (level != -1 && (level < 1 || level > 100 || cmd != OVERRIDE_ON))
+			abort();
 		if (cmd != OVERRIDE_AUTO && cmd != OVERRIDE_ON && cmd != OVERRIDE_OFF)
 			abort();
 		if (ms != -1 && (ms < 0 || ms > DURATION_MAX_MS))

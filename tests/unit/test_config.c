@@ -126,6 +126,8 @@ static void test_defaults_when_empty(void **state)
 	assert_string_equal(l.cfg.topics_override, "light/override");
 	assert_string_equal(l.cfg.topics_status, "pylight/status");
 	assert_string_equal(l.cfg.topics_zone_state, "pylight/zone");
+	assert_string_equal(l.cfg.topics_levels, "light/level");
+	assert_int_equal(l.cfg.orders_level_payload, LEVEL_PAYLOAD_PERCENT);
 	assert_string_equal(l.cfg.orders_on_payload, "ON");
 	assert_string_equal(l.cfg.orders_off_payload, "OFF");
 	assert_false(l.cfg.orders_retain);
@@ -166,10 +168,12 @@ static void test_every_key_parsed(void **state)
 		    "override = a/override\n"
 		    "status = a/status\n"
 		    "zone_state =\n"
+		    "levels = a/level\n"
 		    "[orders]\n"
 		    "on_payload = 1\n"
 		    "off_payload = 0\n"
 		    "retain = on\n"
+		    "level_payload = Z2M\n"
 		    "[readings]\n"
 		    "json_field = BH1750.Illuminance\n"
 		    "max_payload = 1048576\n"
@@ -198,6 +202,8 @@ static void test_every_key_parsed(void **state)
 	assert_string_equal(l.cfg.topics_override, "a/override");
 	assert_string_equal(l.cfg.topics_status, "a/status");
 	assert_string_equal(l.cfg.topics_zone_state, "");
+	assert_string_equal(l.cfg.topics_levels, "a/level");
+	assert_int_equal(l.cfg.orders_level_payload, LEVEL_PAYLOAD_Z2M);
 	assert_string_equal(l.cfg.orders_on_payload, "1");
 	assert_string_equal(l.cfg.orders_off_payload, "0");
 	assert_true(l.cfg.orders_retain);
@@ -351,6 +357,12 @@ static void test_value_errors(void **state)
 		     "bad value 'light/+/order' for orders: expected a topic without '+', '#' or a trailing '/'");
 	expect_error("[topics]\nstatus = a/#\n", 2,
 		     "bad value 'a/#' for status: expected a topic without '+', '#' or a trailing '/'");
+	expect_error("[topics]\nlevels =\n", 2, "bad value '' for levels: expected a non-empty value");
+	expect_error("[topics]\nlevels = light/level/#\n", 2,
+		     "bad value 'light/level/#' for levels: expected a topic without '+', '#' or a "
+		     "trailing '/'");
+	expect_error("[orders]\nlevel_payload = brightness\n", 2,
+		     "bad value 'brightness' for level_payload: expected percent or z2m");
 	expect_error("[topics]\nzone_state = a/\n", 2,
 		     "bad value 'a/' for zone_state: expected a topic without '+', '#' or a trailing '/'");
 }
@@ -646,8 +658,9 @@ static void test_dump(void **state)
 		 "clean_session = true\nprotocol = 5\ntls_ca_file =\ntls_cert_file =\n"
 		 "tls_key_file =\ntls_insecure = false\nreconnect_min = 1\nreconnect_max = 30\n"
 		 "\n[topics]\nreadings = value/light\norders = light/order\noverride = light/override\n"
-		 "status = pylight/status\nzone_state = pylight/zone\n"
+		 "status = pylight/status\nzone_state = pylight/zone\nlevels = light/level\n"
 		 "\n[orders]\non_payload = ON\noff_payload = OFF\nretain = false\n"
+		 "level_payload = percent\n"
 		 "\n[readings]\njson_field =\nmax_payload = 256\nmax_zones = 4096\n"
 		 "\n[thresholds]\nfile = %s/ref.txt\n"
 		 "\n[log]\nlevel = warning\n"

@@ -311,6 +311,58 @@ static void test_override_rejections(void **state)
 	assert_int_equal(override_parse("ON 5\0", 5, &cmd, &ms), -EINVAL);
 }
 
+static void expect_level(const char *s, enum override_cmd want_cmd, int64_t want_ms, int want_level)
+{
+	enum override_cmd cmd = OVERRIDE_AUTO;
+	int64_t ms = -2;
+	int level = -2;
+
+	if (override_parse_level(s, strlen(s), &cmd, &ms, &level) != 0)
+		fail_msg("rejected override \"%s\"", s);
+	if (cmd != want_cmd || ms != want_ms || level != want_level)
+		fail_msg("\"%s\": got cmd %d ms %lld level %d, want cmd %d ms %lld level %d", s,
+			 (int)cmd, (long long)ms, level, (int)want_cmd, (long long)want_ms,
+			 want_level);
+}
+
+static void test_override_levels(void **state)
+{
+	static const char *const bad[] = {
+		"ON 0%", "ON 101%", "ON 40.5%", "ON -5%", "ON %", "ON 40 %", "ON 40%%", "ON 40%15m",
+		"ON 15m 40%", "ON 40% 50%", "OFF 40%", "off 40% 15m", "AUTO 40%", "ON 0x10%",
+		"ON 40% 15x", "ON 1e999%",
+	};
+	enum override_cmd cmd = OVERRIDE_OFF;
+	int64_t ms = 77;
+	int level = 5;
+
+	(void)state;
+	expect_level("ON 40%", OVERRIDE_ON, -1, 40);
+	expect_level("on 1%", OVERRIDE_ON, -1, 1);
+	expect_level("ON 100%", OVERRIDE_ON, -1, 100);
+	expect_level(" ON\t40%  15m\n", OVERRIDE_ON, 15 * 60 * 1000, 40);
+	expect_level("ON 4e1% 90", OVERRIDE_ON, 90 * 1000, 40);
+	/* without a level: -1, and a bare number stays a duration in seconds */
+	expect_level("ON", OVERRIDE_ON, -1, -1);
+	expect_level("ON 40", OVERRIDE_ON, 40 * 1000, -1);
+	expect_level("OFF 15m", OVERRIDE_OFF, 15 * 60 * 1000, -1);
+	expect_level("AUTO", OVERRIDE_AUTO, -1, -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (override_parse_level(bad[i], strlen(bad[i]), &cmd, &ms, &level) != -EINVAL)
+			fail_msg("accepted or wrong error: override \"%s\"", bad[i]);
+		assert_int_equal(cmd, OVERRIDE_OFF);
+		assert_int_equal(ms, 77);
+		assert_int_equal(level, 5);
+	}
+	/* the level is not read past the payload's length */
+	assert_int_equal(override_parse_level("ON 40%", 5, &cmd, &ms, &level), 0);
+	assert_int_equal(ms, 40 * 1000);
+	assert_int_equal(level, -1);
+	/* override_parse, for callers that cannot hold a level, refuses one */
+	assert_int_equal(override_parse("ON 40%", 6, &cmd, &ms), -EINVAL);
+	assert_int_equal(override_parse("ON 40", 5, &cmd, &ms), 0);
+}
+
 static int lamp(const char *payload, const char *field)
 {
 	return lamp_parse(payload, strlen(payload), field);
@@ -389,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_override_words),
 		cmocka_unit_test(test_override_durations),
 		cmocka_unit_test(test_override_rejections),
+		cmocka_unit_test(test_override_levels),
 		cmocka_unit_test(test_override_not_nul_terminated),
 		cmocka_unit_test(test_lamp_reports),
 	};

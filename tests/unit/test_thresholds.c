@@ -283,6 +283,14 @@ static void test_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n"
 				  "\n"
 				  "[zone a b]\n"
 				  "on_below = 100\n"
@@ -301,6 +309,14 @@ static void test_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n"
 				  "\n"
 				  "[zone z/last]\n"
 				  "on_below = 300\n"
@@ -318,7 +334,15 @@ static void test_dump(void **state)
 				  "feedback_field = state\n"
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
-				  "manual = override\n");
+				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n");
 	thresholds_free(t);
 
 	/* The dump reads back as the same table. */
@@ -414,6 +438,14 @@ static void test_sensors_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n"
 				  "\n"
 				  "[zone a]\n"
 				  "on_below = 10\n"
@@ -432,6 +464,14 @@ static void test_sensors_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n"
 				  "\n"
 				  "[zone b]\n"
 				  "on_below = 300\n"
@@ -450,7 +490,15 @@ static void test_sensors_dump(void **state)
 				  "feedback_field = state\n"
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
-				  "manual = override\n");
+				  "manual = override\n"
+
+				  "target_lux =\n"
+
+				  "level_min = 10\n"
+
+				  "max_step = 20\n"
+
+				  "deadband = 2\n");
 	thresholds_free(t);
 	/* The dump reads back as the same table. */
 	t = parse_ok(text, strlen(text));
@@ -627,6 +675,99 @@ static void test_feedback_topics_once(void **state)
 	thresholds_foreach_feedback(t, count_topic, seen);
 	assert_string_equal(seen, "all/lamps;a/lamp;");
 	thresholds_free(t);
+}
+
+static void test_dimming_keys(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"lamp_lux = 400\n"
+					"max_step = 30\n"
+					"[zone desk]\n"
+					"target_lux = 500\n"
+					"level_min = 1\n"
+					"deadband = 0\n"
+					"[zone hall]\n"
+					"lamp_lux = 80\n");
+	const struct zone_params *g = thresholds_get(t, ""), *desk = thresholds_get(t, "desk");
+	char *text;
+
+	(void)state;
+	assert_true(g->target_lux == 0); /* an on/off zone */
+	assert_int_equal(g->level_min, 10);
+	assert_int_equal(g->max_step, 30);
+	assert_int_equal(g->deadband, 2);
+	assert_true(desk->target_lux == 500);
+	assert_true(desk->lamp_lux == 400); /* inherited */
+	assert_int_equal(desk->level_min, 1);
+	assert_int_equal(desk->max_step, 30);
+	assert_int_equal(desk->deadband, 0);
+	assert_true(thresholds_get(t, "hall")->target_lux == 0);
+	text = dump(t);
+	assert_non_null(strstr(text, "[zone desk]\non_below = 300\n"));
+	assert_non_null(strstr(text, "target_lux = 500\nlevel_min = 1\nmax_step = 30\ndeadband = 0\n"));
+	thresholds_free(t);
+	/* The dump reads back as the same table. */
+	t = parse_ok(text, strlen(text));
+	assert_true(thresholds_get(t, "desk")->target_lux == 500);
+	assert_int_equal(thresholds_get(t, "desk")->deadband, 0);
+	free(text);
+	thresholds_free(t);
+
+	/* A global target dims every zone; `target_lux =` makes one an on/off zone again. */
+	t = PARSE_OK("on_below = 300\nlamp_lux = 400\ntarget_lux = 450\n"
+		     "[zone store]\ntarget_lux =\n[zone desk]\nlevel_min = 100\nmax_step = 100\n"
+		     "deadband = 50\n");
+	assert_true(thresholds_get(t, "")->target_lux == 450);
+	assert_true(thresholds_get(t, "desk")->target_lux == 450);
+	assert_int_equal(thresholds_get(t, "desk")->level_min, 100);
+	assert_true(thresholds_get(t, "store")->target_lux == 0);
+	thresholds_free(t);
+}
+
+static void test_error_dimming(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 300\ntarget_lux = 500\n",
+		     "ref.txt:2: target_lux 500 needs lamp_lux > 0 (the lamp's light at the sensor "
+		     "at 100%)");
+	/* in a zone: at the zone's own half of the pair, the inherited half marked (global) */
+	PARSE_ERRORS("on_below = 300\n[zone desk]\ntarget_lux = 5e2\n",
+		     "ref.txt:3: target_lux 500 needs lamp_lux > 0 (the lamp's light at the sensor "
+		     "at 100%) in [zone desk]");
+	PARSE_ERRORS("on_below = 300\nlamp_lux = 400\ntarget_lux = 500\n[zone desk]\n"
+		     "lamp_lux = 0\n",
+		     "ref.txt:5: target_lux 500 (global) needs lamp_lux > 0 (the lamp's light at the "
+		     "sensor at 100%) in [zone desk]");
+	PARSE_ERRORS("on_below = 300\n[zone desk]\nlamp_lux = 0\ntarget_lux = 500\n",
+		     "ref.txt:4: target_lux 500 needs lamp_lux > 0 (the lamp's light at the sensor "
+		     "at 100%) in [zone desk]");
+	PARSE_ERRORS("on_below = 300\nlamp_lux = 400\n"
+		     "target_lux = 0\n"
+		     "target_lux = -5\n"
+		     "[zone a]\n"
+		     "target_lux = dim\n"
+		     "level_min = 0\n"
+		     "level_min = 101\n"
+		     "[zone b]\n"
+		     "max_step = 0\n"
+		     "level_min = 2.5\n"
+		     "deadband = 51\n"
+		     "[zone c]\n"
+		     "max_step = 101\n"
+		     "deadband = -1\n"
+		     "level_min =\n",
+		     "ref.txt:3: bad target_lux '0': a number > 0, or empty for an on/off zone",
+		     "ref.txt:4: duplicate key 'target_lux'",
+		     "ref.txt:6: bad target_lux 'dim': a number > 0, or empty for an on/off zone in "
+		     "[zone a]",
+		     "ref.txt:7: level_min '0' is not an integer from 1 to 100 in [zone a]",
+		     "ref.txt:8: duplicate key 'level_min' in [zone a]",
+		     "ref.txt:10: max_step '0' is not an integer from 1 to 100 in [zone b]",
+		     "ref.txt:11: level_min '2.5' is not an integer from 1 to 100 in [zone b]",
+		     "ref.txt:12: deadband '51' is not an integer from 0 to 50 in [zone b]",
+		     "ref.txt:14: max_step '101' is not an integer from 1 to 100 in [zone c]",
+		     "ref.txt:15: deadband '-1' is not an integer from 0 to 50 in [zone c]",
+		     "ref.txt:16: missing value for level_min in [zone c]");
 }
 
 static void test_error_keys(void **state)
@@ -916,6 +1057,8 @@ int main(void)
 		cmocka_unit_test(test_sensors_scale),
 		cmocka_unit_test(test_feedback_keys),
 		cmocka_unit_test(test_feedback_topics_once),
+		cmocka_unit_test(test_dimming_keys),
+		cmocka_unit_test(test_error_dimming),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

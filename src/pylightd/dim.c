@@ -1,0 +1,90 @@
+/* dim.c -- the dimming controller: add just the light that daylight lacks, without hunting */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dim.h"
+
+double dim_daylight(const struct zone_params *p, int level, double lux)
+{
+	return level > 0 ? lux - p->lamp_lux * level / 100.0 : lux;
+}
+
+/*
+ * The level that makes up the difference, from a zone that is at `level`. A want between 0
+ * and level_min is raised to level_min while ON. From OFF it is rounded to the nearer of 0 and
+ * level_min instead: the lamp comes on only when level_min brings the room nearer the target
+ * than darkness does. Without that margin a lamp stronger than lamp_lux would flap: ON at
+ * level_min, its extra light read as daylight at or above target, OFF, and again.
+ */
+static double dim_wanted(const struct zone_params *p, int level, double daylight)
+{
+	double w;
+
+	if (daylight >= p->target_lux)
+		return 0;
+	w = (p->target_lux - daylight) / p->lamp_lux * 100;
+	if (w > 100)
+		return 100;
+	if (w >= p->level_min)
+		return w;
+	if (level <= 0 && w < p->level_min / 2.0)
+		return 0;
+	return p->level_min;
+}
+
+void dim_step(const struct zone_params *p, int level, double daylight, bool may_switch,
+	      struct dim_result *r)
+{
+	int from = level > 0 ? level : 0, step = p->max_step, band, next;
+	double delta;
+
+	/* A change of max_step is always published, or a deadband above it would freeze the lamp. */
+	band = p->deadband < 1 ? 1 : p->deadband > step ? step : p->deadband;
+	r->daylight = daylight;
+	r->wanted = dim_wanted(p, level, daylight);
+	r->held = false;
+
+	/*
+	 * Truncated toward the level in force, not rounded: with a lamp stronger than lamp_lux a
+	 * full correction overshoots, and rounding can then bounce between two neighbouring
+	 * levels for ever; truncated, every published change shrinks the error, so the levels
+	 * settle (the lamp's gain error only has to stay under 100 %).
+	 */
+	delta = r->wanted - from;
+	if (delta > step)
+		delta = step;
+	else if (delta < -step)
+		delta = -step;
+	next = from + (int)delta;
+	/* Never between 0 and level_min: up to level_min, or down through it to OFF. */
+	if (next > 0 && next < p->level_min)
+		next = r->wanted > 0 ? p->level_min : 0;
+
+	if ((next > 0) != (from > 0) && !may_switch && level != DIM_UNKNOWN) {
+		r->held = true;
+		next = from > 0 ? (from < p->level_min ? from : p->level_min) : 0;
+	}
+	r->edge = level == DIM_UNKNOWN || (next > 0) != (from > 0);
+	r->publish = r->edge || abs(next - from) >= band;
+	r->level = r->publish ? next : from;
+}
+
+int dim_payload(enum level_payload kind, int level, char *buf, size_t size)
+{
+	int n;
+
+	if (level < 0)
+		level = 0;
+	else if (level > 100)
+		level = 100;
+	if (kind == LEVEL_PAYLOAD_PERCENT)
+		n = snprintf(buf, size, "%d", level);
+	else if (level == 0)
+		n = snprintf(buf, size, "{\"state\":\"OFF\"}");
+	else
+		n = snprintf(buf, size, "{\"state\":\"ON\",\"brightness\":%d}",
+			     (int)lround(level * 2.54));
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
