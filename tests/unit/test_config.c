@@ -653,7 +653,8 @@ static void test_dump(void **state)
 		 "\n[log]\nlevel = warning\n"
 		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
 		 "\n[cluster]\nnode =\n"
-		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n",
+		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n"
+		 "\n[site]\nlatitude =\nlongitude =\n",
 		 dir);
 	assert_string_equal(out, want);
 	free(out);
