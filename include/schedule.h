@@ -11,7 +11,7 @@
 /* Windows in one schedule: a building's week needs a handful; more is a typing accident. */
 #define SCHEDULE_WINDOWS 16
 /* The largest sunrise/sunset offset, in seconds. */
-#define SCHEDULE_OFFSET_MAX (12 * 3600)
+#define SCHEDULE_OFFSET_MAX 43200L /* 12h */
 
 enum schedule_edge_kind { EDGE_CLOCK, EDGE_SUNRISE, EDGE_SUNSET };
 

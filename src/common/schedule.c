@@ -457,9 +457,9 @@ static bool wall_reached(time_t t, const struct tm *want)
 
 	localtime_r(&t, &tm);
 	a = ((((long long)tm.tm_year * 16 + tm.tm_mon) * 32 + tm.tm_mday) * 24 + tm.tm_hour) *
-		    3600 + tm.tm_min * 60 + tm.tm_sec;
+		    3600 + (long long)tm.tm_min * 60 + tm.tm_sec;
 	b = ((((long long)want->tm_year * 16 + want->tm_mon) * 32 + want->tm_mday) * 24 +
-	     want->tm_hour) * 3600 + want->tm_min * 60 + want->tm_sec;
+	     want->tm_hour) * 3600 + (long long)want->tm_min * 60 + want->tm_sec;
 	return a >= b;
 }
 
@@ -512,7 +512,7 @@ static void day_fill(struct day *d, const struct tm *today, int offset,
 	struct tm tm = { .tm_year = today->tm_year, .tm_mon = today->tm_mon,
 			 .tm_mday = today->tm_mday + offset, .tm_hour = 12, .tm_isdst = -1 };
 
-	mktime(&tm);
+	(void)mktime(&tm);
 	d->date = tm;
 	d->midnight = local_instant(&tm, 0);
 	/* Without a site (the caller's mistake) a night window is always on: lit, not dark. */
@@ -590,7 +590,7 @@ static int span_cmp(const void *a, const void *b)
 bool schedule_at(const struct schedule *s, const struct sun_site *site, time_t now, time_t *next)
 {
 	struct day days[NDAYS + 1];
-	struct span spans[NDAYS * SCHEDULE_WINDOWS], run;
+	struct span spans[NDAYS * SCHEDULE_WINDOWS] = { { 0, 0 } }, run;
 	bool sun = schedule_uses_sun(s), inside = false;
 	struct tm today;
 	size_t n = 0;

@@ -70,7 +70,7 @@ enum sun_day sun_times(int year, int month, int day, const struct sun_site *site
 		       time_t *set)
 {
 	long days = days_from_civil(year, month, day);
-	double jd0 = days + 2440587.5, noon = 720 - 4 * site->lon, decl, eqtime, c;
+	double jd0 = (double)days + 2440587.5, noon = 720 - 4 * site->lon, decl, eqtime, c;
 	double r, s;
 
 	/* The day's kind is the sun's at local solar noon, as NOAA's calculator decides it. */

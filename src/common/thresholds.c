@@ -141,8 +141,11 @@ static const struct key {
 	KEY(K_CONFIRM_WITHIN, confirm_within, KEY_DURATION),
 	KEY(K_RETRIES, retries, KEY_COUNT, .lo = 0, .hi = RETRIES_MAX),
 	KEY(K_MANUAL, manual, KEY_MANUAL),
+	/* The size of a pointer is what is meant: the table is shared, the pointer copied. */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	KEY(K_SCHEDULE, schedule, KEY_SCHEDULE),
 	KEY(K_OUTSIDE, outside, KEY_OUTSIDE),
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	KEY(K_OCCUPANCY, occupancy, KEY_OCCUPANCY),
 	KEY(K_OCCUPANCY_FIELD, occupancy_field, KEY_FIELD),
 	KEY(K_VACANCY_AFTER, vacancy_after, KEY_DURATION),
@@ -167,7 +170,7 @@ static const struct zone_params defaults = {
 	.manual = MANUAL_OVERRIDE,
 	.outside = OUTSIDE_OFF,
 	.occupancy_field = "occupancy",
-	.vacancy_after = 15 * 60 * 1000LL,
+	.vacancy_after = 15LL * 60 * 1000,
 };
 
 /* The global section, or one [zone NAME] section while it is being read. */
