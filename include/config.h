@@ -14,7 +14,7 @@
  * Types: STR (char *), PATH (char *, relative paths resolved against the ini's folder; "" =
  * unset), TOPIC (char *, no wildcards), SECRET (char *, masked by config_dump), BOOL (bool),
  * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR),
- * LPAYLOAD (enum level_payload).
+ * LPAYLOAD (enum level_payload), DEG (double, decimal degrees range-checked in config.c; "" = unset, NAN).
  */
 #define CONFIG_KEYS(X)                                   \
 	X(STR, mqtt, host, "localhost")                  \
@@ -53,7 +53,9 @@
 	X(STR, cluster, node, "")                         \
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
-	X(PATH, web, password_file, "")
+	X(PATH, web, password_file, "")                  \
+	X(DEG, site, latitude, "")                       \
+	X(DEG, site, longitude, "")
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_PATH char *
@@ -64,6 +66,7 @@
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
 #define CONFIG_CTYPE_LPAYLOAD enum level_payload
+#define CONFIG_CTYPE_DEG double
 
 /* How a dimmed zone's level is published: "40", or Zigbee2MQTT's {"state":..,"brightness":..}. */
 enum level_payload { LEVEL_PAYLOAD_PERCENT, LEVEL_PAYLOAD_Z2M };
@@ -97,6 +100,8 @@ void config_free(struct config *cfg);
  * one program makes (pylight-web's [web] rules) to report PATH:LINE too.
  */
 unsigned config_line(const struct config *cfg, const char *section, const char *key);
+/* Whether [site] latitude and longitude are set (both or neither: config_load checks). */
+bool config_has_site(const struct config *cfg);
 /* Writes the effective settings as ini text, the password masked. */
 void config_dump(const struct config *cfg, FILE *f);
 

@@ -17,6 +17,19 @@ const char *manual_name(enum manual m); /* "override", "enforce", "ignore" */
 enum aggregate { AGGREGATE_MEDIAN, AGGREGATE_MEAN, AGGREGATE_MIN, AGGREGATE_MAX };
 const char *aggregate_name(enum aggregate a); /* "median", "mean", "min", "max" */
 
+/* What a zone does outside its schedule. */
+enum outside { OUTSIDE_OFF, OUTSIDE_ON, OUTSIDE_HOLD };
+const char *outside_name(enum outside o); /* "off", "on", "hold" */
+
+/* A zone's presence sensors: full MQTT topics. */
+#define OCCUPANCY_MAX 16
+struct occupancy {
+	unsigned n; /* 1..OCCUPANCY_MAX */
+	const char *topic[OCCUPANCY_MAX];
+};
+
+struct schedule;
+
 /* "hold", "on", "off": as written in ref.txt and in reasons. */
 const char *failsafe_name(enum failsafe f);
 
@@ -45,6 +58,12 @@ struct zone_params {
 	uint8_t level_min; /* percent 1..100: the lowest level while ON */
 	uint8_t max_step;  /* percent 1..100: the largest change one reading causes */
 	uint8_t deadband;  /* percent 0..50: smaller changes are not published */
+	/* Time and presence. The pointed-to values live as long as the table. */
+	const struct schedule *schedule;   /* NULL: no schedule, always inside */
+	enum outside outside;
+	const struct occupancy *occupancy; /* NULL: no presence sensors */
+	const char *occupancy_field;       /* dotted path of the presence in a JSON report */
+	int64_t vacancy_after;
 };
 
 #define SMOOTHING_MAX 64
@@ -56,13 +75,14 @@ struct thresholds;
 
 /*
  * Parses `len` bytes of `text` (ref.txt's content; `path` only names it in messages).
- * On success returns 0 and a new table in *out. On any error every error is added to
- * `errs` as "PATH:LINE: message", *out is left NULL and -EINVAL is returned.
+ * `site`: whether pylight.ini has a [site]; without one a schedule with sunrise or sunset is
+ * an error. On success returns 0 and a new table in *out. On any error every error is added
+ * to `errs` as "PATH:LINE: message", *out is left NULL and -EINVAL is returned.
  */
-int thresholds_parse(const char *path, const char *text, size_t len, struct thresholds **out,
-		     struct errlist *errs);
+int thresholds_parse(const char *path, const char *text, size_t len, bool site,
+		     struct thresholds **out, struct errlist *errs);
 /* Reads and parses the file at `path`; an unreadable file is one error "PATH: strerror". */
-int thresholds_load(const char *path, struct thresholds **out, struct errlist *errs);
+int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs);
 void thresholds_free(struct thresholds *t);
 
 /* Parameters for `zone`: its [zone NAME] section if any, else the global ones. Never NULL. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <syslog.h>
 
 #include "cluster.h"
+#include "number.h"
 
 enum key_type {
 	KT_STR,
@@ -23,7 +25,8 @@ enum key_type {
 	KT_INT,
 	KT_PROTO,
 	KT_LEVEL,
-	KT_LPAYLOAD
+	KT_LPAYLOAD,
+	KT_DEG
 };
 
 enum key_id {
@@ -64,6 +67,12 @@ static const struct {
 	[KEY_mqtt_reconnect_max] = { 1, INT_MAX, "an integer >= 1" },
 	[KEY_readings_max_payload] = { 1, 1048576, "an integer 1..1048576" },
 	[KEY_readings_max_zones] = { 1, 10000000, "an integer 1..10000000" },
+};
+
+/* Every DEG key's bound: decimal degrees from -max to max. */
+static const double deg_max[KEY_COUNT] = {
+	[KEY_site_latitude] = 90,
+	[KEY_site_longitude] = 180,
 };
 
 /* STR, TOPIC and SECRET keys must be non-empty unless listed here; an empty PATH means unset. */
@@ -270,6 +279,16 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 		else
 			*(enum level_payload *)field = (enum level_payload)n;
 		break;
+	case KT_DEG: {
+		double v = NAN;
+
+		if (*value && (number_parse(value, strlen(value), &v) < 0 || fabs(v) > deg_max[id]))
+			expect = deg_max[id] == 90 ? "decimal degrees from -90 to 90"
+						   : "decimal degrees from -180 to 180";
+		else
+			*(double *)field = v;
+		break;
+	}
 	}
 	if (expect) {
 		ctx->key_bad[id] = true;
@@ -417,6 +436,12 @@ static void config_check(struct load_ctx *ctx)
 	if (cfg->mqtt_tls_cert_file[0] && !cfg->mqtt_tls_ca_file[0])
 		errlist_add(ctx->errs, cfg->path, ctx->key_line[KEY_mqtt_tls_cert_file],
 			    "tls_cert_file needs tls_ca_file");
+	/* The sun needs both: half a site is a typing accident, not "no site". */
+	if (!ctx->key_bad[KEY_site_latitude] && !ctx->key_bad[KEY_site_longitude] &&
+	    isnan(cfg->site_latitude) != isnan(cfg->site_longitude))
+		errlist_add(ctx->errs, cfg->path,
+			    pair_line(ctx, KEY_site_latitude, KEY_site_longitude),
+			    "latitude and longitude must be set together");
 	if (!ctx->key_bad[KEY_orders_on_payload] && !ctx->key_bad[KEY_orders_off_payload] &&
 	    !strcmp(cfg->orders_on_payload, cfg->orders_off_payload))
 		errlist_add(ctx->errs, cfg->path,
@@ -521,6 +546,11 @@ void config_free(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+bool config_has_site(const struct config *cfg)
+{
+	return !isnan(cfg->site_latitude) && !isnan(cfg->site_longitude);
+}
+
 unsigned config_line(const struct config *cfg, const char *section, const char *key)
 {
 	int id = ini_key_find(section, key);
@@ -531,7 +561,7 @@ unsigned config_line(const struct config *cfg, const char *section, const char *
 void config_dump(const struct config *cfg, FILE *f)
 {
 	const char *section = NULL;
-	char num[16];
+	char num[32];
 	int id;
 
 	for (id = 0; id < KEY_COUNT; id++) {
@@ -566,6 +596,12 @@ void config_dump(const struct config *cfg, FILE *f)
 			break;
 		case KT_LPAYLOAD:
 			v = named_name(NAMED(level_payloads), (int)*(const enum level_payload *)field);
+			break;
+		case KT_DEG:
+			if (!isnan(*(const double *)field)) {
+				number_format(*(const double *)field, num, sizeof(num));
+				v = num;
+			}
 			break;
 		}
 		/* no trailing blank after an empty value, so golden files stay clean */

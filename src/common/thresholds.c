@@ -16,6 +16,7 @@
 #include <uthash.h>
 
 #include "number.h"
+#include "schedule.h"
 #include "thresholds.h"
 
 /* ref.txt is typed by people; anything this big is a mistake, not a configuration. */
@@ -50,9 +51,16 @@ struct text {
 	char s[];
 };
 
+/* A schedule or an occupancy list, one malloc'd block kept as long as the table. */
+struct owned {
+	struct owned *next;
+	void *p;
+};
+
 struct thresholds {
 	struct zone_params global;
 	struct text *texts;
+	struct owned *owned;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
 	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
 	unsigned nsensors, sensor_cap;
@@ -77,7 +85,10 @@ enum key_type {
 	KEY_FIELD,
 	KEY_MANUAL,
 	KEY_TARGET,
-	KEY_PERCENT
+	KEY_PERCENT,
+	KEY_SCHEDULE,
+	KEY_OUTSIDE,
+	KEY_OCCUPANCY
 };
 
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
@@ -103,8 +114,14 @@ enum key_id {
 	K_LEVEL_MIN,
 	K_MAX_STEP,
 	K_DEADBAND,
+	K_SCHEDULE,
+	K_OUTSIDE,
+	K_OCCUPANCY,
+	K_OCCUPANCY_FIELD,
+	K_VACANCY_AFTER,
 	NKEYS
 };
+_Static_assert(NKEYS <= 32, "key sets are bits of an unsigned");
 
 #define KEY(id, field, key_type, ...)                                                    \
 	[id] = { .name = #field, .type = key_type, .offset = offsetof(struct zone_params, field), \
@@ -137,6 +154,14 @@ static const struct key {
 	KEY(K_LEVEL_MIN, level_min, KEY_PERCENT, .lo = 1, .hi = 100),
 	KEY(K_MAX_STEP, max_step, KEY_PERCENT, .lo = 1, .hi = 100),
 	KEY(K_DEADBAND, deadband, KEY_PERCENT, .lo = 0, .hi = DEADBAND_MAX),
+	/* The size of a pointer is what is meant: the table is shared, the pointer copied. */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	KEY(K_SCHEDULE, schedule, KEY_SCHEDULE),
+	KEY(K_OUTSIDE, outside, KEY_OUTSIDE),
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	KEY(K_OCCUPANCY, occupancy, KEY_OCCUPANCY),
+	KEY(K_OCCUPANCY_FIELD, occupancy_field, KEY_FIELD),
+	KEY(K_VACANCY_AFTER, vacancy_after, KEY_DURATION),
 };
 
 /* Key sets: one bit per key_id. */
@@ -161,6 +186,9 @@ static const struct zone_params defaults = {
 	.level_min = 10,
 	.max_step = 20,
 	.deadband = 2,
+	.outside = OUTSIDE_OFF,
+	.occupancy_field = "occupancy",
+	.vacancy_after = 15LL * 60 * 1000,
 };
 
 /* The global section, or one [zone NAME] section while it is being read. */
@@ -179,6 +207,7 @@ enum style { STYLE_NONE, STYLE_NUMBERS, STYLE_KEYS };
 
 struct parser {
 	const char *path;
+	bool site; /* pylight.ini has a [site]: sunrise and sunset can be computed */
 	struct errlist *errs;
 	struct thresholds *t;
 	struct section global, cur; /* cur: the zone section being read */
@@ -390,6 +419,105 @@ static int text_set(struct parser *ps, void *dst, const char *s, size_t len)
 	return 0;
 }
 
+/* Keeps a malloc'd block for the table's lifetime; frees it when that fails. */
+static int owned_add(struct parser *ps, void *p)
+{
+	struct owned *o = malloc(sizeof(*o));
+
+	if (!o) {
+		free(p);
+		ps->oom = true;
+		return -ENOMEM;
+	}
+	o->p = p;
+	o->next = ps->t->owned;
+	ps->t->owned = o;
+	return 0;
+}
+
+/* `schedule = Mon-Fri 07:00-19:00, ...`: see schedule.h for the grammar. */
+static int schedule_value(struct parser *ps, struct section *sec, unsigned line, void *dst,
+			  const char *s, size_t len)
+{
+	struct schedule *sch;
+	char err[160];
+	int r = schedule_parse(s, len, &sch, err, sizeof(err));
+
+	if (r == -ENOMEM) {
+		ps->oom = true;
+		return r;
+	}
+	if (r < 0) {
+		section_error(ps, sec, line, "bad schedule: %s", err);
+		return r;
+	}
+	if (schedule_uses_sun(sch) && !ps->site) {
+		section_error(ps, sec, line,
+			      "schedule uses sunrise or sunset: set [site] latitude and longitude "
+			      "in pylight.ini");
+		free(sch);
+		return -EINVAL;
+	}
+	if (owned_add(ps, sch) < 0)
+		return -ENOMEM;
+	*(const struct schedule **)dst = sch;
+	return 0;
+}
+
+/* `occupancy = TOPIC ...`: full topics, white-space separated, each once. */
+static int occupancy_value(struct parser *ps, struct section *sec, unsigned line, void *dst,
+			   const char *s, size_t len)
+{
+	const char *tok[OCCUPANCY_MAX];
+	size_t tok_len[OCCUPANCY_MAX], n = 0, names = 0;
+	struct occupancy *occ;
+	char *at;
+
+	while (len > 0) {
+		size_t i = 0;
+
+		while (i < len && !number_is_space(s[i]))
+			i++;
+		if (n == OCCUPANCY_MAX) {
+			section_error(ps, sec, line, "more than %d occupancy sensors", OCCUPANCY_MAX);
+			return -EINVAL;
+		}
+		if (memchr(s, '+', i) || memchr(s, '#', i) || s[i - 1] == '/') {
+			section_error(ps, sec, line,
+				      "occupancy '%.*s' is not a topic: no wildcards, no trailing '/'",
+				      SHOW(i), s);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (tok_len[j] == i && memcmp(tok[j], s, i) == 0) {
+				section_error(ps, sec, line, "occupancy sensor '%.*s' listed twice",
+					      SHOW(i), s);
+				return -EINVAL;
+			}
+		tok[n] = s;
+		tok_len[n++] = i;
+		names += i + 1;
+		s += i;
+		len -= i;
+		number_trim(&s, &len);
+	}
+	occ = malloc(sizeof(*occ) + names);
+	if (!occ || owned_add(ps, occ) < 0) {
+		ps->oom = true;
+		return -ENOMEM;
+	}
+	occ->n = (unsigned)n;
+	at = (char *)(occ + 1);
+	for (size_t j = 0; j < n; j++) {
+		memcpy(at, tok[j], tok_len[j]);
+		at[tok_len[j]] = '\0';
+		occ->topic[j] = at;
+		at += tok_len[j] + 1;
+	}
+	*(const struct occupancy **)dst = occ;
+	return 0;
+}
+
 /* Parses the value of keys[k] into sec->p. Returns 0 or -EINVAL after reporting why. */
 static int value_parse(struct parser *ps, struct section *sec, unsigned line, size_t k,
 		       const char *s, size_t len)
@@ -402,6 +530,11 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 
 	/* `feedback =` turns feedback off, `target_lux =` makes an on/off zone of a dimmed one */
 	if (len == 0 && key->type != KEY_TOPIC && key->type != KEY_TARGET) {
+		/* `schedule =` and `occupancy =` turn off a global one in a zone. */
+		if (key->type == KEY_SCHEDULE || key->type == KEY_OCCUPANCY) {
+			*(const void **)dst = NULL;
+			return 0;
+		}
 		section_error(ps, sec, line, "missing value for %s", key->name);
 		return -EINVAL;
 	}
@@ -514,6 +647,21 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 		return -EINVAL;
 	case KEY_SENSORS:
 		return sensors_parse(ps, sec, line, s, len);
+	case KEY_SCHEDULE:
+		return schedule_value(ps, sec, line, dst, s, len);
+	case KEY_OCCUPANCY:
+		return occupancy_value(ps, sec, line, dst, s, len);
+	case KEY_OUTSIDE:
+		for (enum outside o = OUTSIDE_OFF; o <= OUTSIDE_HOLD; o++) {
+			const char *name = outside_name(o);
+
+			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
+				*(enum outside *)dst = o;
+				return 0;
+			}
+		}
+		section_error(ps, sec, line, "bad outside '%.*s' (off, on or hold)", SHOW(len), s);
+		return -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -853,10 +1001,10 @@ static int section_cmp(const struct zone_section *a, const struct zone_section *
 	return strcmp(a->name, b->name);
 }
 
-int thresholds_parse(const char *path, const char *text, size_t len, struct thresholds **out,
-		     struct errlist *errs)
+int thresholds_parse(const char *path, const char *text, size_t len, bool site,
+		     struct thresholds **out, struct errlist *errs)
 {
-	struct parser ps = { .path = path, .errs = errs };
+	struct parser ps = { .path = path, .site = site, .errs = errs };
 	const char *p = text, *end = text + len;
 	size_t errors = errs->count;
 	unsigned line = 0;
@@ -955,7 +1103,7 @@ out:
 	return r;
 }
 
-int thresholds_load(const char *path, struct thresholds **out, struct errlist *errs)
+int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -971,7 +1119,7 @@ int thresholds_load(const char *path, struct thresholds **out, struct errlist *e
 		errlist_add(errs, path, 0, "%s", strerror(-r));
 		return r;
 	}
-	r = thresholds_parse(path, text, len, out, errs);
+	r = thresholds_parse(path, text, len, site, out, errs);
 	free(text);
 	return r;
 }
@@ -987,6 +1135,13 @@ void thresholds_free(struct thresholds *t)
 
 		free(t->texts);
 		t->texts = next;
+	}
+	while (t->owned) {
+		struct owned *next = t->owned->next;
+
+		free(t->owned->p);
+		free(t->owned);
+		t->owned = next;
 	}
 	free(t->sensors);
 	free(t->names);
@@ -1045,6 +1200,19 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 	}
 	HASH_CLEAR(hh, seen);
 	free(all);
+}
+
+const char *outside_name(enum outside o)
+{
+	switch (o) {
+	case OUTSIDE_ON:
+		return "on";
+	case OUTSIDE_HOLD:
+		return "hold";
+	case OUTSIDE_OFF:
+		break;
+	}
+	return "off";
 }
 
 const char *failsafe_name(enum failsafe f)
@@ -1148,6 +1316,19 @@ static void format_seconds(int64_t ms, char *buf, size_t size)
 		buf[--n] = '\0';
 }
 
+/* The windows in their canonical spelling; empty without a schedule. */
+static void schedule_dump(const struct schedule *s, FILE *f)
+{
+	char buf[SCHEDULE_WINDOWS * 48];
+
+	if (!s) {
+		fprintf(f, "schedule =\n");
+		return;
+	}
+	schedule_format(s, buf, sizeof(buf));
+	fprintf(f, "schedule = %s\n", buf);
+}
+
 static void params_dump(const struct thresholds *t, const struct zone_params *p, FILE *f)
 {
 	char buf[32];
@@ -1199,6 +1380,18 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 			break;
 		case KEY_PERCENT:
 			fprintf(f, "%s = %u\n", keys[k].name, *(const uint8_t *)v);
+			break;
+		case KEY_SCHEDULE:
+			schedule_dump(p->schedule, f);
+			break;
+		case KEY_OUTSIDE:
+			fprintf(f, "%s = %s\n", keys[k].name, outside_name(p->outside));
+			break;
+		case KEY_OCCUPANCY:
+			fprintf(f, "%s =", keys[k].name);
+			for (unsigned i = 0; p->occupancy && i < p->occupancy->n; i++)
+				fprintf(f, " %s", p->occupancy->topic[i]);
+			fprintf(f, "\n");
 			break;
 		}
 	}

@@ -18,6 +18,7 @@
 #include "reload.h"
 #include "signals.h"
 #include "status.h"
+#include "sun.h"
 #include "supervisor.h"
 #include "thresholds.h"
 
@@ -168,7 +169,7 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t, b
 
 	if (config_load(path, &d->cfg, &errs, &warns) < 0) {
 		rc = check ? 1 : EX_CONFIG;
-	} else if (thresholds_load(d->cfg.thresholds_file, t, &errs) < 0) {
+	} else if (thresholds_load(d->cfg.thresholds_file, config_has_site(&d->cfg), t, &errs) < 0) {
 		config_free(&d->cfg);
 		rc = check ? 1 : EX_CONFIG;
 	}
@@ -186,6 +187,35 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t, b
 	return rc;
 }
 
+/*
+ * "site: sunrise 05:47 sunset 21:58" for today in local time, or "site: polar day" / "site:
+ * polar night"; nothing without a [site], whose empty keys the dump already shows.
+ */
+static void site_print(const struct config *cfg)
+{
+	struct sun_site site = { cfg->site_latitude, cfg->site_longitude };
+	time_t now = time(NULL), rise, set;
+	char r[8], s[8];
+	struct tm tm;
+
+	if (!config_has_site(cfg))
+		return;
+	localtime_r(&now, &tm);
+	switch (sun_times(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &site, &rise, &set)) {
+	case SUN_POLAR_DAY:
+		printf("site: polar day\n");
+		return;
+	case SUN_POLAR_NIGHT:
+		printf("site: polar night\n");
+		return;
+	case SUN_NORMAL:
+		break;
+	}
+	strftime(r, sizeof(r), "%H:%M", localtime_r(&rise, &tm));
+	strftime(s, sizeof(s), "%H:%M", localtime_r(&set, &tm));
+	printf("site: sunrise %s sunset %s\n", r, s);
+}
+
 static int check_config(const char *path)
 {
 	struct daemon d = { 0 };
@@ -195,6 +225,7 @@ static int check_config(const char *path)
 	if (rc)
 		return rc;
 	printf("configuration OK\n");
+	site_print(&d.cfg);
 	config_dump(&d.cfg, stdout);
 	printf("\n# %s\n", d.cfg.thresholds_file);
 	thresholds_dump(t, stdout);

@@ -179,6 +179,57 @@ int lamp_parse(const void *payload, size_t len, const char *field)
 	return lamp_word(s, len);
 }
 
+/* A presence word in any case: 1, 0 or -EINVAL. */
+static int presence_word(const char *s, size_t len)
+{
+	static const char *const words[] = { "false", "0", "off", "unoccupied",
+					     "true",  "1", "on",  "occupied" };
+
+	number_trim(&s, &len);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == len && strncasecmp(words[i], s, len) == 0)
+			return i >= 4;
+	return -EINVAL;
+}
+
+static int presence_json(const char *s, size_t len, const char *field)
+{
+	struct json_object *root = json_parse_strict(s, len);
+	struct json_object *val = root ? json_walk(root, field) : NULL;
+	int r = -EINVAL;
+
+	switch (json_object_get_type(val)) {
+	case json_type_string:
+		r = presence_word(json_object_get_string(val),
+				  (size_t)json_object_get_string_len(val));
+		break;
+	case json_type_boolean:
+		r = json_object_get_boolean(val) ? 1 : 0;
+		break;
+	case json_type_int:
+		r = json_object_get_int64(val) == 1 ? 1 : json_object_get_int64(val) == 0 ? 0 : r;
+		break;
+	default:
+		break;
+	}
+	json_object_put(root);
+	return r;
+}
+
+int presence_parse(const void *payload, size_t len, const char *field)
+{
+	const char *s = payload;
+	size_t i = 0;
+
+	if (len == 0 || memchr(s, '\0', len))
+		return -EINVAL;
+	while (i < len && number_is_space(s[i]))
+		i++;
+	if (i < len && s[i] == '{')
+		return presence_json(s + i, len - i, field && *field ? field : "occupancy");
+	return presence_word(s, len);
+}
+
 /* "40%": a whole percentage 1..100 (0 is OFF, not a level of ON). Returns it or -EINVAL. */
 static int override_level(const char *s, size_t len)
 {

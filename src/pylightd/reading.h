@@ -21,6 +21,14 @@ int reading_parse(const void *payload, size_t len, const char *json_field, doubl
  */
 int lamp_parse(const void *payload, size_t len, const char *field);
 
+/*
+ * Parses a presence sensor's report: true/false, 1/0, ON/OFF or occupied/unoccupied in any
+ * case (white space around allowed), or a JSON object whose `field` (a dotted path; NULL or
+ * "" means "occupancy", Zigbee2MQTT's) holds one of those words as a string, a boolean, or
+ * the number 1 or 0. Returns 1 (presence), 0 (no presence) or -EINVAL.
+ */
+int presence_parse(const void *payload, size_t len, const char *field);
+
 enum override_cmd { OVERRIDE_AUTO, OVERRIDE_ON, OVERRIDE_OFF };
 
 /*

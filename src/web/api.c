@@ -79,7 +79,7 @@ static void thresholds_refresh(struct api *a)
 	a->ino = st.st_ino;
 	a->size = st.st_size;
 	a->mtime = st.st_mtim;
-	if (thresholds_load(a->ref_path, &t, &errs) == 0) {
+	if (thresholds_load(a->ref_path, a->site, &t, &errs) == 0) {
 		thresholds_free(a->t);
 		a->t = t;
 		a->t_gen++;
@@ -145,11 +145,11 @@ void api_ref_get(struct api *a, struct reply *r)
 }
 
 /* Parses `text` as pylightd would; 0, or -EINVAL after answering 422 with every error. */
-static int text_check(struct reply *r, const char *text, size_t len)
+static int text_check(const struct api *a, struct reply *r, const char *text, size_t len)
 {
 	struct errlist errs = { 0 };
 	struct thresholds *t;
-	int rc = thresholds_parse("", text, len, &t, &errs);
+	int rc = thresholds_parse("", text, len, a->site, &t, &errs);
 
 	if (rc < 0)
 		api_reply(r, 422, body_errors(&errs));
@@ -169,7 +169,7 @@ void api_ref_check(struct api *a, json_object *body, struct reply *r)
 		reply_message(r, 422, why);
 		return;
 	}
-	if (text_check(r, text, len) < 0)
+	if (text_check(a, r, text, len) < 0)
 		return;
 	o = json_object_new_object();
 	if (o)
@@ -195,7 +195,7 @@ static void save(struct api *a, struct reply *r, const char *etag, const char *t
 		snprintf(r->etag, sizeof(r->etag), "%s", now);
 		return;
 	}
-	if (text_check(r, text, len) < 0)
+	if (text_check(a, r, text, len) < 0)
 		return;
 	rc = reffile_save(a->ref_path, text, len);
 	if (rc < 0) {

@@ -15,6 +15,7 @@
 /* Everything a request may touch. Requests are served one at a time (one HTTP thread). */
 struct api {
 	const char *ref_path;
+	bool site; /* pylight.ini has a [site]: ref.txt may use sunrise and sunset */
 	struct zonecache *zones;
 	struct bus *bus;
 	/* the thresholds in force: the last valid ref.txt, reparsed when the file changes */

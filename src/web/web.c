@@ -168,7 +168,7 @@ static int check_config(const char *path)
 
 	if (config_load(path, &cfg, &errs, &warns) == 0) {
 		if (web_check(&cfg, false, &ws, &errs) == 0 &&
-		    thresholds_load(cfg.thresholds_file, &t, &errs) == 0)
+		    thresholds_load(cfg.thresholds_file, config_has_site(&cfg), &t, &errs) == 0)
 			rc = 0;
 		web_settings_free(&ws);
 	}
@@ -277,7 +277,7 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 	}
 	log_set_level(cfg->log_level);
 	/* an invalid ref.txt is what the page is for: it is reported, and served to be fixed */
-	if (thresholds_load(cfg->thresholds_file, &t, &errs) < 0) {
+	if (thresholds_load(cfg->thresholds_file, config_has_site(cfg), &t, &errs) < 0) {
 		log_errlist(LOG_WARNING, &errs);
 		log_msg(LOG_WARNING, "%s is invalid: pylightd keeps its previous thresholds",
 			cfg->thresholds_file);
@@ -340,6 +340,7 @@ static int serve(const char *path)
 		goto out;
 	}
 	api_init(&api, cfg.thresholds_file, zones, bus);
+	api.site = config_has_site(&cfg);
 	if (http_start(fd, &api, cfg.web_user, ws.password, &http, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		api_free(&api);

@@ -7,7 +7,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-"thresholds config reading override web"}
+TARGETS=${FUZZ_TARGETS:-"thresholds config reading override web schedule presence"}
 CC_FUZZ=${CC_FUZZ:-clang}
 OUT=build/fuzz
 RUN=$OUT/run
@@ -35,10 +35,13 @@ LIBS="$(pkg-config --libs inih json-c) -lm"
 
 srcs() {
 	case $1 in
-	thresholds) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c" ;;
-	config) echo "src/common/errlist.c src/common/cluster.c src/common/config.c" ;;
-	reading | override) echo "src/common/number.c src/pylightd/reading.c" ;;
-	web) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c src/pylightd/reading.c src/web/body.c \
+	thresholds) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c src/common/schedule.c \
+		src/common/sun.c" ;;
+	config) echo "src/common/errlist.c src/common/cluster.c src/common/number.c src/common/config.c" ;;
+	reading | override | presence) echo "src/common/number.c src/pylightd/reading.c" ;;
+	schedule) echo "src/common/schedule.c src/common/sun.c" ;;
+	web) echo "src/common/number.c src/common/errlist.c src/common/thresholds.c src/common/schedule.c \
+		src/common/sun.c src/pylightd/reading.c src/web/body.c \
 		src/web/edit.c" ;;
 	esac
 }

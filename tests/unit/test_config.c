@@ -666,7 +666,8 @@ static void test_dump(void **state)
 		 "\n[log]\nlevel = warning\n"
 		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
 		 "\n[cluster]\nnode =\n"
-		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n",
+		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n"
+		 "\n[site]\nlatitude =\nlongitude =\n",
 		 dir);
 	assert_string_equal(out, want);
 	free(out);
@@ -752,9 +753,34 @@ static int dir_remove(void **state)
 	return rmdir(dir);
 }
 
+static void test_site(void **state)
+{
+	struct load l;
+
+	(void)state;
+	load_ok(&l, "[mqtt]\n");
+	assert_false(config_has_site(&l.cfg));
+	load_done(&l);
+	load_ok(&l, "[site]\nlatitude = 69.6492\nlongitude = -18.9553\n");
+	assert_true(config_has_site(&l.cfg));
+	assert_true(l.cfg.site_latitude == 69.6492);
+	assert_true(l.cfg.site_longitude == -18.9553);
+	load_done(&l);
+	load_ok(&l, "[site]\nlatitude = -90\nlongitude = 180\n");
+	load_done(&l);
+	expect_error("[site]\nlatitude = 91\nlongitude = 0\n", 2,
+		     "bad value '91' for latitude: expected decimal degrees from -90 to 90");
+	expect_error("[site]\nlatitude = 45\nlongitude = -180.5\n", 3,
+		     "bad value '-180.5' for longitude: expected decimal degrees from -180 to 180");
+	expect_error("[site]\nlatitude = 45N\nlongitude = 0\n", 2,
+		     "bad value '45N' for latitude: expected decimal degrees from -90 to 90");
+	expect_error("\n[site]\nlatitude = 45\n", 3, "latitude and longitude must be set together");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_defaults_when_empty),
 		cmocka_unit_test(test_every_key_parsed),
 		cmocka_unit_test(test_password_in_ini),

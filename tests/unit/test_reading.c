@@ -415,6 +415,49 @@ static void test_override_not_nul_terminated(void **state)
 	assert_int_equal(cmd, OVERRIDE_AUTO);
 }
 
+static int presence(const char *s, const char *field)
+{
+	return presence_parse(s, strlen(s), field);
+}
+
+static void test_presence_words(void **state)
+{
+	(void)state;
+	assert_int_equal(presence("true", NULL), 1);
+	assert_int_equal(presence("FALSE", NULL), 0);
+	assert_int_equal(presence("1", NULL), 1);
+	assert_int_equal(presence(" 0\n", NULL), 0);
+	assert_int_equal(presence("On", NULL), 1);
+	assert_int_equal(presence("off", NULL), 0);
+	assert_int_equal(presence("Occupied", NULL), 1);
+	assert_int_equal(presence("UNOCCUPIED", NULL), 0);
+	assert_int_equal(presence("", NULL), -EINVAL);
+	assert_int_equal(presence("yes", NULL), -EINVAL);
+	assert_int_equal(presence("2", NULL), -EINVAL);
+	assert_int_equal(presence("occupiedx", NULL), -EINVAL);
+	assert_int_equal(presence_parse("true\0", 5, NULL), -EINVAL);
+	/* Not NUL-terminated: only `len` bytes count. */
+	assert_int_equal(presence_parse("offline", 3, NULL), 0);
+}
+
+static void test_presence_json(void **state)
+{
+	(void)state;
+	/* Zigbee2MQTT's report, at the default field. */
+	assert_int_equal(presence("{\"occupancy\": true, \"battery\": 97}", NULL), 1);
+	assert_int_equal(presence("{\"occupancy\": false}", ""), 0);
+	assert_int_equal(presence("{\"occupancy\": \"Occupied\"}", NULL), 1);
+	assert_int_equal(presence("{\"occupancy\": 0}", NULL), 0);
+	assert_int_equal(presence("{\"a\": {\"presence\": \"ON\"}}", "a.presence"), 1);
+	assert_int_equal(presence("{\"a\": {\"presence\": 1}}", "a.presence"), 1);
+	assert_int_equal(presence("{\"occupancy\": 2}", NULL), -EINVAL);
+	assert_int_equal(presence("{\"occupancy\": null}", NULL), -EINVAL);
+	assert_int_equal(presence("{\"occupancy\": \"maybe\"}", NULL), -EINVAL);
+	assert_int_equal(presence("{\"presence\": true}", NULL), -EINVAL);
+	assert_int_equal(presence("{\"occupancy\": true", NULL), -EINVAL);
+	assert_int_equal(presence("{\"occupancy\": true} x", NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +487,8 @@ int main(void)
 		cmocka_unit_test(test_override_levels),
 		cmocka_unit_test(test_override_not_nul_terminated),
 		cmocka_unit_test(test_lamp_reports),
+		cmocka_unit_test(test_presence_words),
+		cmocka_unit_test(test_presence_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,9 @@
 
 /* Parses a string literal (which may hold NULs) that must be valid. */
 #define PARSE_OK(lit) parse_ok(lit, sizeof(lit) - 1)
+/* Whether the next parse has a [site]; tests of sunrise/sunset without one clear it. */
+static bool site = true;
+
 /* Parses a string literal that must be rejected with exactly these messages, in this order. */
 #define PARSE_ERRORS(lit, ...)                                                      \
 	do {                                                                        \
@@ -30,7 +33,7 @@ static struct thresholds *parse_ok(const char *text, size_t len)
 	struct thresholds *t = NULL;
 	int r;
 
-	r = thresholds_parse("ref.txt", text, len, &t, &errs);
+	r = thresholds_parse("ref.txt", text, len, site, &t, &errs);
 	if (r != 0)
 		fail_msg("rejected (%d): %s", r, errs.kept ? errs.msg[0] : "no message");
 	assert_int_equal(errs.count, 0);
@@ -43,7 +46,7 @@ static void parse_errors(const char *text, size_t len, const char *const *want, 
 	struct errlist errs = { 0 };
 	struct thresholds *t = (struct thresholds *)&errs; /* must be reset to NULL */
 
-	assert_int_equal(thresholds_parse("ref.txt", text, len, &t, &errs), -EINVAL);
+	assert_int_equal(thresholds_parse("ref.txt", text, len, site, &t, &errs), -EINVAL);
 	assert_null(t);
 	for (size_t i = 0; i < errs.kept && i < n; i++)
 		assert_string_equal(errs.msg[i], want[i]);
@@ -283,14 +286,15 @@ static void test_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
 				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n"
 				  "\n"
 				  "[zone a b]\n"
 				  "on_below = 100\n"
@@ -309,14 +313,15 @@ static void test_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
 				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n"
 				  "\n"
 				  "[zone z/last]\n"
 				  "on_below = 300\n"
@@ -335,14 +340,15 @@ static void test_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
-				  "deadband = 2\n");
+				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n");
 	thresholds_free(t);
 
 	/* The dump reads back as the same table. */
@@ -438,14 +444,15 @@ static void test_sensors_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
 				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n"
 				  "\n"
 				  "[zone a]\n"
 				  "on_below = 10\n"
@@ -464,14 +471,15 @@ static void test_sensors_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
 				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n"
 				  "\n"
 				  "[zone b]\n"
 				  "on_below = 300\n"
@@ -491,14 +499,15 @@ static void test_sensors_dump(void **state)
 				  "confirm_within = 5s\n"
 				  "retries = 3\n"
 				  "manual = override\n"
-
 				  "target_lux =\n"
-
 				  "level_min = 10\n"
-
 				  "max_step = 20\n"
-
-				  "deadband = 2\n");
+				  "deadband = 2\n"
+				  "schedule =\n"
+				  "outside = off\n"
+				  "occupancy =\n"
+				  "occupancy_field = occupancy\n"
+				  "vacancy_after = 900s\n");
 	thresholds_free(t);
 	/* The dump reads back as the same table. */
 	t = parse_ok(text, strlen(text));
@@ -948,7 +957,7 @@ static void test_errlist_keeps_first(void **state)
 	n = snprintf(text, sizeof(text), "on_below = 1\n");
 	for (int i = 0; i < ERRLIST_KEEP + 20; i++)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "k%d = 1\n", i);
-	assert_int_equal(thresholds_parse("ref.txt", text, (size_t)n, &t, &errs), -EINVAL);
+	assert_int_equal(thresholds_parse("ref.txt", text, (size_t)n, /* site = */ true, &t, &errs), -EINVAL);
 	assert_int_equal(errs.count, ERRLIST_KEEP + 20);
 	assert_int_equal(errs.kept, ERRLIST_KEEP);
 	assert_string_equal(errs.msg[0], "ref.txt:2: unknown key 'k0'");
@@ -1002,13 +1011,13 @@ static void test_load(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "250 300\n", 8), 8);
 
-	assert_int_equal(thresholds_load(path, &t, &errs), 0);
+	assert_int_equal(thresholds_load(path, /* site = */ true, &t, &errs), 0);
 	assert_true(thresholds_get(t, "")->off_above == 300);
 	thresholds_free(t);
 
 	/* Sparse, so the test stays cheap. */
 	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
-	assert_int_equal(thresholds_load(path, &t, &errs), -EFBIG);
+	assert_int_equal(thresholds_load(path, /* site = */ true, &t, &errs), -EFBIG);
 	assert_null(t);
 	assert_int_equal(errs.count, 1);
 	assert_true(strstr(errs.msg[0], ": file is larger than 16 MiB") != NULL);
@@ -1016,17 +1025,102 @@ static void test_load(void **state)
 	close(fd);
 	unlink(path);
 
-	assert_int_equal(thresholds_load("/nonexistent/ref.txt", &t, &errs), -ENOENT);
+	assert_int_equal(thresholds_load("/nonexistent/ref.txt", /* site = */ true, &t, &errs), -ENOENT);
 	assert_null(t);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.msg[0], "/nonexistent/ref.txt: No such file or directory");
 	errlist_clear(&errs);
 }
 
+static void test_time_and_presence_keys(void **state)
+{
+	static const char text[] = "on_below = 100\n"
+				   "schedule = Mon-Fri 07:00-19:00\n"
+				   "occupancy = zigbee2mqtt/pir1 zigbee2mqtt/pir2\n"
+				   "vacancy_after = 10m\n"
+				   "[zone street]\n"
+				   "schedule = sunset-30m-sunrise\n"
+				   "outside = HOLD\n"
+				   "occupancy =\n"
+				   "[zone hall]\n"
+				   "occupancy_field = state.presence\n";
+	struct thresholds *t = parse_ok(text, sizeof(text) - 1);
+	const struct zone_params *g = thresholds_get(t, ""), *street = thresholds_get(t, "street");
+	const struct zone_params *hall = thresholds_get(t, "hall");
+	char *out;
+
+	(void)state;
+	assert_non_null(g->schedule);
+	assert_int_equal(g->outside, OUTSIDE_OFF);
+	assert_int_equal(g->occupancy->n, 2);
+	assert_string_equal(g->occupancy->topic[1], "zigbee2mqtt/pir2");
+	assert_string_equal(g->occupancy_field, "occupancy");
+	assert_int_equal(g->vacancy_after, 600000);
+	assert_int_equal(street->outside, OUTSIDE_HOLD);
+	assert_null(street->occupancy);
+	assert_true(street->schedule != g->schedule);
+	/* Inherited: the same schedule and sensors, the zone's own field. */
+	assert_ptr_equal(hall->schedule, g->schedule);
+	assert_ptr_equal(hall->occupancy, g->occupancy);
+	assert_string_equal(hall->occupancy_field, "state.presence");
+	out = dump(t);
+	assert_non_null(strstr(out, "schedule = Mon-Fri 07:00-19:00\n"));
+	assert_non_null(strstr(out, "[zone street]\n"));
+	assert_non_null(strstr(out, "schedule = daily sunset-30m-sunrise\noutside = hold\n"
+				    "occupancy =\n"));
+	assert_non_null(strstr(out, "occupancy = zigbee2mqtt/pir1 zigbee2mqtt/pir2\n"));
+	assert_non_null(strstr(out, "vacancy_after = 600s\n"));
+	free(out);
+	thresholds_free(t);
+}
+
+static void test_time_and_presence_errors(void **state)
+{
+	(void)state;
+	PARSE_ERRORS("on_below = 1\nschedule = Mon-Fry 07:00-19:00\n",
+		     "ref.txt:2: bad schedule: bad day range: unknown day 'Fry' after '-'");
+	PARSE_ERRORS("on_below = 1\n[zone a]\nschedule = 25:00-06:00\noutside = dim\n",
+		     "ref.txt:3: bad schedule: bad time '25:00-06:00' (HH:MM from 00:00 to "
+		     "23:59, or sunrise/sunset) in [zone a]",
+		     "ref.txt:4: bad outside 'dim' (off, on or hold) in [zone a]");
+	PARSE_ERRORS("on_below = 1\nschedule = sunset-3O-sunrise\n",
+		     "ref.txt:2: bad schedule: bad offset '-3O-sunrise' (a whole number with s, "
+		     "m or h: sunset-30m, sunrise+1h)");
+	PARSE_ERRORS("on_below = 1\nschedule = Mon,,Tue 07:00-08:00\n",
+		     "ref.txt:2: bad schedule: bad list of days: expected a day after ','");
+	PARSE_ERRORS("on_below = 1\noccupancy = a/+/b\noccupancy_field = .x\n"
+		     "vacancy_after = -1\n",
+		     "ref.txt:2: occupancy 'a/+/b' is not a topic: no wildcards, no trailing '/'",
+		     "ref.txt:3: occupancy_field '.x' is not a dotted path like state or a.b",
+		     "ref.txt:4: negative duration '-1' for vacancy_after");
+	PARSE_ERRORS("on_below = 1\n[zone a]\noccupancy = p p\n",
+		     "ref.txt:3: occupancy sensor 'p' listed twice in [zone a]");
+	PARSE_ERRORS("on_below = 1\noccupancy = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n",
+		     "ref.txt:2: more than 16 occupancy sensors");
+}
+
+static void test_sun_needs_site(void **state)
+{
+	static const char text[] = "on_below = 1\n[zone street]\nschedule = sunset-sunrise\n"
+				   "[zone office]\nschedule = Mon-Fri 07:00-19:00\n";
+
+	(void)state;
+	site = false;
+	PARSE_ERRORS("on_below = 1\n[zone street]\nschedule = sunset-sunrise\n"
+		     "[zone office]\nschedule = Mon-Fri 07:00-19:00\n",
+		     "ref.txt:3: schedule uses sunrise or sunset: set [site] latitude and "
+		     "longitude in pylight.ini in [zone street]");
+	site = true;
+	thresholds_free(parse_ok(text, sizeof(text) - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_number),
+		cmocka_unit_test(test_time_and_presence_keys),
+		cmocka_unit_test(test_time_and_presence_errors),
+		cmocka_unit_test(test_sun_needs_site),
 		cmocka_unit_test(test_two_numbers),
 		cmocka_unit_test(test_keys_all),
 		cmocka_unit_test(test_keys_defaults),
