@@ -631,50 +631,21 @@ static void adopt(struct control *c, struct zone *z, const struct explained *e, 
 		 light_name(z->st.light), mode_name(z->st.mode));
 }
 
-/*
- * A zone's explanation. A zone this instance knows nothing of takes its state from it (for
- * two seconds after each connect, from the retained ones: so a restart loses no override),
- * and so does a zone whose explanation is news: another instance decided it while this one
- * was away, or from a reading that came before this one's readings subscription; its own
- * old readings would undo that decision. A shadow that agrees takes the owner's count of
- * switches and last change, so that the next comparison is like for like. An owner that
- * takes news in, or sees its zone explained by another instance (one that took the zone
- * over while views differed, its message arriving last), publishes its own explanation (an
- * answer at most once a second), so that the retained one names the owner and is the newest.
- */
+/* A zone's explanation from another instance (or this one's own, echoed). */
 static void on_explanation(struct control *c, const char *name, const void *payload,
 			   size_t len, bool retained, int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
-	bool ours = memmem(payload, len, c->node_needle, strlen(c->node_needle)) != NULL;
-	bool window = retained && c->tk.adopting;
-	bool fresh = !z || (!z->st.has_reading && z->st.light == LIGHT_UNKNOWN &&
-			    z->st.mode == MODE_AUTO);
-	enum explain_news news = EXPLAIN_OLD;
 	struct explained e;
+	enum explain_news news = explain_heard(z, payload, len, c->node_needle,
+					       retained && c->tk.adopting, &e);
 
-	if ((ours && !(fresh && window)) || (!z && !window))
-		return;
-	/* The steady state, a shadow hearing the owner agree: nothing to parse for. */
-	if (!window && !fresh && !z->own.mine &&
-	    explain_agrees(payload, len, z->st.switches, z->since_wall))
-		return;
-	explain_parse(payload, len, &e);
-	if (e.light != LIGHT_UNKNOWN)
-		news = fresh ? EXPLAIN_NEWS : explain_news(&z->st, z->since_wall, &e, window);
 	if (news == EXPLAIN_NEWS && (z || (z = zone_get(c, name, now))))
 		adopt(c, z, &e, now);
-	if (news == EXPLAIN_SAME && !z->own.mine) {
-		if (e.has_switches)
-			z->st.switches = (uint32_t)e.switches;
-		if (e.has_since)
-			z->since_wall = e.since;
-	}
-	if (!z || !z->own.mine ||
-	    (news != EXPLAIN_NEWS && now - z->own.reexplained_at < 1000))
-		return;
-	z->own.reexplained_at = now;
-	reexplain(c, z, now);
+	/* An owner that takes news in, or sees its zone explained by another instance (one
+	 * that took the zone over while views differed, its message arriving last), answers. */
+	if (news != EXPLAIN_IGNORED && z && takeover_answer(&z->own, news == EXPLAIN_NEWS, now))
+		reexplain(c, z, now);
 }
 
 /* Routes the cluster's own topics. Returns false when `topic` is none of them. */
@@ -934,31 +905,10 @@ struct dump_ctx {
 static void zone_dump(struct zone *z, void *arg)
 {
 	const struct dump_ctx *dc = arg;
-	const struct zone_state *s = &z->st;
 	char buf[512];
 
-	int n = snprintf(buf, sizeof(buf),
-			 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
-			 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
-			 z->p->on_below, z->p->off_above, s->switches);
-
-	if (z->p->sensors && n > 0 && (size_t)n < sizeof(buf)) {
-		struct fresh f;
-
-		sensors_fresh(dc->c->sensors, z->p, dc->now, &f);
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " sensors %u/%u fresh (%s)", f.n,
-			      z->p->sensors, aggregate_name(z->p->aggregate));
-	}
-	if (z->p->feedback[0] && n > 0 && (size_t)n < sizeof(buf))
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " lamp %s %s retries %u",
-			      z->fb.lamp == LIGHT_UNKNOWN ? "unknown" :
-							    light_name((enum light)z->fb.lamp),
-			      z->fb.unconfirmed ? "unconfirmed" : "confirmed", z->fb.retries);
-	if (dc->c->cl && n > 0 && (size_t)n < sizeof(buf)) {
-		const char *owner = cluster_owner(dc->c->cl, z->name);
-
-		snprintf(buf + n, sizeof(buf) - (size_t)n, " owner %s", owner[0] ? owner : "none");
-	}
+	explain_line(z, dc->c->sensors, dc->c->cl ? cluster_owner(dc->c->cl, z->name) : NULL,
+		     dc->now, buf, sizeof(buf));
 	dc->line(buf);
 }
 

@@ -210,3 +210,56 @@ void explain_adopt(struct zone_state *s, int64_t *since_wall, const struct expla
 		s->mode = MODE_FAILSAFE;
 	}
 }
+
+enum explain_news explain_heard(struct zone *z, const void *payload, size_t len,
+				const char *needle, bool window, struct explained *e)
+{
+	bool ours = memmem(payload, len, needle, strlen(needle)) != NULL;
+	bool fresh = !z || (!z->st.has_reading && z->st.light == LIGHT_UNKNOWN &&
+			    z->st.mode == MODE_AUTO);
+	enum explain_news news;
+
+	if ((ours && !(fresh && window)) || (!z && !window))
+		return EXPLAIN_IGNORED;
+	if (!window && !fresh && !z->own.mine &&
+	    explain_agrees(payload, len, z->st.switches, z->since_wall))
+		return EXPLAIN_IGNORED;
+	explain_parse(payload, len, e);
+	if (e->light == LIGHT_UNKNOWN)
+		return EXPLAIN_OLD;
+	if (fresh)
+		return EXPLAIN_NEWS;
+	news = explain_news(&z->st, z->since_wall, e, window);
+	if (news == EXPLAIN_SAME && !z->own.mine) {
+		if (e->has_switches)
+			z->st.switches = (uint32_t)e->switches;
+		if (e->has_since)
+			z->since_wall = e->since;
+	}
+	return news;
+}
+
+void explain_line(const struct zone *z, const struct sensor_value *sensors, const char *owner,
+		  int64_t now, char *buf, size_t cap)
+{
+	const struct zone_state *s = &z->st;
+	int n = snprintf(buf, cap,
+			 "zone '%s': %s %s lux %g smoothed %g on_below %g off_above %g switches %u",
+			 z->name, light_name(s->light), mode_name(s->mode), s->lux, s->smoothed,
+			 z->p->on_below, z->p->off_above, s->switches);
+
+	if (z->p->sensors && n > 0 && (size_t)n < cap) {
+		struct fresh f;
+
+		sensors_fresh(sensors, z->p, now, &f);
+		n += snprintf(buf + n, cap - (size_t)n, " sensors %u/%u fresh (%s)", f.n,
+			      z->p->sensors, aggregate_name(z->p->aggregate));
+	}
+	if (z->p->feedback[0] && n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, " lamp %s %s retries %u",
+			      z->fb.lamp == LIGHT_UNKNOWN ? "unknown" :
+							    light_name((enum light)z->fb.lamp),
+			      z->fb.unconfirmed ? "unconfirmed" : "confirmed", z->fb.retries);
+	if (owner && n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, " owner %s", owner[0] ? owner : "none");
+}

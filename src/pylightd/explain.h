@@ -56,14 +56,35 @@ bool explain_agrees(const void *payload, size_t len, uint32_t switches, int64_t 
  * and mode, OLD otherwise. `since` is in seconds, stamped on each instance's own clock: a tie
  * is news only in the retained ones.
  */
-enum explain_news { EXPLAIN_OLD, EXPLAIN_SAME, EXPLAIN_NEWS };
+enum explain_news { EXPLAIN_IGNORED, EXPLAIN_OLD, EXPLAIN_SAME, EXPLAIN_NEWS };
 enum explain_news explain_news(const struct zone_state *s, int64_t since_wall,
 			       const struct explained *e, bool window);
+/*
+ * Another instance's explanation of zone `z` (NULL: a zone unknown here); `needle` is
+ * "\"node\":\"NODE\"" of this instance, `window` whether it came retained just after a
+ * connect. A zone this instance knows nothing of takes its state from it (in the window,
+ * from the retained ones: so a restart loses no override), and so does a zone whose
+ * explanation is news: another instance decided it while this one was away, or from a
+ * reading that came before this one's readings subscription; its own old readings would
+ * undo that decision. A shadow that agrees takes the owner's count of switches and last
+ * change here, so that the next comparison is like for like. Returns IGNORED for this
+ * instance's own echo and for what needs no look (the steady state of a shadow hearing its
+ * owner agree), NEWS when the caller must adopt *e (creating the zone if unknown).
+ */
+enum explain_news explain_heard(struct zone *z, const void *payload, size_t len,
+				const char *needle, bool window, struct explained *e);
 /*
  * Takes a zone's light, mode, switches, last change (*since_wall) and override end from an
  * explanation, at `now` (monotonic ms), `wall` (time(), seconds) and `wall_ms`.
  */
 void explain_adopt(struct zone_state *s, int64_t *since_wall, const struct explained *e,
 		   int64_t now, int64_t wall, int64_t wall_ms);
+
+/*
+ * One line of `pylightd` status for zone `z` into buf: state, mode, lux, thresholds,
+ * counters, its sensors and lamp, and `owner` (NULL alone).
+ */
+void explain_line(const struct zone *z, const struct sensor_value *sensors, const char *owner,
+		  int64_t now, char *buf, size_t cap);
 
 #endif

@@ -133,6 +133,14 @@ bool takeover_changed(struct takeover *tk, size_t live)
 	return true;
 }
 
+bool takeover_answer(struct ownership *o, bool news, int64_t now)
+{
+	if (!o->mine || (!news && now - o->reexplained_at < 1000))
+		return false;
+	o->reexplained_at = now;
+	return true;
+}
+
 void takeover_decide(struct zone_state *s, const struct zone_params *p, enum light order_seen,
 		     int64_t now, struct decision *d)
 {

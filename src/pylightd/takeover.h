@@ -79,6 +79,12 @@ bool takeover_reown(struct takeover *tk, struct ownership *o, bool mine);
 bool takeover_changed(struct takeover *tk, size_t live);
 
 /*
+ * Whether this instance, the zone's owner, answers another's explanation of it with its own
+ * at `now` (always for `news` it took in, else at most once a second): so that the retained
+ * one names the owner and is the newest.
+ */
+bool takeover_answer(struct ownership *o, bool news, int64_t now);
+/*
  * This instance became the zone's owner: decides into *d, ordering the zone's light when the
  * last order seen differs (the one before is still in force).
  */
