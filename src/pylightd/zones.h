@@ -9,10 +9,12 @@
 #include <uthash.h>
 
 #include "decide.h"
+#include "feedback.h"
+#include "takeover.h"
 
 /*
- * One zone. The caller reads name and p and owns st, since_wall, warned_at and suppressed;
- * the fields marked "table" belong to zones.c and change only through zones_*.
+ * One zone. The caller reads name and p and owns st, since_wall, warned_at, suppressed, fb
+ * and own; the fields marked "table" belong to zones.c and change only through zones_*.
  */
 struct zone {
 	UT_hash_handle hh;           /* table: lookup by name */
@@ -23,17 +25,8 @@ struct zone {
 	int64_t since_wall;          /* wall-clock seconds of the last change, for explanations */
 	int64_t warned_at;           /* rate limit of rejected-input warnings */
 	uint32_t suppressed;         /* warnings not logged since warned_at */
-	uint32_t manual_quiet;       /* hand switches not logged since manual_at */
-	int64_t manual_at;           /* rate limit of the hand-switching notice */
-	int64_t reexplained_at;      /* rate limit of answers to others' explanations (cluster) */
-	int64_t fb_deadline;         /* re-publish an unconfirmed order then; DECIDE_NEVER: none */
-	struct zone *fb_next;        /* the next zone whose lamp reports on the same topic */
-	uint8_t lamp;                /* enum light: what the lamp last reported */
-	uint8_t fb_retries;          /* re-publishes of the current order */
-	bool unconfirmed;            /* the lamp has not reported the current order yet */
-	bool gave_up;                /* ... and its retries are spent */
-	bool mine;                   /* this instance publishes its orders (always, alone) */
-	uint8_t order_seen;          /* enum light: the last order seen on its topic (cluster) */
+	struct feedback_state fb;    /* its lamp's reports (feedback.c) */
+	struct ownership own;        /* which instance orders it (takeover.c) */
 	double one;                  /* table: the window when smoothing is 1 */
 	char name[];
 };
