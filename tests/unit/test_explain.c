@@ -30,7 +30,9 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), &f->t, &errs), 0);
+	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), /* site = */ false, &f->t,
+					  &errs),
+			 0);
 	assert_int_equal(zones_new(&f->zs), 0);
 	f->v = sensors_new(f->t, NULL, NULL);
 	*state = f;

@@ -17,7 +17,9 @@ static struct thresholds *parse(const char *text)
 	struct errlist errs = { 0 };
 	struct thresholds *t = NULL;
 
-	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), &t, &errs), 0);
+	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), /* site = */ false, &t,
+					  &errs),
+			 0);
 	return t;
 }
 
