@@ -1,5 +1,5 @@
 /* control.c -- turns messages and timers into decisions and publishes; one lock for all */
-#include "control.h"
+#include "control_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,35 +24,6 @@
 #define WARN_INTERVAL_MS 10000
 /* Retained messages have arrived by then: clear the ghost configs, stop adopting. */
 #define SETTLE_AFTER_MS 2000
-
-/*
- * The state machines are pure modules: decide.c (a zone's light), sensors.c (its listed
- * sensors), feedback.c (its lamp), takeover.c (the other instances) and explain.c (the
- * explanation). This file routes each message to them and carries out what they return:
- * decisions in apply(), lamp feedback in feedback_apply(), the cluster's in cluster_apply().
- */
-struct control {
-	pthread_mutex_t lock; /* guards everything below: one reading, one table */
-	const struct config *cfg;
-	struct thresholds *t;
-	struct zones *zones;
-	struct control_out out;
-	struct control_stats st;
-	struct sensor_value *sensors; /* by the thresholds' sensor numbers */
-	size_t readings_len, override_len;
-	int64_t armed;           /* the deadline last handed to out.wake */
-	int64_t anon_warned_at;  /* rate limit for input that names no existing zone */
-	uint32_t anon_suppressed;
-	char *topic;             /* scratch for "orders/ZONE" */
-	size_t topic_cap;
-	struct discovery *disc;  /* Home Assistant discovery; NULL when off */
-	struct feedback_topics *fb_topics; /* the zones by the topic their lamp reports on */
-	int64_t settle_at;       /* when the retained messages of a connect are in; or NEVER */
-	struct cluster *cl;      /* the other instances; NULL alone */
-	struct takeover tk;      /* heartbeats, expiry and adoption with them */
-	size_t status_len, orders_len, zone_state_len;
-	char *node_needle;       /* "\"node\":\"NODE\"": this instance's explanations hold it */
-};
 
 int control_new(const struct config *cfg, struct thresholds *t, const struct control_out *out,
 		struct control **ctl)
@@ -107,7 +78,7 @@ void control_free(struct control *c)
 }
 
 /* "base" for the default zone, "base/ZONE" otherwise; NULL when out of memory. */
-static const char *zone_topic(struct control *c, const char *base, const char *zone)
+const char *control_zone_topic(struct control *c, const char *base, const char *zone)
 {
 	size_t need = strlen(base) + strlen(zone) + 2;
 
@@ -126,7 +97,7 @@ static const char *zone_topic(struct control *c, const char *base, const char *z
 }
 
 /* The zone named by `topic` below `base`: "" for base itself, NULL if it names none. */
-static const char *topic_zone(const char *topic, const char *base, size_t blen)
+const char *control_topic_zone(const char *topic, const char *base, size_t blen)
 {
 	if (strncmp(topic, base, blen) != 0)
 		return NULL;
@@ -137,12 +108,9 @@ static const char *topic_zone(const char *topic, const char *base, size_t blen)
 	return NULL;
 }
 
-
 /* Logs a rejected input at most once per WARN_INTERVAL_MS per zone, counting the rest. */
-static void warn_limited(struct control *c, struct zone *z, const char *zone, int64_t now,
-			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void warn_limited(struct control *c, struct zone *z, const char *zone, int64_t now,
-			 const char *fmt, ...)
+void control_warn(struct control *c, struct zone *z, const char *zone, int64_t now, const char *fmt,
+		  ...)
 {
 	int64_t *at = z ? &z->warned_at : &c->anon_warned_at;
 	uint32_t *suppressed = z ? &z->suppressed : &c->anon_suppressed;
@@ -196,7 +164,7 @@ static void rearm(struct control *c)
 	}
 }
 
-static void schedule(struct control *c, struct zone *z, int64_t wake)
+void control_schedule(struct control *c, struct zone *z, int64_t wake)
 {
 	if (zones_schedule(c->zones, z, wake) < 0)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
@@ -205,7 +173,7 @@ static void schedule(struct control *c, struct zone *z, int64_t wake)
 /* Publishes the zone's explanation; `why` is decide_reason()'s text for its decision. */
 static void explain(struct control *c, struct zone *z, const char *why)
 {
-	const char *topic = zone_topic(c, c->cfg->topics_zone_state, z->name);
+	const char *topic = control_zone_topic(c, c->cfg->topics_zone_state, z->name);
 	struct explain_ctx x = { .sensors = c->sensors, .t = c->t,
 				 .node = c->cl ? cluster_self(c->cl) : NULL,
 				 .now = monotonic_ms(), .wall_ms = wall_ms() };
@@ -224,7 +192,7 @@ static bool publish_order(struct control *c, struct zone *z, enum light light)
 	const char *payload = light == LIGHT_ON ? cfg->orders_on_payload : cfg->orders_off_payload;
 	const char *topic;
 
-	if (!z->own.mine || !(topic = zone_topic(c, cfg->topics_orders, z->name)))
+	if (!z->own.mine || !(topic = control_zone_topic(c, cfg->topics_orders, z->name)))
 		return false;
 	c->out.publish(c->out.ctx, topic, payload, strlen(payload), cfg->orders_retain);
 	c->st.orders++;
@@ -265,8 +233,8 @@ static void feedback_apply(struct control *c, struct zone *z, const struct feedb
  * the zone's next deadline. `news` asks for the explanation even when the decision changed
  * nothing (the lamp's state did, or the zone changed hands).
  */
-static void apply(struct control *c, struct zone *z, const struct decision *d, int64_t now,
-		  bool news)
+void control_apply(struct control *c, struct zone *z, const struct decision *d, int64_t now,
+		   bool news)
 {
 	const struct config *cfg = c->cfg;
 	bool logged = d->order && z->own.mine && log_level_enabled(LOG_INFO);
@@ -300,16 +268,16 @@ static void apply(struct control *c, struct zone *z, const struct decision *d, i
 		explain(c, z, why);
 	if (z->fb.deadline < wake)
 		wake = z->fb.deadline;
-	schedule(c, z, wake);
+	control_schedule(c, z, wake);
 }
 
 /* Something the explanation shows changed, not the light: explain with the present reason. */
-static void reexplain(struct control *c, struct zone *z, int64_t now)
+void control_reexplain(struct control *c, struct zone *z, int64_t now)
 {
 	struct decision d;
 
 	decide_tick(&z->st, z->p, now, &d);
-	apply(c, z, &d, now, true);
+	control_apply(c, z, &d, now, true);
 }
 
 /* --- lamp feedback ------------------------------------------------------------------- */
@@ -332,12 +300,12 @@ static void lamp_report(struct control *c, struct zone *z, enum light lamp, bool
 	feedback_apply(c, z, &a);
 	if (a.override) {
 		decide_manual(&z->st, z->p, lamp, now, &d);
-		apply(c, z, &d, now, true);
+		control_apply(c, z, &d, now, true);
 	} else if (a.news && c->cfg->topics_zone_state[0]) {
-		reexplain(c, z, now);
+		control_reexplain(c, z, now);
 	} else if (a.news && z->fb.deadline < z->wake) {
 		/* Nothing to explain: only a new wait needs the timer (one left early is harmless). */
-		schedule(c, z, z->fb.deadline);
+		control_schedule(c, z, z->fb.deadline);
 	}
 }
 
@@ -357,7 +325,8 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 		if (on < 0) {
 			c->st.rejected++;
 			preview(payload, len, shown, sizeof(shown));
-			warn_limited(c, z, z->name, now, "bad lamp report '%s' on %s", shown, topic);
+			control_warn(c, z, z->name, now, "bad lamp report '%s' on %s", shown,
+				     topic);
 			continue;
 		}
 		lamp_report(c, z, on ? LIGHT_ON : LIGHT_OFF, retained, now);
@@ -483,7 +452,7 @@ static void announce_new_section(void *ctx, const char *zone, const struct zone_
 
 
 /* The zone for an accepted input, created on first use within max_zones. */
-static struct zone *zone_get(struct control *c, const char *name, int64_t now)
+struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
 
@@ -491,14 +460,14 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 		return z;
 	if (zones_count(c->zones) >= (size_t)c->cfg->readings_max_zones) {
 		c->st.rejected++;
-		warn_limited(c, NULL, name, now, "new zone beyond max_zones %d",
+		control_warn(c, NULL, name, now, "new zone beyond max_zones %d",
 			     c->cfg->readings_max_zones);
 		return NULL;
 	}
 	z = zones_add(c->zones, name, thresholds_get(c->t, name));
 	if (!z) {
 		c->st.rejected++;
-		warn_limited(c, NULL, name, now, "out of memory for a new zone");
+		control_warn(c, NULL, name, now, "out of memory for a new zone");
 		return NULL;
 	}
 	z->warned_at = INT64_MIN / 2;
@@ -511,159 +480,6 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 	if (c->disc && !thresholds_has_section(c->t, name))
 		announce(c, name);
 	return z;
-}
-
-/* --- several instances --------------------------------------------------------------- */
-
-/* What a change of the live instances hands to every zone. */
-struct reown_ctx {
-	struct control *c;
-	int64_t now;
-};
-
-/* A zone this instance took over says so in its explanation, and may need an order. */
-static void zone_reown(struct zone *z, void *arg)
-{
-	struct reown_ctx *r = arg;
-	struct decision d;
-
-	if (!takeover_reown(&r->c->tk, &z->own, cluster_owns(r->c->cl, z->name)))
-		return;
-	takeover_decide(&z->st, z->p, (enum light)z->own.order_seen, r->now, &d);
-	apply(r->c, z, &d, r->now, true);
-}
-
-/* The live instances changed: every zone goes to its owner among them. */
-static void reown(struct control *c, int64_t now)
-{
-	struct reown_ctx r = { .c = c, .now = now };
-	size_t live = cluster_live(c->cl);
-
-	c->tk.owned = 0;
-	zones_foreach(c->zones, zone_reown, &r);
-	if (takeover_changed(&c->tk, live))
-		log_msg(LOG_NOTICE, "cluster: %zu live instance%s; node %s owns %zu of %zu zones",
-			live, live == 1 ? "" : "s", cluster_self(c->cl), c->tk.owned,
-			zones_count(c->zones));
-}
-
-/* Carries out what the cluster asks for; `name` is the instance a status came from. */
-static void cluster_apply(struct control *c, const char *name, const struct takeover_action *a,
-			  int64_t now)
-{
-	const char *self = cluster_self(c->cl);
-	const char *topic;
-
-	if (a->refute)
-		log_msg(LOG_WARNING, "cluster: the broker says node %s is gone; it is not", self);
-	if (a->stood_still)
-		log_msg(LOG_WARNING, "cluster: node %s stood still for %lld s: it owns no zone "
-			"until the broker echoes its online", self, (long long)(a->still / 1000));
-	if (a->full)
-		warn_limited(c, NULL, name, now, "more than %d instances: '%s' not counted",
-			     CLUSTER_NODES_MAX, name);
-	if (a->nomem)
-		log_msg(LOG_ERR, "cluster: out of memory for instance '%s'", name);
-	if (a->expired)
-		log_msg(LOG_NOTICE, "cluster: an instance said nothing for %lld s: gone",
-			(long long)(a->silent / 1000));
-	if (a->online && (topic = zone_topic(c, c->cfg->topics_status, self)))
-		c->out.publish(c->out.ctx, topic, "online", 6, a->retain);
-	if (a->reown)
-		reown(c, now);
-}
-
-static void expire(struct control *c, int64_t now)
-{
-	struct takeover_action a = { 0 };
-
-	takeover_expire(&c->tk, c->cl, now, &a);
-	cluster_apply(c, NULL, &a, now);
-}
-
-static void heartbeat(struct control *c, int64_t now)
-{
-	struct takeover_action a = { 0 };
-
-	if (!c->cl)
-		return;
-	takeover_heartbeat(&c->tk, c->cl, now, &a);
-	cluster_apply(c, NULL, &a, now);
-}
-
-/* STATUS/NAME: an instance says whether it is online. */
-static void on_status(struct control *c, const char *name, const void *payload, size_t len,
-		      bool retained, int64_t now)
-{
-	struct takeover_action a = { 0 };
-	bool online = len == 6 && memcmp(payload, "online", 6) == 0;
-
-	if (!takeover_status(&c->tk, c->cl, name, online, retained, now, &a))
-		return;
-	cluster_apply(c, name, &a, now);
-	expire(c, now);
-}
-
-/* An order on a zone's topic, from whichever instance: a takeover compares against it. */
-static void on_order_seen(struct control *c, const char *name, const void *payload, size_t len,
-			  int64_t now)
-{
-	struct zone *z = zones_find(c->zones, name);
-	const struct config *cfg = c->cfg;
-
-	if (!z)
-		return;
-	if (len == strlen(cfg->orders_on_payload) && !memcmp(payload, cfg->orders_on_payload, len))
-		takeover_order_seen(&c->tk, &z->own, &z->st, LIGHT_ON, now);
-	else if (len == strlen(cfg->orders_off_payload) &&
-		 !memcmp(payload, cfg->orders_off_payload, len))
-		takeover_order_seen(&c->tk, &z->own, &z->st, LIGHT_OFF, now);
-}
-
-/* Takes the zone's state from another instance's explanation. */
-static void adopt(struct control *c, struct zone *z, const struct explained *e, int64_t now)
-{
-	explain_adopt(&z->st, &z->since_wall, e, now, (int64_t)time(NULL), wall_ms());
-	z->own.order_seen = (uint8_t)z->st.light;
-	if (z->st.mode == MODE_OVERRIDE && z->st.override_until < z->wake)
-		schedule(c, z, z->st.override_until);
-	log_zone(LOG_INFO, z->name, "zone '%s': adopted %s %s from its explanation", z->name,
-		 light_name(z->st.light), mode_name(z->st.mode));
-}
-
-/* A zone's explanation from another instance (or this one's own, echoed). */
-static void on_explanation(struct control *c, const char *name, const void *payload,
-			   size_t len, bool retained, int64_t now)
-{
-	struct zone *z = zones_find(c->zones, name);
-	struct explained e;
-	enum explain_news news = explain_heard(z, payload, len, c->node_needle,
-					       retained && c->tk.adopting, &e);
-
-	if (news == EXPLAIN_NEWS && (z || (z = zone_get(c, name, now))))
-		adopt(c, z, &e, now);
-	/* An owner that takes news in, or sees its zone explained by another instance (one
-	 * that took the zone over while views differed, its message arriving last), answers. */
-	if (news != EXPLAIN_IGNORED && z && takeover_answer(&z->own, news == EXPLAIN_NEWS, now))
-		reexplain(c, z, now);
-}
-
-/* Routes the cluster's own topics. Returns false when `topic` is none of them. */
-static bool on_cluster(struct control *c, const char *topic, const void *payload, size_t len,
-		       bool retained, int64_t now)
-{
-	const char *name;
-
-	if ((name = topic_zone(topic, c->cfg->topics_status, c->status_len)) && name[0])
-		on_status(c, name, payload, len, retained, now);
-	else if ((name = topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
-		on_order_seen(c, name, payload, len, now);
-	else if (c->zone_state_len &&
-		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
-		on_explanation(c, name, payload, len, retained, now);
-	else
-		return false;
-	return true;
 }
 
 /* The retained messages of a connect are in: ghosts go, adoption ends. */
@@ -688,7 +504,7 @@ void control_connected(struct control *c)
 	if (c->cl) {
 		/* Nobody is known live until the statuses come again, this instance included. */
 		takeover_connected(&c->tk, c->cl, monotonic_ms());
-		reown(c, monotonic_ms());
+		control_reown(c, monotonic_ms());
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
 	rearm(c);
@@ -701,7 +517,7 @@ void control_disconnected(struct control *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	takeover_disconnected(&c->tk, c->cl);
-	reown(c, monotonic_ms());
+	control_reown(c, monotonic_ms());
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -721,23 +537,23 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 
 	if (len > (size_t)c->cfg->readings_max_payload) {
 		c->st.rejected++;
-		warn_limited(c, z, name, now, "reading of %zu bytes exceeds max_payload %d", len,
+		control_warn(c, z, name, now, "reading of %zu bytes exceeds max_payload %d", len,
 			     c->cfg->readings_max_payload);
 		return;
 	}
 	if (reading_parse(payload, len, c->cfg->readings_json_field, &lux) < 0) {
 		c->st.rejected++;
 		preview(payload, len, shown, sizeof(shown));
-		warn_limited(c, z, name, now, "bad reading '%s'", shown);
+		control_warn(c, z, name, now, "bad reading '%s'", shown);
 		return;
 	}
 	if (sensor < 0 && (z ? z->p : thresholds_get(c->t, name))->sensors) {
 		c->st.rejected++;
-		warn_limited(c, z, name, now,
+		control_warn(c, z, name, now,
 			     "a reading on the zone's own topic, which is not among its sensors");
 		return;
 	}
-	z = z ? z : zone_get(c, name, now);
+	z = z ? z : control_zone_get(c, name, now);
 	if (!z)
 		return;
 	c->st.readings++;
@@ -748,7 +564,7 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 		if (!sensors_reading(c->sensors, &z->st, z->p, (unsigned)sensor, lux, now, &d))
 			return;
 	}
-	apply(c, z, &d, now, false);
+	control_apply(c, z, &d, now, false);
 }
 
 static void on_override(struct control *c, const char *name, const void *payload, size_t len,
@@ -764,16 +580,16 @@ static void on_override(struct control *c, const char *name, const void *payload
 	if (len > (size_t)c->cfg->readings_max_payload ||
 	    override_parse(payload, len, &cmd, &duration) < 0) {
 		c->st.rejected++;
-		warn_limited(c, z, name, now, "bad override '%s': expected ON, OFF or AUTO", shown);
+		control_warn(c, z, name, now, "bad override '%s': expected ON, OFF or AUTO", shown);
 		return;
 	}
-	z = zone_get(c, name, now);
+	z = control_zone_get(c, name, now);
 	if (!z)
 		return;
 	c->st.overrides++;
 	log_zone(LOG_NOTICE, name, "zone '%s': override %s", name, shown);
 	decide_override(&z->st, z->p, cmd, duration, now, &d);
-	apply(c, z, &d, now, false);
+	control_apply(c, z, &d, now, false);
 }
 
 void control_message(struct control *c, const char *topic, const void *payload, size_t len,
@@ -783,18 +599,18 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	int64_t now = monotonic_ms();
 
 	pthread_mutex_lock(&c->lock);
-	heartbeat(c, now);
-	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
+	control_heartbeat(c, now);
+	if ((zone = control_topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
-	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
+	} else if ((zone = control_topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
-	} else if (c->cl && on_cluster(c, topic, payload, len, retained, now)) {
+	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
 		/* handled */
 	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {
 		/* "value/light/" and the like: under a subscription, yet naming no zone. */
 		c->st.rejected++;
-		warn_limited(c, NULL, topic, now, "topic names no zone");
+		control_warn(c, NULL, topic, now, "topic names no zone");
 	}
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
@@ -807,7 +623,7 @@ void control_timer(struct control *c)
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
-	heartbeat(c, now);
+	control_heartbeat(c, now);
 	while ((z = zones_due(c->zones, now))) {
 		struct feedback_action a = { 0 };
 		bool due;
@@ -820,12 +636,12 @@ void control_timer(struct control *c)
 			feedback_due(&z->fb, z->p, now, &a);
 			feedback_apply(c, z, &a);
 		}
-		apply(c, z, &d, now, due);
+		control_apply(c, z, &d, now, due);
 	}
 	if (c->settle_at <= now)
 		settle(c);
 	if (c->tk.expire_at <= now)
-		expire(c, now);
+		control_expire(c, now);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -852,7 +668,7 @@ static void zone_reload(struct zone *z, void *arg)
 	feedback_apply(r->c, z, &a);
 	link_feedback(r->c, z);
 	sensors_reload(r->c->sensors, &z->st, z->p, r->now, &d);
-	apply(r->c, z, &d, r->now, false);
+	control_apply(r->c, z, &d, r->now, false);
 }
 
 int control_reload(struct control *c, struct thresholds *t)

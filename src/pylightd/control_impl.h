@@ -1,0 +1,78 @@
+/* control_impl.h -- what control.c shares with the files that carry out its modules' actions */
+#ifndef PYLIGHT_CONTROL_IMPL_H
+#define PYLIGHT_CONTROL_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "decide.h"
+#include "discovery.h"
+#include "feedback.h"
+#include "sensors.h"
+#include "takeover.h"
+#include "zones.h"
+
+/*
+ * The state machines are pure modules: decide.c (a zone's light), sensors.c (its listed
+ * sensors), feedback.c (its lamp), takeover.c (the other instances) and explain.c (the
+ * explanation). This file routes each message to them and carries out what they return:
+ * decisions in apply(), lamp feedback in feedback_apply(), the cluster's in cluster_apply().
+ */
+struct control {
+	pthread_mutex_t lock; /* guards everything below: one reading, one table */
+	const struct config *cfg;
+	struct thresholds *t;
+	struct zones *zones;
+	struct control_out out;
+	struct control_stats st;
+	struct sensor_value *sensors; /* by the thresholds' sensor numbers */
+	size_t readings_len, override_len;
+	int64_t armed;          /* the deadline last handed to out.wake */
+	int64_t anon_warned_at; /* rate limit for input that names no existing zone */
+	uint32_t anon_suppressed;
+	char *topic; /* scratch for "orders/ZONE" */
+	size_t topic_cap;
+	struct discovery *disc;            /* Home Assistant discovery; NULL when off */
+	struct feedback_topics *fb_topics; /* the zones by the topic their lamp reports on */
+	int64_t settle_at;  /* when the retained messages of a connect are in; or NEVER */
+	struct cluster *cl; /* the other instances; NULL alone */
+	struct takeover tk; /* heartbeats, expiry and adoption with them */
+	size_t status_len, orders_len, zone_state_len;
+	char *node_needle; /* "\"node\":\"NODE\"": this instance's explanations hold it */
+};
+
+/* control.c's shell, for control_cluster.c. Every one is called with the lock held. */
+
+/* Carries out a decision: order, lamp wait, log, explanation, next deadline. */
+void control_apply(struct control *c, struct zone *z, const struct decision *d, int64_t now,
+		   bool news);
+/* Something the explanation shows changed, not the light: explain with the present reason. */
+void control_reexplain(struct control *c, struct zone *z, int64_t now);
+/* Files the zone's next deadline (DECIDE_NEVER: none). */
+void control_schedule(struct control *c, struct zone *z, int64_t wake);
+/* The zone for an accepted input, created on first use within max_zones; NULL if refused. */
+struct zone *control_zone_get(struct control *c, const char *name, int64_t now);
+/* Logs a rejected input at most once per 10 s per zone (z NULL: for no zone yet). */
+void control_warn(struct control *c, struct zone *z, const char *zone, int64_t now, const char *fmt,
+		  ...) __attribute__((format(printf, 5, 6)));
+/* "base" for the default zone, "base/ZONE" otherwise, in a scratch buffer; NULL: no memory. */
+const char *control_zone_topic(struct control *c, const char *base, const char *zone);
+/* The zone named by `topic` below `base`: "" for base itself, NULL if it names none. */
+const char *control_topic_zone(const char *topic, const char *base, size_t blen);
+
+/* control_cluster.c: the cluster's topics and timers. */
+
+/* The live instances changed: every zone goes to its owner among them. */
+void control_reown(struct control *c, int64_t now);
+/* Gives up the instances that have been silent too long. */
+void control_expire(struct control *c, int64_t now);
+/* Says online every half keepalive, and notices that this process stood still. */
+void control_heartbeat(struct control *c, int64_t now);
+/* Routes a status, an order seen or an explanation. Returns false for any other topic. */
+bool control_on_cluster(struct control *c, const char *topic, const void *payload, size_t len,
+			bool retained, int64_t now);
+
+#endif
