@@ -1,6 +1,5 @@
 /* main.c -- pylightd: the command line, and the wiring of the modules to one main loop */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -33,15 +33,6 @@ struct daemon {
 	struct supervisor *sv;
 	int signal_fd;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: pylightd [-c FILE] [-t] [-v] [-h]\n"
-		   "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		   "  -t, --check        validate the configuration and thresholds, print them\n"
-		   "  -v, --version      print the version\n"
-		   "  -h, --help         print this help\n");
-}
 
 static void on_publish(void *ctx, const char *topic, const char *payload, size_t len, bool retain)
 {
@@ -154,33 +145,22 @@ static bool on_event(void *ctx, enum loop_event ev)
 	return false;
 }
 
-/* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
-static void stderr_line(void *prefix, const char *text)
-{
-	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
-}
-
-/* Loads pylight.ini and ref.txt. Returns 0, or an exit status after listing every error. */
-static int load_all(struct daemon *d, const char *path, struct thresholds **t, bool check)
+/* Loads pylight.ini and ref.txt to serve. Returns 0, or EX_CONFIG after logging every error. */
+static int load_all(struct daemon *d, const char *path, struct thresholds **t)
 {
 	struct errlist errs = { 0 }, warns = { 0 };
 	int rc = 0;
 
 	if (config_load(path, &d->cfg, &errs, &warns) < 0) {
-		rc = check ? 1 : EX_CONFIG;
+		rc = EX_CONFIG;
 	} else if (thresholds_load(d->cfg.thresholds_file, t, &errs) < 0) {
 		config_free(&d->cfg);
-		rc = check ? 1 : EX_CONFIG;
+		rc = EX_CONFIG;
 	}
-	if (check) {
-		errlist_print(&warns, stderr_line, "warning: ");
-		errlist_print(&errs, stderr_line, "");
-	} else {
-		log_errlist(LOG_WARNING, &warns);
-		log_errlist(LOG_ERR, &errs);
-		if (rc)
-			log_msg(LOG_ERR, "invalid configuration, not starting");
-	}
+	log_errlist(LOG_WARNING, &warns);
+	log_errlist(LOG_ERR, &errs);
+	if (rc)
+		log_msg(LOG_ERR, "invalid configuration, not starting");
 	errlist_clear(&errs);
 	errlist_clear(&warns);
 	return rc;
@@ -188,19 +168,19 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t, b
 
 static int check_config(const char *path)
 {
-	struct daemon d = { 0 };
+	struct errlist errs = { 0 }, warns = { 0 };
 	struct thresholds *t = NULL;
-	int rc = load_all(&d, path, &t, true);
+	struct config cfg;
+	int rc = config_load(path, &cfg, &errs, &warns);
 
-	if (rc)
-		return rc;
-	printf("configuration OK\n");
-	config_dump(&d.cfg, stdout);
-	printf("\n# %s\n", d.cfg.thresholds_file);
-	thresholds_dump(t, stdout);
+	if (rc == 0)
+		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
+	rc = cmdline_check_report(rc, &cfg, t, &errs, &warns);
+	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
 	thresholds_free(t);
-	config_free(&d.cfg);
-	return 0;
+	errlist_clear(&errs);
+	errlist_clear(&warns);
+	return rc;
 }
 
 /* Creates every module, runs the main loop until a signal stops it, and tears down. */
@@ -222,7 +202,7 @@ static int serve(const char *path)
 	 * handled once the loop runs, instead of ending the process (their default action).
 	 */
 	d.signal_fd = signals_open(handled, sizeof(handled) / sizeof(handled[0]), SFD_NONBLOCK);
-	rc = load_all(&d, path, &t, false);
+	rc = load_all(&d, path, &t);
 	if (rc) {
 		if (d.signal_fd >= 0)
 			close(d.signal_fd);
@@ -297,41 +277,11 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *path = CONFIG_DEFAULT_PATH;
-	bool check = false;
-	int c;
+	struct cmdline cl;
+	int rc = cmdline_parse("pylightd", argc, argv, &cl);
 
-	while ((c = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check = true;
-			break;
-		case 'v':
-			printf("pylightd %s\n", PYLIGHT_VERSION);
-			return EXIT_SUCCESS;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "pylightd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
+	if (rc >= 0)
+		return rc;
 	log_open();
-	return check ? check_config(path) : serve(path);
+	return cl.check ? check_config(cl.config_path) : serve(cl.config_path);
 }

@@ -1,7 +1,6 @@
 /* web.c -- pylight-web: the operators' page beside pylightd, and the one writer of ref.txt */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,6 +17,7 @@
 
 #include "api.h"
 #include "bus.h"
+#include "cmdline.h"
 #include "config.h"
 #include "errlist.h"
 #include "http.h"
@@ -29,15 +29,6 @@
 
 #define LISTEN_BACKLOG 64
 #define SUPERVISE_MS 1000 /* how often the broker connection's thread is checked */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: pylight-web [-c FILE] [-t] [-v] [-h]\n"
-		   "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		   "  -t, --check        validate the configuration and thresholds, print them\n"
-		   "  -v, --version      print the version\n"
-		   "  -h, --help         print this help\n");
-}
 
 /* [web] as checked by pylight-web, beside what config_load checks for every program. */
 struct web_settings {
@@ -153,33 +144,20 @@ static void web_settings_free(struct web_settings *ws)
 	memset(ws, 0, sizeof(*ws));
 }
 
-static void stderr_line(void *prefix, const char *text)
-{
-	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
-}
-
 static int check_config(const char *path)
 {
 	struct errlist errs = { 0 }, warns = { 0 };
-	struct web_settings ws;
+	struct web_settings ws = { 0 };
 	struct thresholds *t = NULL;
 	struct config cfg;
-	int rc = 1;
+	int rc = config_load(path, &cfg, &errs, &warns);
 
-	if (config_load(path, &cfg, &errs, &warns) == 0) {
-		if (web_check(&cfg, false, &ws, &errs) == 0 &&
-		    thresholds_load(cfg.thresholds_file, &t, &errs) == 0)
-			rc = 0;
-		web_settings_free(&ws);
-	}
-	errlist_print(&warns, stderr_line, "warning: ");
-	errlist_print(&errs, stderr_line, "");
-	if (rc == 0) {
-		printf("configuration OK\n");
-		config_dump(&cfg, stdout);
-		printf("\n# %s\n", cfg.thresholds_file);
-		thresholds_dump(t, stdout);
-	}
+	if (rc == 0)
+		rc = web_check(&cfg, false, &ws, &errs);
+	if (rc == 0)
+		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
+	rc = cmdline_check_report(rc, &cfg, t, &errs, &warns);
+	web_settings_free(&ws);
 	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
 	thresholds_free(t);
 	errlist_clear(&errs);
@@ -369,43 +347,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = CONFIG_DEFAULT_PATH;
-	bool check = false;
-	int c;
+	struct cmdline cl;
+	int rc = cmdline_parse("pylight-web", argc, argv, &cl);
 
-	while ((c = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check = true;
-			break;
-		case 'v':
-			printf("pylight-web %s\n", PYLIGHT_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (check)
-		return check_config(path);
+	if (rc >= 0)
+		return rc;
+	if (cl.check)
+		return check_config(cl.config_path);
 	log_open();
 	log_set_ident("pylight-web");
-	return serve(path);
+	return serve(cl.config_path);
 }
