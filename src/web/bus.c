@@ -13,6 +13,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "mosq.h"
+#include "topic.h"
 
 #define TIDS_MAX 64
 
@@ -21,6 +22,7 @@ struct bus {
 	const struct config *cfg;
 	struct zonecache *zc;
 	char *sub_all; /* "pylight/zone/#" also matches "pylight/zone" */
+	size_t zone_state_len;
 	atomic_bool connected;
 	atomic_bool ever_connected; /* since the last restart of the loop thread */
 	/* The loop thread, watched from the main thread (bus_supervise): libmosquitto ends it
@@ -68,19 +70,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
 	struct bus *b = obj;
-	const char *base = b->cfg->topics_zone_state, *zone;
-	size_t n = strlen(base);
+	const char *zone = topic_zone(msg->topic, b->cfg->topics_zone_state, b->zone_state_len);
 
 	(void)mosq;
-	if (strncmp(msg->topic, base, n) != 0)
-		return;
-	if (msg->topic[n] == '\0')
-		zone = "";
-	else if (msg->topic[n] == '/')
-		zone = msg->topic + n + 1;
-	else
-		return;
-	zonecache_put(b->zc, zone, msg->payload, (size_t)msg->payloadlen);
+	if (zone)
+		zonecache_put(b->zc, zone, msg->payload, (size_t)msg->payloadlen);
 }
 
 int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char *err,
@@ -101,6 +95,7 @@ int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char
 	}
 	b->cfg = c;
 	b->zc = zc;
+	b->zone_state_len = strlen(c->topics_zone_state);
 	/* a clean session: the retained explanations arrive again on every subscribe */
 	b->mosq = mosquitto_new(id, /* clean_session = */ true, b);
 	free(id);
@@ -239,17 +234,19 @@ bool bus_connected(struct bus *b)
 
 int bus_override(struct bus *b, const char *zone, const char *payload)
 {
-	const char *base = b->cfg->topics_override;
-	char *topic;
+	char *buf = NULL;
+	size_t cap = 0;
+	const char *topic;
 	int rc;
 
 	if (!bus_connected(b))
 		return -ENOTCONN;
-	if (asprintf(&topic, "%s%s%s", base, *zone ? "/" : "", zone) < 0)
+	topic = topic_of_zone(b->cfg->topics_override, zone, &buf, &cap);
+	if (!topic)
 		return -ENOMEM;
 	rc = mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload,
 			       b->cfg->mqtt_qos, /* retain = */ false);
-	free(topic);
+	free(buf);
 	return mosq_errno(rc);
 }
 

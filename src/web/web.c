@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "password.h"
 #include "signals.h"
 #include "thresholds.h"
 #include "zonecache.h"
@@ -79,45 +80,22 @@ static const char *listen_parse(const char *listen, struct addrinfo **out)
 	return rc ? gai_strerror(rc) : NULL;
 }
 
-/* The password is the file's first line, as for [mqtt] password_file. */
-static char *password_read(const char *path, const char **why)
-{
-	char *pw = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	n = getline(&pw, &cap, f);
-	fclose(f);
-	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		pw[--n] = '\0';
-	if (n <= 0) {
-		*why = "the file is empty or unreadable";
-		free(pw);
-		return NULL;
-	}
-	return pw;
-}
-
-/* Checks [web]; adds each error to `errs` at its line. `activated`: systemd passed a socket. */
+/*
+ * Checks [web]; adds each error to `errs` at its line, and warnings (a password file others
+ * may read) to `warns`. `activated`: systemd passed a socket.
+ */
 static int web_check(const struct config *cfg, bool activated, struct web_settings *ws,
-		     struct errlist *errs)
+		     struct errlist *errs, struct errlist *warns)
 {
 	size_t before = errs->count;
 	const char *why = NULL;
 	struct addrinfo *a;
 
 	memset(ws, 0, sizeof(*ws));
-	if (cfg->web_password_file[0]) {
-		ws->password = password_read(cfg->web_password_file, &why);
-		if (!ws->password)
-			errlist_add(errs, cfg->path, config_line(cfg, "web", "password_file"),
-				    "cannot read password_file %s: %s", cfg->web_password_file, why);
-	}
+	if (cfg->web_password_file[0] &&
+	    password_load(cfg->web_password_file, cfg->path, config_line(cfg, "web", "password_file"),
+			  &ws->password, errs, warns) == -ENOMEM)
+		errlist_add(errs, cfg->path, 0, "%s", strerror(ENOMEM));
 	if (!activated) {
 		why = listen_parse(cfg->web_listen, &ws->addrs);
 		if (why) {
@@ -153,7 +131,7 @@ static int check_config(const char *path)
 	int rc = config_load(path, &cfg, &errs, &warns);
 
 	if (rc == 0)
-		rc = web_check(&cfg, false, &ws, &errs);
+		rc = web_check(&cfg, false, &ws, &errs, &warns);
 	if (rc == 0)
 		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
 	rc = cmdline_check_report(rc, &cfg, t, &errs, &warns);
@@ -240,7 +218,7 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 
 	if (config_load(path, cfg, &errs, &warns) < 0) {
 		rc = EX_CONFIG;
-	} else if (web_check(cfg, activated, ws, &errs) < 0) {
+	} else if (web_check(cfg, activated, ws, &errs, &warns) < 0) {
 		web_settings_free(ws);
 		config_free(cfg);
 		rc = EX_CONFIG;
