@@ -2,33 +2,34 @@
 #ifndef PYLIGHT_CMDLINE_H
 #define PYLIGHT_CMDLINE_H
 
-#include <stdbool.h>
-
 #include "config.h"
 #include "errlist.h"
-#include "thresholds.h"
 
 /* The exit status of bad usage (an unknown option, a missing argument, an extra one). */
 #define CMDLINE_EX_USAGE 2
 
-struct cmdline {
-	const char *config_path; /* -c, CONFIG_DEFAULT_PATH by default */
-	bool check;              /* -t */
-};
+/*
+ * A program's own checks of a loaded configuration, for -t: adds errors (PATH:LINE) and
+ * warnings, and returns 0 or -errno.
+ */
+typedef int cmdline_check_fn(const struct config *cfg, struct errlist *errs,
+			     struct errlist *warns);
 
 /*
- * Parses `argv` for the program `name`. Returns -1 when the program is to go on with *out,
- * or the status to exit with: 0 after printing the usage (-h) or the version (-v),
- * CMDLINE_EX_USAGE after printing what was wrong and the usage on stderr.
+ * -t: loads the configuration at `path`, runs `extra` (NULL for none) on it, then loads the
+ * thresholds file it names. Prints the warnings and every error on stderr; without errors,
+ * "configuration OK", the effective settings and the thresholds on stdout. Returns -t's
+ * exit status: 0, or 1 after errors.
  */
-int cmdline_parse(const char *name, int argc, char **argv, struct cmdline *out);
+int cmdline_check(const char *path, cmdline_check_fn *extra);
 
 /*
- * The end of -t: prints the warnings and the errors on stderr, then, when the loading
- * returned `loaded` 0, "configuration OK", the effective settings and the thresholds on
- * stdout (`cfg` and `t` are read only then). Returns -t's exit status: 0, or 1 after errors.
+ * A program's main: parses `argv` for the program `name`, then runs -t (cmdline_check with
+ * `extra`) or `serve` on the configuration file. Returns the status to exit with: 0 after
+ * printing the usage (-h) or the version (-v); CMDLINE_EX_USAGE after printing what was
+ * wrong and the usage on stderr; else what -t or `serve` returned.
  */
-int cmdline_check_report(int loaded, const struct config *cfg, const struct thresholds *t,
-			 const struct errlist *errs, const struct errlist *warns);
+int cmdline_main(const char *name, int argc, char **argv, cmdline_check_fn *extra,
+		 int (*serve)(const char *path));
 
 #endif

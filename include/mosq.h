@@ -9,6 +9,16 @@
 #include "config.h"
 
 struct mosquitto;
+struct mosquitto_message;
+
+/* libmosquitto's callbacks, run on its loop thread; NULL for those not wanted. */
+struct mosq_callbacks {
+	void (*connect)(struct mosquitto *mosq, void *obj, int rc);
+	void (*disconnect)(struct mosquitto *mosq, void *obj, int rc);
+	void (*publish)(struct mosquitto *mosq, void *obj, int mid);
+	void (*message)(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg);
+	void (*log)(struct mosquitto *mosq, void *obj, int level, const char *str);
+};
 
 /* MOSQ_ERR_* as 0 or a negative errno: the one translation of libmosquitto's codes. */
 int mosq_errno(int rc);
@@ -16,13 +26,16 @@ int mosq_errno(int rc);
 int mosq_fail(int rc, char *err, size_t errlen, const char *what);
 
 /*
- * A client of `cfg`'s broker named `id`, `obj` handed to its callbacks: the protocol
+ * A client of `cfg`'s broker named `id`, `obj` handed to its callbacks `cb`: the protocol
  * version, TCP_NODELAY, the credentials, TLS and the reconnect delays (reconnect_min
  * doubling up to reconnect_max) set. Returns 0, or -errno with `err` filled and *out NULL.
  * Each client holds a reference to libmosquitto: free it with mosq_client_free.
  */
 int mosq_client_new(const struct config *cfg, const char *id, bool clean_session, void *obj,
-		    struct mosquitto **out, char *err, size_t errlen);
+		    const struct mosq_callbacks *cb, struct mosquitto **out, char *err,
+		    size_t errlen);
+/* Disconnects and joins the loop thread. */
+void mosq_client_stop(struct mosquitto *mosq);
 /* Destroys the client and drops its reference to libmosquitto; NULL is a no-op. */
 void mosq_client_free(struct mosquitto *mosq);
 

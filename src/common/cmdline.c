@@ -2,7 +2,10 @@
 #include "cmdline.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+#include "thresholds.h"
 
 static void usage(const char *name, FILE *f)
 {
@@ -14,7 +17,40 @@ static void usage(const char *name, FILE *f)
 		name);
 }
 
-int cmdline_parse(const char *name, int argc, char **argv, struct cmdline *out)
+/* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
+static void stderr_line(void *prefix, const char *text)
+{
+	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
+}
+
+int cmdline_check(const char *path, cmdline_check_fn *extra)
+{
+	struct errlist errs = { 0 }, warns = { 0 };
+	struct thresholds *t = NULL;
+	struct config cfg;
+	int rc = config_load(path, &cfg, &errs, &warns);
+
+	if (rc == 0 && extra)
+		rc = extra(&cfg, &errs, &warns);
+	if (rc == 0)
+		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
+	errlist_print(&warns, stderr_line, "warning: ");
+	errlist_print(&errs, stderr_line, "");
+	if (rc == 0 && !errs.count) {
+		printf("configuration OK\n");
+		config_dump(&cfg, stdout);
+		printf("\n# %s\n", cfg.thresholds_file);
+		thresholds_dump(t, stdout);
+	}
+	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
+	thresholds_free(t);
+	errlist_clear(&errs);
+	errlist_clear(&warns);
+	return rc == 0 && !errs.count ? 0 : 1;
+}
+
+int cmdline_main(const char *name, int argc, char **argv, cmdline_check_fn *extra,
+		 int (*serve)(const char *path))
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -23,17 +59,17 @@ int cmdline_parse(const char *name, int argc, char **argv, struct cmdline *out)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool check = false;
 	int c;
 
-	out->config_path = CONFIG_DEFAULT_PATH;
-	out->check = false;
 	while ((c = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			out->config_path = optarg;
+			path = optarg;
 			break;
 		case 't':
-			out->check = true;
+			check = true;
 			break;
 		case 'v':
 			printf("%s %s\n", name, PYLIGHT_VERSION);
@@ -51,25 +87,5 @@ int cmdline_parse(const char *name, int argc, char **argv, struct cmdline *out)
 		usage(name, stderr);
 		return CMDLINE_EX_USAGE;
 	}
-	return -1;
-}
-
-/* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
-static void stderr_line(void *prefix, const char *text)
-{
-	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
-}
-
-int cmdline_check_report(int loaded, const struct config *cfg, const struct thresholds *t,
-			 const struct errlist *errs, const struct errlist *warns)
-{
-	errlist_print(warns, stderr_line, "warning: ");
-	errlist_print(errs, stderr_line, "");
-	if (loaded < 0 || errs->count)
-		return 1;
-	printf("configuration OK\n");
-	config_dump(cfg, stdout);
-	printf("\n# %s\n", cfg->thresholds_file);
-	thresholds_dump(t, stdout);
-	return 0;
+	return check ? cmdline_check(path, extra) : serve(path);
 }

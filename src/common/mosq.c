@@ -67,7 +67,8 @@ static int client_setup(struct mosquitto *mosq, const struct config *c)
 }
 
 int mosq_client_new(const struct config *cfg, const char *id, bool clean_session, void *obj,
-		    struct mosquitto **out, char *err, size_t errlen)
+		    const struct mosq_callbacks *cb, struct mosquitto **out, char *err,
+		    size_t errlen)
 {
 	struct mosquitto *mosq;
 	int rc;
@@ -88,8 +89,19 @@ int mosq_client_new(const struct config *cfg, const char *id, bool clean_session
 		mosq_client_free(mosq);
 		return rc;
 	}
+	mosquitto_connect_callback_set(mosq, cb->connect);
+	mosquitto_disconnect_callback_set(mosq, cb->disconnect);
+	mosquitto_publish_callback_set(mosq, cb->publish);
+	mosquitto_message_callback_set(mosq, cb->message);
+	mosquitto_log_callback_set(mosq, cb->log);
 	*out = mosq;
 	return 0;
+}
+
+void mosq_client_stop(struct mosquitto *mosq)
+{
+	mosquitto_disconnect(mosq);
+	mosquitto_loop_stop(mosq, /* force = */ false);
 }
 
 void mosq_client_free(struct mosquitto *mosq)

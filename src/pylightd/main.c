@@ -166,23 +166,6 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t)
 	return rc;
 }
 
-static int check_config(const char *path)
-{
-	struct errlist errs = { 0 }, warns = { 0 };
-	struct thresholds *t = NULL;
-	struct config cfg;
-	int rc = config_load(path, &cfg, &errs, &warns);
-
-	if (rc == 0)
-		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
-	rc = cmdline_check_report(rc, &cfg, t, &errs, &warns);
-	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
-	thresholds_free(t);
-	errlist_clear(&errs);
-	errlist_clear(&warns);
-	return rc;
-}
-
 /* Creates every module, runs the main loop until a signal stops it, and tears down. */
 static int serve(const char *path)
 {
@@ -197,6 +180,7 @@ static int serve(const char *path)
 	char err[256], summary[160];
 	int rc, status = EXIT_FAILURE;
 
+	log_open();
 	/*
 	 * The signals first: a SIGHUP or SIGUSR1 that comes while a large ref.txt loads is
 	 * handled once the loop runs, instead of ending the process (their default action).
@@ -277,11 +261,5 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct cmdline cl;
-	int rc = cmdline_parse("pylightd", argc, argv, &cl);
-
-	if (rc >= 0)
-		return rc;
-	log_open();
-	return cl.check ? check_config(cl.config_path) : serve(cl.config_path);
+	return cmdline_main("pylightd", argc, argv, /* extra = */ NULL, serve);
 }

@@ -214,6 +214,10 @@ static char *topic_all(const char *base)
 int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt **out, char *err,
 	     size_t errlen)
 {
+	static const struct mosq_callbacks cb = {
+		.connect = on_connect, .disconnect = on_disconnect, .publish = on_publish,
+		.message = on_message, .log = on_log,
+	};
 	struct mqtt *m = calloc(1, sizeof(*m));
 	bool named = false;
 	int rc;
@@ -254,10 +258,10 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 	}
 	/* In a cluster, what was queued while away was handled by the others: never replay it. */
 	rc = c->cluster_node[0] ?
-		     mosq_client_new(c, m->client_id, /* clean_session = */ true, m, &m->mosq, err,
-				     errlen) :
-		     mosq_client_new(c, c->mqtt_client_id, c->mqtt_clean_session, m, &m->mosq, err,
-				     errlen);
+		     mosq_client_new(c, m->client_id, /* clean_session = */ true, m, &cb, &m->mosq,
+				     err, errlen) :
+		     mosq_client_new(c, c->mqtt_client_id, c->mqtt_clean_session, m, &cb, &m->mosq,
+				     err, errlen);
 	if (rc == 0) {
 		rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, /* retain = */ true);
 		if (rc != MOSQ_ERR_SUCCESS)
@@ -267,11 +271,6 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 		mqtt_free(m);
 		return rc;
 	}
-	mosquitto_connect_callback_set(m->mosq, on_connect);
-	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-	mosquitto_publish_callback_set(m->mosq, on_publish);
-	mosquitto_message_callback_set(m->mosq, on_message);
-	mosquitto_log_callback_set(m->mosq, on_log);
 	*out = m;
 	return 0;
 }
@@ -408,8 +407,7 @@ void mqtt_shutdown(struct mqtt *m, int timeout_ms)
 		if (pthread_cond_timedwait(&m->flushed, &m->lock, &deadline) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&m->lock);
-	mosquitto_disconnect(m->mosq);
-	mosquitto_loop_stop(m->mosq, /* force = */ false);
+	mosq_client_stop(m->mosq);
 }
 
 void mqtt_free(struct mqtt *m)

@@ -68,6 +68,9 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char *err,
 	    size_t errlen)
 {
+	static const struct mosq_callbacks cb = {
+		.connect = on_connect, .disconnect = on_disconnect, .message = on_message,
+	};
 	struct bus *b = calloc(1, sizeof(*b));
 	char *id = NULL;
 	int rc;
@@ -83,15 +86,12 @@ int bus_new(const struct config *c, struct zonecache *zc, struct bus **out, char
 	b->zone_state_len = strlen(c->topics_zone_state);
 	backoff_init(&b->restart, c->mqtt_reconnect_min, c->mqtt_reconnect_max);
 	/* a clean session: the retained explanations arrive again on every subscribe */
-	rc = mosq_client_new(c, id, /* clean_session = */ true, b, &b->mosq, err, errlen);
+	rc = mosq_client_new(c, id, /* clean_session = */ true, b, &cb, &b->mosq, err, errlen);
 	free(id);
 	if (rc < 0) {
 		bus_free(b);
 		return rc;
 	}
-	mosquitto_connect_callback_set(b->mosq, on_connect);
-	mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
-	mosquitto_message_callback_set(b->mosq, on_message);
 	*out = b;
 	return 0;
 }
@@ -153,8 +153,7 @@ int bus_override(struct bus *b, const char *zone, const char *payload)
 
 void bus_stop(struct bus *b)
 {
-	mosquitto_disconnect(b->mosq);
-	mosquitto_loop_stop(b->mosq, /* force = */ false);
+	mosq_client_stop(b->mosq);
 }
 
 void bus_free(struct bus *b)

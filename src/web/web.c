@@ -122,24 +122,13 @@ static void web_settings_free(struct web_settings *ws)
 	memset(ws, 0, sizeof(*ws));
 }
 
-static int check_config(const char *path)
+/* -t's check of [web], as if serving on the address `listen` names. */
+static int web_check_only(const struct config *cfg, struct errlist *errs, struct errlist *warns)
 {
-	struct errlist errs = { 0 }, warns = { 0 };
-	struct web_settings ws = { 0 };
-	struct thresholds *t = NULL;
-	struct config cfg;
-	int rc = config_load(path, &cfg, &errs, &warns);
+	struct web_settings ws;
+	int rc = web_check(cfg, /* activated = */ false, &ws, errs, warns);
 
-	if (rc == 0)
-		rc = web_check(&cfg, false, &ws, &errs, &warns);
-	if (rc == 0)
-		rc = thresholds_load(cfg.thresholds_file, &t, &errs);
-	rc = cmdline_check_report(rc, &cfg, t, &errs, &warns);
 	web_settings_free(&ws);
-	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
-	thresholds_free(t);
-	errlist_clear(&errs);
-	errlist_clear(&warns);
 	return rc;
 }
 
@@ -255,6 +244,8 @@ static int serve(const char *path)
 	char err[256], status[256];
 	int fd, sig, rc;
 
+	log_open();
+	log_set_ident("pylight-web");
 	sig = signals_open(handled, sizeof(handled) / sizeof(handled[0]), 0);
 	if (sig < 0) {
 		log_msg(LOG_ERR, "signals: %s", strerror(-sig));
@@ -325,14 +316,5 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct cmdline cl;
-	int rc = cmdline_parse("pylight-web", argc, argv, &cl);
-
-	if (rc >= 0)
-		return rc;
-	if (cl.check)
-		return check_config(cl.config_path);
-	log_open();
-	log_set_ident("pylight-web");
-	return serve(cl.config_path);
+	return cmdline_main("pylight-web", argc, argv, web_check_only, serve);
 }
