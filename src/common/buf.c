@@ -37,7 +37,8 @@ void buf_put(struct buf *b, const void *s, size_t n)
 
 	if (b->nomem)
 		return;
-	if (need < b->len || buf_grow(&b->data, &b->cap, need < BUF_FIRST ? BUF_FIRST : need, 1) < 0) {
+	if (need < b->len || buf_grow(&b->data, &b->cap, need < BUF_FIRST ? BUF_FIRST : need, 1) < 0 ||
+	    !b->data) {
 		b->nomem = true;
 		return;
 	}
