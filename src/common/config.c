@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <syslog.h>
 
 #include "cluster.h"
 #include "number.h"
+#include "password.h"
 
 enum key_type {
 	KT_STR,
@@ -449,52 +449,18 @@ static void config_check(struct load_ctx *ctx)
 			    "on_payload and off_payload must differ");
 }
 
-static void mode_warn(struct errlist *warns, const char *path, FILE *f, const char *what)
-{
-	struct stat st;
-
-	if (!fstat(fileno(f), &st) && (st.st_mode & 077))
-		errlist_add(warns, path, 0, "%s is readable by other users (mode %04o)", what,
-			    (unsigned)(st.st_mode & 07777));
-}
-
-/* The password is the file's first line, so that an editor's final newline does not count. */
-static void password_load(struct load_ctx *ctx, struct errlist *warns)
+static void password_read(struct load_ctx *ctx, struct errlist *warns)
 {
 	const char *file = ctx->cfg->mqtt_password_file;
-	unsigned line = ctx->key_line[KEY_mqtt_password_file];
-	char *pw = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *f;
+	char *pw;
+	int r;
 
 	if (!*file)
 		return;
-	f = fopen(file, "re");
-	if (!f) {
-		errlist_add(ctx->errs, ctx->cfg->path, line, "cannot read password_file %s: %s", file,
-			    strerror(errno));
-		return;
-	}
-	len = getline(&pw, &cap, f);
-	if (len < 0 && ferror(f)) {
-		errlist_add(ctx->errs, ctx->cfg->path, line, "cannot read password_file %s: %s", file,
-			    strerror(errno));
-	} else {
-		if (len > 0 && pw[len - 1] == '\n')
-			pw[--len] = '\0';
-		if (len > 0 && pw[len - 1] == '\r')
-			pw[--len] = '\0';
-		if (len <= 0) {
-			errlist_add(ctx->errs, ctx->cfg->path, line, "password_file %s is empty", file);
-		} else {
-			string_set(ctx, &ctx->cfg->mqtt_password, pw);
-			pw = NULL;
-			mode_warn(warns, file, f, "password file");
-		}
-	}
-	free(pw);
-	fclose(f);
+	r = password_load(file, ctx->cfg->path, ctx->key_line[KEY_mqtt_password_file], &pw,
+			  ctx->errs, warns);
+	if (r == 0 || r == -ENOMEM)
+		string_set(ctx, &ctx->cfg->mqtt_password, pw); /* NULL: out of memory */
 }
 
 int config_load(const char *path, struct config *cfg, struct errlist *errs, struct errlist *warns)
@@ -521,9 +487,9 @@ int config_load(const char *path, struct config *cfg, struct errlist *errs, stru
 	if (ctx.read_errno)
 		errlist_add(errs, path, 0, "%s", strerror(ctx.read_errno));
 	config_check(&ctx);
-	password_load(&ctx, warns);
+	password_read(&ctx, warns);
 	if (ctx.key_line[KEY_mqtt_password] && cfg->mqtt_password[0])
-		mode_warn(warns, path, ctx.f, "file with a password");
+		password_mode_warn(warns, path, fileno(ctx.f), "file with a password");
 	fclose(ctx.f);
 	memcpy(cfg->key_line, ctx.key_line, sizeof(cfg->key_line));
 	if (ctx.nomem || errs->count > before) {

@@ -15,6 +15,8 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "buf.h"
+#include "file.h"
 #include "number.h"
 #include "schedule.h"
 #include "thresholds.h"
@@ -258,25 +260,6 @@ static void section_error(struct parser *ps, const struct section *sec, unsigned
 	free(msg);
 }
 
-/* Grows an array of `size`-byte items to hold at least `need` of them. Returns 0 or -ENOMEM. */
-static int grow(void *arrayp, size_t *cap, size_t need, size_t size)
-{
-	void **array = arrayp;
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	while (n < need)
-		n *= 2;
-	if (n == *cap)
-		return 0;
-	p = realloc(*array, n * size);
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = n;
-	return 0;
-}
-
 static const char *sensor_name(const struct thresholds *t, const struct sensor *sn)
 {
 	return t->names + sn->name;
@@ -354,8 +337,8 @@ static int sensor_add(struct parser *ps, struct section *sec, unsigned line, con
 		return -EINVAL;
 	}
 	if (t->names_len + len + 1 > UINT32_MAX ||
-	    grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0 ||
-	    grow(&t->sensors, &cap, t->nsensors + 1, sizeof(*t->sensors)) < 0 ||
+	    buf_grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0 ||
+	    buf_grow(&t->sensors, &cap, t->nsensors + 1, sizeof(*t->sensors)) < 0 ||
 	    index_grow(t) < 0) {
 		ps->oom = true;
 		return -ENOMEM;
@@ -1042,65 +1025,11 @@ int thresholds_parse(const char *path, const char *text, size_t len, bool site,
 		return ps.oom ? -ENOMEM : -EINVAL;
 	}
 	ps.t->global = ps.global.p;
+	/* The analyzer loses track of uthash's list links here, as in thresholds_free. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	HASH_SRT(hh, ps.t->sections, section_cmp);
 	*out = ps.t;
 	return 0;
-}
-
-/* Reads the whole file into a malloc'd buffer. Returns 0, -errno or -EFBIG. */
-static int file_read(const char *path, char **text, size_t *len)
-{
-	struct stat st;
-	size_t cap, n = 0;
-	char *buf = NULL;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* The size is only a hint: the file may grow while it is read. */
-	cap = st.st_size > 0 && (size_t)st.st_size <= FILE_MAX ? (size_t)st.st_size + 1 : 4096;
-	for (;;) {
-		ssize_t got;
-
-		if (n == cap || !buf) {
-			char *nbuf;
-
-			if (buf)
-				cap *= 2;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nbuf;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-		if (n > FILE_MAX) {
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	*text = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
 }
 
 int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs)
@@ -1110,7 +1039,7 @@ int thresholds_load(const char *path, bool site, struct thresholds **out, struct
 	int r;
 
 	*out = NULL;
-	r = file_read(path, &text, &len);
+	r = file_read(path, FILE_MAX, &text, &len);
 	if (r == -EFBIG) {
 		errlist_add(errs, path, 0, "file is larger than %d MiB", FILE_MAX_MIB);
 		return r;

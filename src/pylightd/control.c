@@ -19,6 +19,7 @@
 #include "reading.h"
 #include "sensors.h"
 #include "takeover.h"
+#include "topic.h"
 #include "zones.h"
 
 #define WARN_INTERVAL_MS 10000
@@ -77,35 +78,10 @@ void control_free(struct control *c)
 	free(c);
 }
 
-/* "base" for the default zone, "base/ZONE" otherwise; NULL when out of memory. */
+/* "base" for the default zone, "base/ZONE" otherwise, in c's scratch; NULL: no memory. */
 const char *control_zone_topic(struct control *c, const char *base, const char *zone)
 {
-	size_t need = strlen(base) + strlen(zone) + 2;
-
-	if (!zone[0])
-		return base;
-	if (need > c->topic_cap) {
-		char *p = realloc(c->topic, need);
-
-		if (!p)
-			return NULL;
-		c->topic = p;
-		c->topic_cap = need;
-	}
-	snprintf(c->topic, need, "%s/%s", base, zone);
-	return c->topic;
-}
-
-/* The zone named by `topic` below `base`: "" for base itself, NULL if it names none. */
-const char *control_topic_zone(const char *topic, const char *base, size_t blen)
-{
-	if (strncmp(topic, base, blen) != 0)
-		return NULL;
-	if (topic[blen] == '\0')
-		return "";
-	if (topic[blen] == '/' && topic[blen + 1] != '\0')
-		return topic + blen + 1;
-	return NULL;
+	return topic_of_zone(base, zone, &c->topic, &c->topic_cap);
 }
 
 /* Logs a rejected input at most once per WARN_INTERVAL_MS per zone, counting the rest. */
@@ -600,9 +576,9 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 
 	pthread_mutex_lock(&c->lock);
 	control_heartbeat(c, now);
-	if ((zone = control_topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
+	if ((zone = topic_zone(topic, c->cfg->topics_readings, c->readings_len))) {
 		on_reading(c, zone, payload, len, now);
-	} else if ((zone = control_topic_zone(topic, c->cfg->topics_override, c->override_len))) {
+	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
 	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
 		/* handled */

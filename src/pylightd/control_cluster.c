@@ -8,6 +8,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "takeover.h"
+#include "topic.h"
 
 /* What a change of the live instances hands to every zone. */
 struct reown_ctx {
@@ -150,12 +151,12 @@ bool control_on_cluster(struct control *c, const char *topic, const void *payloa
 {
 	const char *name;
 
-	if ((name = control_topic_zone(topic, c->cfg->topics_status, c->status_len)) && name[0])
+	if ((name = topic_zone(topic, c->cfg->topics_status, c->status_len)) && name[0])
 		on_status(c, name, payload, len, retained, now);
-	else if ((name = control_topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
+	else if ((name = topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
 		on_order_seen(c, name, payload, len, now);
 	else if (c->zone_state_len &&
-		 (name = control_topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
+		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
 		on_explanation(c, name, payload, len, retained, now);
 	else
 		return false;

@@ -60,8 +60,6 @@ void control_warn(struct control *c, struct zone *z, const char *zone, int64_t n
 		  ...) __attribute__((format(printf, 5, 6)));
 /* "base" for the default zone, "base/ZONE" otherwise, in a scratch buffer; NULL: no memory. */
 const char *control_zone_topic(struct control *c, const char *base, const char *zone);
-/* The zone named by `topic` below `base`: "" for base itself, NULL if it names none. */
-const char *control_topic_zone(const char *topic, const char *base, size_t blen);
 
 /* control_cluster.c: the cluster's topics and timers. */
 

@@ -12,6 +12,8 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "topic.h"
+
 #define ID_MAX 256 /* sanitized ids longer than this are cut: the hash keeps them apart */
 
 /* One of our retained configs found on the broker after a connect. */
@@ -130,15 +132,6 @@ const char *discovery_config_filter(const struct discovery *d)
 	return d->config_filter;
 }
 
-/* "BASE" for the default zone, "BASE/ZONE" otherwise, in buf. */
-static const char *zone_topic(const char *base, const char *zone, char *buf, size_t cap)
-{
-	if (!zone[0])
-		return base;
-	snprintf(buf, cap, "%s/%s", base, zone);
-	return buf;
-}
-
 static void config_topic(const struct discovery *d, enum entity e, const char *zid, char *buf,
 			 size_t cap)
 {
@@ -210,18 +203,31 @@ static void emit_json(json_object *o, const char *topic, discovery_emit *emit, v
 	json_object_put(o);
 }
 
+/* Adds `key`: the topic of `zone` below `base`, written in *buf. Returns 0 or -ENOMEM. */
+static int add_topic(json_object *o, const char *key, const char *base, const char *zone,
+		     char **buf, size_t *cap)
+{
+	const char *topic = topic_of_zone(base, zone, buf, cap);
+
+	if (!topic)
+		return -ENOMEM;
+	add_string(o, key, topic);
+	return 0;
+}
+
 int discovery_announce(struct discovery *d, const char *zone, discovery_emit *emit, void *ctx)
 {
 	const struct config *c = d->cfg;
-	char zid[ID_MAX + 16], topic[1024], state[1024];
+	char zid[ID_MAX + 16], topic[1024], *state = NULL;
+	size_t state_cap = 0;
 	json_object *o, *options;
+	int rc = -ENOMEM;
 
 	discovery_zone_id(zone, zid, sizeof(zid));
 
 	o = entity_json(d, ENTITY_LIGHT, zone, zid);
-	if (!o)
-		return -ENOMEM;
-	add_string(o, "state_topic", zone_topic(c->topics_orders, zone, state, sizeof(state)));
+	if (!o || add_topic(o, "state_topic", c->topics_orders, zone, &state, &state_cap) < 0)
+		goto out;
 	add_string(o, "payload_on", c->orders_on_payload);
 	add_string(o, "payload_off", c->orders_off_payload);
 	add_string(o, "device_class", "light");
@@ -230,10 +236,9 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 
 	if (c->topics_zone_state[0]) {
 		o = entity_json(d, ENTITY_LUX, zone, zid);
-		if (!o)
-			return -ENOMEM;
-		add_string(o, "state_topic",
-			   zone_topic(c->topics_zone_state, zone, state, sizeof(state)));
+		if (!o || add_topic(o, "state_topic", c->topics_zone_state, zone, &state,
+				    &state_cap) < 0)
+			goto out;
 		add_string(o, "value_template", "{{ value_json.smoothed }}");
 		add_string(o, "unit_of_measurement", "lx");
 		add_string(o, "device_class", "illuminance");
@@ -243,9 +248,8 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 	}
 
 	o = entity_json(d, ENTITY_MODE, zone, zid);
-	if (!o)
-		return -ENOMEM;
-	add_string(o, "command_topic", zone_topic(c->topics_override, zone, state, sizeof(state)));
+	if (!o || add_topic(o, "command_topic", c->topics_override, zone, &state, &state_cap) < 0)
+		goto out;
 	options = json_object_new_array();
 	json_object_array_add(options, json_object_new_string("AUTO"));
 	json_object_array_add(options, json_object_new_string("ON"));
@@ -253,14 +257,19 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 	json_object_object_add(o, "options", options);
 	/* The explanation says it: the overriding state, or AUTO. Without it, optimistic. */
 	if (c->topics_zone_state[0]) {
-		add_string(o, "state_topic",
-			   zone_topic(c->topics_zone_state, zone, state, sizeof(state)));
+		if (add_topic(o, "state_topic", c->topics_zone_state, zone, &state, &state_cap) < 0)
+			goto out;
 		add_string(o, "value_template",
 			   "{{ value_json.state if value_json.mode == 'override' else 'AUTO' }}");
 	}
 	config_topic(d, ENTITY_MODE, zid, topic, sizeof(topic));
 	emit_json(o, topic, emit, ctx);
-	return 0;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	free(state);
+	return rc;
 }
 
 /* Whether `topic` matches PREFIX/+/NODE/+/config: one of our configs, of any zone. */

@@ -1,6 +1,5 @@
 /* main.c -- pylightd: the command line, and the wiring of the modules to one main loop */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -18,7 +18,6 @@
 #include "reload.h"
 #include "signals.h"
 #include "status.h"
-#include "sun.h"
 #include "supervisor.h"
 #include "thresholds.h"
 
@@ -34,15 +33,6 @@ struct daemon {
 	struct supervisor *sv;
 	int signal_fd;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: pylightd [-c FILE] [-t] [-v] [-h]\n"
-		   "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		   "  -t, --check        validate the configuration and thresholds, print them\n"
-		   "  -v, --version      print the version\n"
-		   "  -h, --help         print this help\n");
-}
 
 static void on_publish(void *ctx, const char *topic, const char *payload, size_t len, bool retain)
 {
@@ -155,83 +145,25 @@ static bool on_event(void *ctx, enum loop_event ev)
 	return false;
 }
 
-/* A line sink for errlist_print: `prefix` (a string) then the line, on stderr. */
-static void stderr_line(void *prefix, const char *text)
-{
-	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
-}
-
-/* Loads pylight.ini and ref.txt. Returns 0, or an exit status after listing every error. */
-static int load_all(struct daemon *d, const char *path, struct thresholds **t, bool check)
+/* Loads pylight.ini and ref.txt to serve. Returns 0, or EX_CONFIG after logging every error. */
+static int load_all(struct daemon *d, const char *path, struct thresholds **t)
 {
 	struct errlist errs = { 0 }, warns = { 0 };
 	int rc = 0;
 
 	if (config_load(path, &d->cfg, &errs, &warns) < 0) {
-		rc = check ? 1 : EX_CONFIG;
+		rc = EX_CONFIG;
 	} else if (thresholds_load(d->cfg.thresholds_file, config_has_site(&d->cfg), t, &errs) < 0) {
 		config_free(&d->cfg);
-		rc = check ? 1 : EX_CONFIG;
+		rc = EX_CONFIG;
 	}
-	if (check) {
-		errlist_print(&warns, stderr_line, "warning: ");
-		errlist_print(&errs, stderr_line, "");
-	} else {
-		log_errlist(LOG_WARNING, &warns);
-		log_errlist(LOG_ERR, &errs);
-		if (rc)
-			log_msg(LOG_ERR, "invalid configuration, not starting");
-	}
+	log_errlist(LOG_WARNING, &warns);
+	log_errlist(LOG_ERR, &errs);
+	if (rc)
+		log_msg(LOG_ERR, "invalid configuration, not starting");
 	errlist_clear(&errs);
 	errlist_clear(&warns);
 	return rc;
-}
-
-/*
- * "site: sunrise 05:47 sunset 21:58" for today in local time, or "site: polar day" / "site:
- * polar night"; nothing without a [site], whose empty keys the dump already shows.
- */
-static void site_print(const struct config *cfg)
-{
-	struct sun_site site = { cfg->site_latitude, cfg->site_longitude };
-	time_t now = time(NULL), rise, set;
-	char r[8], s[8];
-	struct tm tm;
-
-	if (!config_has_site(cfg))
-		return;
-	localtime_r(&now, &tm);
-	switch (sun_times(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &site, &rise, &set)) {
-	case SUN_POLAR_DAY:
-		printf("site: polar day\n");
-		return;
-	case SUN_POLAR_NIGHT:
-		printf("site: polar night\n");
-		return;
-	case SUN_NORMAL:
-		break;
-	}
-	strftime(r, sizeof(r), "%H:%M", localtime_r(&rise, &tm));
-	strftime(s, sizeof(s), "%H:%M", localtime_r(&set, &tm));
-	printf("site: sunrise %s sunset %s\n", r, s);
-}
-
-static int check_config(const char *path)
-{
-	struct daemon d = { 0 };
-	struct thresholds *t = NULL;
-	int rc = load_all(&d, path, &t, true);
-
-	if (rc)
-		return rc;
-	printf("configuration OK\n");
-	site_print(&d.cfg);
-	config_dump(&d.cfg, stdout);
-	printf("\n# %s\n", d.cfg.thresholds_file);
-	thresholds_dump(t, stdout);
-	thresholds_free(t);
-	config_free(&d.cfg);
-	return 0;
 }
 
 /* Creates every module, runs the main loop until a signal stops it, and tears down. */
@@ -248,12 +180,13 @@ static int serve(const char *path)
 	char err[256], summary[160];
 	int rc, status = EXIT_FAILURE;
 
+	log_open();
 	/*
 	 * The signals first: a SIGHUP or SIGUSR1 that comes while a large ref.txt loads is
 	 * handled once the loop runs, instead of ending the process (their default action).
 	 */
 	d.signal_fd = signals_open(handled, sizeof(handled) / sizeof(handled[0]), SFD_NONBLOCK);
-	rc = load_all(&d, path, &t, false);
+	rc = load_all(&d, path, &t);
 	if (rc) {
 		if (d.signal_fd >= 0)
 			close(d.signal_fd);
@@ -328,41 +261,5 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *path = CONFIG_DEFAULT_PATH;
-	bool check = false;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check = true;
-			break;
-		case 'v':
-			printf("pylightd %s\n", PYLIGHT_VERSION);
-			return EXIT_SUCCESS;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "pylightd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	log_open();
-	return check ? check_config(path) : serve(path);
+	return cmdline_main("pylightd", argc, argv, /* extra = */ NULL, serve);
 }

@@ -1,7 +1,6 @@
 /* mqtt.c -- the broker connection: libmosquitto's loop thread, reconnects, will, shutdown */
 #include "mqtt.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mosquitto.h>
@@ -51,31 +50,6 @@ struct mqtt {
 	char why[160];
 };
 
-/*
- * Whether a connect or reconnect error is for good. Every other one (DNS, a refused or
- * unreachable broker) is left to the loop thread's reconnects.
- */
-static bool mosq_fatal(int rc)
-{
-	switch (rc) {
-	case MOSQ_ERR_INVAL:
-	case MOSQ_ERR_NOMEM:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Fills `err` with "WHAT: why" and returns the error as -errno. */
-static int fail(int rc, char *err, size_t errlen, const char *what)
-{
-	int neg = mosq_errno(rc);
-
-	snprintf(err, errlen, "%s: %s", what,
-		 rc == MOSQ_ERR_ERRNO ? strerror(-neg) : mosquitto_strerror(rc));
-	return neg;
-}
-
 static void set_why(struct mqtt *m, bool connected, const char *why)
 {
 	pthread_mutex_lock(&m->lock);
@@ -116,7 +90,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	atomic_store(&m->cb_since, monotonic_ms());
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "refused by %s:%d: %s", c->mqtt_host, c->mqtt_port,
-			 c->mqtt_protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
+			 mosq_refusal(c, rc));
 		set_why(m, false, why);
 		pthread_mutex_lock(&m->lock);
 		m->keep_why = true;
@@ -240,11 +214,14 @@ static char *topic_all(const char *base)
 int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt **out, char *err,
 	     size_t errlen)
 {
-	struct mqtt *m;
+	static const struct mosq_callbacks cb = {
+		.connect = on_connect, .disconnect = on_disconnect, .publish = on_publish,
+		.message = on_message, .log = on_log,
+	};
+	struct mqtt *m = calloc(1, sizeof(*m));
+	bool named = false;
 	int rc;
 
-	mosquitto_lib_init();
-	m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
 		return -ENOMEM;
@@ -258,7 +235,6 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 	m->sub_readings = topic_all(c->topics_readings);
 	m->sub_override = topic_all(c->topics_override);
 	if (c->cluster_node[0]) {
-		/* What was queued while away was handled by the others: never replay it. */
 		if (asprintf(&m->status_topic, "%s/%s", c->topics_status, c->cluster_node) < 0)
 			m->status_topic = NULL;
 		if (asprintf(&m->client_id, "%s-%s", c->mqtt_client_id, c->cluster_node) < 0)
@@ -268,127 +244,65 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 		m->sub_orders = topic_all(c->topics_orders);
 		if (c->topics_zone_state[0])
 			m->sub_zone_state = topic_all(c->topics_zone_state);
-		if (m->client_id && m->status_topic && m->sub_status && m->sub_orders &&
-		    (m->sub_zone_state || !c->topics_zone_state[0]))
-			m->mosq = mosquitto_new(m->client_id, /* clean_session = */ true, m);
+		named = m->client_id && m->status_topic && m->sub_status && m->sub_orders &&
+			(m->sub_zone_state || !c->topics_zone_state[0]);
 	} else {
 		m->status_topic = strdup(c->topics_status);
-		if (m->status_topic)
-			m->mosq = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, m);
+		named = m->status_topic != NULL;
 	}
-	if (!m->sub_readings || !m->sub_override || !m->mosq ||
+	if (!named || !m->sub_readings || !m->sub_override ||
 	    (c->homeassistant_discovery && discovery_new(c, &m->disc) < 0)) {
-		snprintf(err, errlen, "mqtt: %s", strerror(errno ? errno : ENOMEM));
+		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
 		mqtt_free(m);
 		return -ENOMEM;
 	}
-	rc = mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-				  c->mqtt_protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	if (rc == MOSQ_ERR_SUCCESS && c->mqtt_username[0])
-		rc = mosquitto_username_pw_set(m->mosq, c->mqtt_username,
-					       c->mqtt_password[0] ? c->mqtt_password : NULL);
-	if (rc == MOSQ_ERR_SUCCESS)
+	/* In a cluster, what was queued while away was handled by the others: never replay it. */
+	rc = c->cluster_node[0] ?
+		     mosq_client_new(c, m->client_id, /* clean_session = */ true, m, &cb, &m->mosq,
+				     err, errlen) :
+		     mosq_client_new(c, c->mqtt_client_id, c->mqtt_clean_session, m, &cb, &m->mosq,
+				     err, errlen);
+	if (rc == 0) {
 		rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, /* retain = */ true);
-	if (rc == MOSQ_ERR_SUCCESS && (c->mqtt_tls_ca_file[0] || c->mqtt_tls_cert_file[0])) {
-		rc = mosquitto_tls_set(m->mosq, c->mqtt_tls_ca_file[0] ? c->mqtt_tls_ca_file : NULL,
-				       NULL, c->mqtt_tls_cert_file[0] ? c->mqtt_tls_cert_file : NULL,
-				       c->mqtt_tls_key_file[0] ? c->mqtt_tls_key_file : NULL, NULL);
-		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_tls_insecure_set(m->mosq, c->mqtt_tls_insecure);
+		if (rc != MOSQ_ERR_SUCCESS)
+			rc = mosq_fail(rc, err, errlen, "mqtt setup");
 	}
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_reconnect_delay_set(m->mosq, (unsigned)c->mqtt_reconnect_min,
-						   (unsigned)c->mqtt_reconnect_max, /* exponential = */ true);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		rc = fail(rc, err, errlen, "mqtt setup");
+	if (rc < 0) {
 		mqtt_free(m);
 		return rc;
 	}
-	mosquitto_connect_callback_set(m->mosq, on_connect);
-	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-	mosquitto_publish_callback_set(m->mosq, on_publish);
-	mosquitto_message_callback_set(m->mosq, on_message);
-	mosquitto_log_callback_set(m->mosq, on_log);
 	*out = m;
 	return 0;
 }
 
-static void tids(pid_t *buf, size_t *n, size_t cap)
+/* Lets the loop notice the end of the loop thread that mosq_loop_start found, if any. */
+static void watch_loop_thread(struct mqtt *m)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-
-	*n = 0;
-	if (!d)
-		return;
-	while ((e = readdir(d)) && *n < cap)
-		if (e->d_name[0] != '.')
-			buf[(*n)++] = (pid_t)atoi(e->d_name);
-	closedir(d);
-}
-
-/* Finds the thread mosquitto_loop_start just created, so that its end can be noticed. */
-static void watch_loop_thread(struct mqtt *m, const pid_t *before, size_t nbefore)
-{
-	pid_t after[64];
-	size_t nafter, i, j;
-
 	if (m->loop_fd >= 0)
 		close(m->loop_fd);
 	m->loop_fd = -1;
-	m->loop_tid = 0;
-	tids(after, &nafter, 64);
-	for (i = 0; i < nafter && !m->loop_tid; i++) {
-		for (j = 0; j < nbefore && before[j] != after[i]; j++)
-			;
-		if (j == nbefore)
-			m->loop_tid = after[i];
-	}
 	if (m->loop_tid)
 		m->loop_fd = (int)syscall(SYS_pidfd_open, m->loop_tid, PIDFD_THREAD);
 }
 
-static int loop_begin(struct mqtt *m, char *err, size_t errlen)
-{
-	pid_t before[64];
-	size_t nbefore;
-	int rc;
-
-	tids(before, &nbefore, 64);
-	/* loop_start before connect_async, or a broker down at start is never retried. */
-	rc = mosquitto_loop_start(m->mosq);
-	if (rc != MOSQ_ERR_SUCCESS)
-		return fail(rc, err, errlen, "mqtt loop");
-	watch_loop_thread(m, before, nbefore);
-	return 0;
-}
-
 int mqtt_start(struct mqtt *m, char *err, size_t errlen)
 {
-	int rc = loop_begin(m, err, errlen);
+	int rc = mosq_loop_start(m->mosq, &m->loop_tid, err, errlen);
 
 	if (rc < 0)
 		return rc;
-	rc = mosquitto_connect_async(m->mosq, m->cfg->mqtt_host, m->cfg->mqtt_port,
-				     m->cfg->mqtt_keepalive);
-	if (mosq_fatal(rc))
-		return fail(rc, err, errlen, "mqtt connect");
-	return 0;
+	watch_loop_thread(m);
+	return mosq_connect(m->mosq, m->cfg, err, errlen);
 }
 
-/*
- * The ended thread left its socket closed: the new one finds no connection and reconnects
- * by itself, after the client's reconnect delay. Reconnecting from this thread instead would
- * run the TLS handshake here while the new loop thread may close the same connection (a
- * use-after-free inside OpenSSL, seen under ASan).
- */
 int mqtt_restart(struct mqtt *m, char *err, size_t errlen)
 {
-	mosquitto_loop_stop(m->mosq, /* force = */ false); /* joins the ended thread */
+	int rc;
+
 	mosquitto_log_callback_set(m->mosq, on_log);
-	return loop_begin(m, err, errlen);
+	rc = mosq_loop_restart(m->mosq, &m->loop_tid, err, errlen);
+	watch_loop_thread(m);
+	return rc;
 }
 
 int mqtt_thread_fd(const struct mqtt *m)
@@ -396,28 +310,10 @@ int mqtt_thread_fd(const struct mqtt *m)
 	return m->loop_fd;
 }
 
-/* The thread's state letter in /proc (R, S, T, t...), 0 once it has ended, '?' if unknown. */
-static int thread_state(pid_t tid)
-{
-	char path[64], buf[128], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strrchr(buf, ')'); /* the comm field before it may hold ')' itself */
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 int mqtt_check(struct mqtt *m, long long stuck_ms)
 {
 	long long since = atomic_load(&m->cb_since);
-	int state = m->loop_tid ? thread_state(m->loop_tid) : '?';
+	int state = m->loop_tid ? mosq_thread_state(m->loop_tid) : '?';
 
 	if (!state)
 		return -EPIPE;
@@ -511,16 +407,14 @@ void mqtt_shutdown(struct mqtt *m, int timeout_ms)
 		if (pthread_cond_timedwait(&m->flushed, &m->lock, &deadline) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&m->lock);
-	mosquitto_disconnect(m->mosq);
-	mosquitto_loop_stop(m->mosq, /* force = */ false);
+	mosq_client_stop(m->mosq);
 }
 
 void mqtt_free(struct mqtt *m)
 {
 	if (!m)
 		return;
-	if (m->mosq)
-		mosquitto_destroy(m->mosq);
+	mosq_client_free(m->mosq);
 	if (m->loop_fd >= 0)
 		close(m->loop_fd);
 	free(m->sub_readings);
@@ -535,5 +429,4 @@ void mqtt_free(struct mqtt *m)
 	pthread_cond_destroy(&m->flushed);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
-	mosquitto_lib_cleanup();
 }

@@ -3,22 +3,21 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "notify.h"
 
 #define THREAD_POLL_US 1000000 /* how often the MQTT thread is checked when it has no pidfd */
 
 struct supervisor {
-	const struct config *cfg;
 	struct loop *loop;
 	struct mqtt *mqtt;
 	struct status *st;
 	uint64_t watchdog_usec;     /* systemd's interval, 0 without a watchdog */
-	atomic_int restart_delay_s; /* restart back-off; the loop thread resets it */
+	struct backoff restart;     /* of the loop thread; a connection resets it */
 	bool thread_watched;        /* the loop thread's pidfd is in the loop */
 	bool restart_pending;
 	bool stuck_logged;
@@ -32,11 +31,10 @@ int supervisor_new(const struct config *cfg, struct loop *loop, struct mqtt *mqt
 	*out = sv;
 	if (!sv)
 		return -ENOMEM;
-	sv->cfg = cfg;
 	sv->loop = loop;
 	sv->mqtt = mqtt;
 	sv->st = st;
-	sv->restart_delay_s = cfg->mqtt_reconnect_min;
+	backoff_init(&sv->restart, cfg->mqtt_reconnect_min, cfg->mqtt_reconnect_max);
 	return 0;
 }
 
@@ -80,12 +78,12 @@ void supervisor_start(struct supervisor *sv)
 
 void supervisor_connected(struct supervisor *sv)
 {
-	atomic_store(&sv->restart_delay_s, sv->cfg->mqtt_reconnect_min);
+	backoff_reset(&sv->restart);
 }
 
 void supervisor_thread_ended(struct supervisor *sv)
 {
-	int delay = atomic_load(&sv->restart_delay_s);
+	int delay = backoff_next(&sv->restart);
 	char why[160];
 
 	loop_release(sv->loop, EV_MQTT_ENDED);
@@ -94,10 +92,6 @@ void supervisor_thread_ended(struct supervisor *sv)
 	log_msg(LOG_ERR, "mqtt: network loop ended (%s), restarting it in %d s", why, delay);
 	sv->restart_pending = true;
 	loop_timer_in(sv->loop, EV_MQTT_RESTART, (int64_t)delay * 1000);
-	delay *= 2;
-	if (delay > sv->cfg->mqtt_reconnect_max)
-		delay = sv->cfg->mqtt_reconnect_max;
-	atomic_store(&sv->restart_delay_s, delay);
 	status_update(sv->st);
 }
 
@@ -106,7 +100,7 @@ void supervisor_restart(struct supervisor *sv)
 	char err[256];
 
 	if (mqtt_restart(sv->mqtt, err, sizeof(err)) < 0) {
-		int delay = atomic_load(&sv->restart_delay_s);
+		int delay = backoff_peek(&sv->restart);
 
 		log_msg(LOG_ERR, "%s, retrying in %d s", err, delay);
 		loop_timer_in(sv->loop, EV_MQTT_RESTART, (int64_t)delay * 1000);

@@ -12,6 +12,7 @@
 
 #include "assets.h"
 #include "body.h"
+#include "buf.h"
 #include "log.h"
 
 #define CONNECTIONS_MAX 64
@@ -40,8 +41,7 @@ static const struct route {
 
 /* One request's body, kept up to HTTP_BODY_MAX bytes; the rest is read and dropped. */
 struct request {
-	char *data;
-	size_t len, cap;
+	struct buf body;
 	bool too_big;
 };
 
@@ -284,7 +284,7 @@ static enum MHD_Result serve_api(struct http *h, struct MHD_Connection *conn, co
 					   false);
 		if (req->too_big)
 			return queue_error(conn, 413, "the body is larger than 1 MiB", NULL, false);
-		body = body_parse(req->data ? req->data : "", req->len);
+		body = body_parse(req->body.data ? req->body.data : "", req->body.len);
 		if (!body)
 			return queue_error(conn, 400, "the body must be a JSON object", NULL, false);
 	}
@@ -332,25 +332,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t n = *upload_size;
 
 		*upload_size = 0;
-		if (req->too_big || req->len + n > HTTP_BODY_MAX) {
+		if (req->too_big || req->body.len + n > HTTP_BODY_MAX) {
 			req->too_big = true;
 			return MHD_YES;
 		}
-		if (req->len + n + 1 > req->cap) {
-			size_t cap = req->cap ? req->cap : 4096;
-			char *p;
-
-			while (cap < req->len + n + 1)
-				cap *= 2;
-			p = realloc(req->data, cap);
-			if (!p)
-				return MHD_NO;
-			req->data = p;
-			req->cap = cap;
-		}
-		memcpy(req->data + req->len, upload, n);
-		req->len += n;
-		return MHD_YES;
+		buf_put(&req->body, upload, n);
+		return req->body.nomem ? MHD_NO : MHD_YES;
 	}
 	/* with authentication on, 401 comes before any other answer */
 	if (!authorized(h, conn))
@@ -369,7 +356,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)why;
 	if (req) {
-		free(req->data);
+		buf_clear(&req->body);
 		free(req);
 		*con_cls = NULL;
 	}

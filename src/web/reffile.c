@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /* As thresholds.c: anything bigger is a mistake, not a configuration. */
 #define FILE_MAX ((size_t)16 << 20)
 
@@ -27,53 +29,12 @@ void reffile_etag(const char *text, size_t len, char etag[REFFILE_ETAG_SIZE])
 
 int reffile_read(const char *path, char **text, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nbuf;
-	int fd, r = 0;
+	int r = file_read(path, FILE_MAX, text, len);
 
-	*text = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return -errno;
-	for (;;) {
-		ssize_t got;
-
-		if (!buf || n + 1 >= cap) {
-			if (buf)
-				cap *= 2;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				r = -ENOMEM;
-				break;
-			}
-			buf = nbuf;
-		}
-		if (fd < 0)
-			break;
-		got = read(fd, buf + n, cap - n - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			r = got < 0 ? -errno : 0;
-			break;
-		}
-		n += (size_t)got;
-		if (n > FILE_MAX) {
-			r = -EFBIG;
-			break;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	if (r < 0) {
-		free(buf);
+	if (r != -ENOENT)
 		return r;
-	}
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return 0;
+	*text = strdup("");
+	return *text ? 0 : -ENOMEM;
 }
 
 static int write_all(int fd, const char *p, size_t len)

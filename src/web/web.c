@@ -1,7 +1,6 @@
 /* web.c -- pylight-web: the operators' page beside pylightd, and the one writer of ref.txt */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,26 +17,19 @@
 
 #include "api.h"
 #include "bus.h"
+#include "cmdline.h"
 #include "config.h"
 #include "errlist.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "password.h"
 #include "signals.h"
 #include "thresholds.h"
 #include "zonecache.h"
 
 #define LISTEN_BACKLOG 64
 #define SUPERVISE_MS 1000 /* how often the broker connection's thread is checked */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: pylight-web [-c FILE] [-t] [-v] [-h]\n"
-		   "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		   "  -t, --check        validate the configuration and thresholds, print them\n"
-		   "  -v, --version      print the version\n"
-		   "  -h, --help         print this help\n");
-}
 
 /* [web] as checked by pylight-web, beside what config_load checks for every program. */
 struct web_settings {
@@ -88,45 +80,22 @@ static const char *listen_parse(const char *listen, struct addrinfo **out)
 	return rc ? gai_strerror(rc) : NULL;
 }
 
-/* The password is the file's first line, as for [mqtt] password_file. */
-static char *password_read(const char *path, const char **why)
-{
-	char *pw = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	n = getline(&pw, &cap, f);
-	fclose(f);
-	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		pw[--n] = '\0';
-	if (n <= 0) {
-		*why = "the file is empty or unreadable";
-		free(pw);
-		return NULL;
-	}
-	return pw;
-}
-
-/* Checks [web]; adds each error to `errs` at its line. `activated`: systemd passed a socket. */
+/*
+ * Checks [web]; adds each error to `errs` at its line, and warnings (a password file others
+ * may read) to `warns`. `activated`: systemd passed a socket.
+ */
 static int web_check(const struct config *cfg, bool activated, struct web_settings *ws,
-		     struct errlist *errs)
+		     struct errlist *errs, struct errlist *warns)
 {
 	size_t before = errs->count;
 	const char *why = NULL;
 	struct addrinfo *a;
 
 	memset(ws, 0, sizeof(*ws));
-	if (cfg->web_password_file[0]) {
-		ws->password = password_read(cfg->web_password_file, &why);
-		if (!ws->password)
-			errlist_add(errs, cfg->path, config_line(cfg, "web", "password_file"),
-				    "cannot read password_file %s: %s", cfg->web_password_file, why);
-	}
+	if (cfg->web_password_file[0] &&
+	    password_load(cfg->web_password_file, cfg->path, config_line(cfg, "web", "password_file"),
+			  &ws->password, errs, warns) == -ENOMEM)
+		errlist_add(errs, cfg->path, 0, "%s", strerror(ENOMEM));
 	if (!activated) {
 		why = listen_parse(cfg->web_listen, &ws->addrs);
 		if (why) {
@@ -153,37 +122,13 @@ static void web_settings_free(struct web_settings *ws)
 	memset(ws, 0, sizeof(*ws));
 }
 
-static void stderr_line(void *prefix, const char *text)
+/* -t's check of [web], as if serving on the address `listen` names. */
+static int web_check_only(const struct config *cfg, struct errlist *errs, struct errlist *warns)
 {
-	fprintf(stderr, "%s%s\n", (const char *)prefix, text);
-}
-
-static int check_config(const char *path)
-{
-	struct errlist errs = { 0 }, warns = { 0 };
 	struct web_settings ws;
-	struct thresholds *t = NULL;
-	struct config cfg;
-	int rc = 1;
+	int rc = web_check(cfg, /* activated = */ false, &ws, errs, warns);
 
-	if (config_load(path, &cfg, &errs, &warns) == 0) {
-		if (web_check(&cfg, false, &ws, &errs) == 0 &&
-		    thresholds_load(cfg.thresholds_file, config_has_site(&cfg), &t, &errs) == 0)
-			rc = 0;
-		web_settings_free(&ws);
-	}
-	errlist_print(&warns, stderr_line, "warning: ");
-	errlist_print(&errs, stderr_line, "");
-	if (rc == 0) {
-		printf("configuration OK\n");
-		config_dump(&cfg, stdout);
-		printf("\n# %s\n", cfg.thresholds_file);
-		thresholds_dump(t, stdout);
-	}
-	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
-	thresholds_free(t);
-	errlist_clear(&errs);
-	errlist_clear(&warns);
+	web_settings_free(&ws);
 	return rc;
 }
 
@@ -262,7 +207,7 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 
 	if (config_load(path, cfg, &errs, &warns) < 0) {
 		rc = EX_CONFIG;
-	} else if (web_check(cfg, activated, ws, &errs) < 0) {
+	} else if (web_check(cfg, activated, ws, &errs, &warns) < 0) {
 		web_settings_free(ws);
 		config_free(cfg);
 		rc = EX_CONFIG;
@@ -299,6 +244,8 @@ static int serve(const char *path)
 	char err[256], status[256];
 	int fd, sig, rc;
 
+	log_open();
+	log_set_ident("pylight-web");
 	sig = signals_open(handled, sizeof(handled) / sizeof(handled[0]), 0);
 	if (sig < 0) {
 		log_msg(LOG_ERR, "signals: %s", strerror(-sig));
@@ -370,43 +317,5 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = CONFIG_DEFAULT_PATH;
-	bool check = false;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check = true;
-			break;
-		case 'v':
-			printf("pylight-web %s\n", PYLIGHT_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (check)
-		return check_config(path);
-	log_open();
-	log_set_ident("pylight-web");
-	return serve(path);
+	return cmdline_main("pylight-web", argc, argv, web_check_only, serve);
 }

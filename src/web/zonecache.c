@@ -12,6 +12,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "buf.h"
 #include "number.h"
 
 struct entry {
@@ -157,41 +158,21 @@ static int entry_cmp(const struct entry *a, const struct entry *b)
 	return strcmp(a->name, b->name);
 }
 
-/* The answer being written: a growing buffer. */
+/* The answer being written. */
 struct build {
-	char *buf;
-	size_t len, cap;
+	struct buf out;
 	const struct thresholds *t;
 	struct entry *next; /* the next cached zone not yet listed, in name order */
-	bool nomem;
 };
 
 static void put(struct build *b, const char *s, size_t n)
 {
-	if (b->nomem)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->buf, cap);
-		if (!p) {
-			b->nomem = true;
-			return;
-		}
-		b->buf = p;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, s, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
+	buf_put(&b->out, s, n);
 }
 
 static void put_str(struct build *b, const char *s)
 {
-	put(b, s, strlen(s));
+	buf_puts(&b->out, s);
 }
 
 /* A JSON string: MQTT topics are UTF-8, so only '"', '\' and controls need escapes. */
@@ -219,7 +200,7 @@ static void zone_add(struct build *b, const char *name, const struct entry *e)
 {
 	char num[32];
 
-	put_str(b, b->len > 1 ? ",{\"zone\":" : "{\"zone\":");
+	put_str(b, b->out.len > 1 ? ",{\"zone\":" : "{\"zone\":");
 	put_json_string(b, name);
 	put(b, ",", 1);
 	if (e)
@@ -275,10 +256,5 @@ char *zonecache_json(struct zonecache *zc, const struct thresholds *t, size_t *l
 	cached_until(&b, NULL);
 	pthread_mutex_unlock(&zc->lock);
 	put(&b, "]", 1);
-	if (b.nomem) {
-		free(b.buf);
-		return NULL;
-	}
-	*len = b.len;
-	return b.buf;
+	return buf_take(&b.out, len);
 }

@@ -623,13 +623,14 @@ def daemon(broker, tmp_path, request):
 
 @pytest.fixture
 def run_pylightd():
-    """run_pylightd(*args, cwd=None) -> CompletedProcess (text); fails on a sanitizer report."""
-    def run(*args, cwd=None, timeout=TIMEOUT):
+    """run_pylightd(*args, cwd=None, program=PYLIGHTD) -> CompletedProcess (text); fails on a
+    sanitizer report. `program=PYLIGHT_WEB` runs pylight-web instead."""
+    def run(*args, cwd=None, timeout=TIMEOUT, program=PYLIGHTD):
         require_binary()
-        res = subprocess.run([str(PYLIGHTD), *args], cwd=cwd, capture_output=True, text=True,
+        res = subprocess.run([str(program), *args], cwd=cwd, capture_output=True, text=True,
                              stdin=subprocess.DEVNULL, env=daemon_env(), timeout=timeout)
         if sanitizer_report(res.stdout + res.stderr):
-            pytest.fail(f"sanitizer report from pylightd {' '.join(args)}:\n{res.stderr}",
+            pytest.fail(f"sanitizer report from {program.name} {' '.join(args)}:\n{res.stderr}",
                         pytrace=False)
         return res
     return run

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ORDER, READ, ROOT, STATUS, WARNING_LINE, Barrier
+from conftest import ORDER, PYLIGHT_WEB, PYLIGHTD, READ, ROOT, STATUS, WARNING_LINE, Barrier
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -408,25 +408,36 @@ def test_check_output_matches_golden(name, run_pylightd):
     assert text == ok.read_text()
 
 
+# Both programs take the same command line, and answer it the same way.
+PROGRAMS = pytest.mark.parametrize("program", [PYLIGHTD, PYLIGHT_WEB], ids=lambda p: p.name)
+
+
+@PROGRAMS
 @pytest.mark.parametrize("flag", ["-v", "--version"])
-def test_version_exits_0(flag, run_pylightd):
-    res = run_pylightd(flag)
+def test_version_exits_0(flag, program, run_pylightd):
+    res = run_pylightd(flag, program=program)
     assert res.returncode == 0
-    assert re.search(r"\d+\.\d+", res.stdout)
+    assert re.fullmatch(re.escape(program.name) + r" \d+\.\d+\S*\n", res.stdout)
 
 
+@PROGRAMS
 @pytest.mark.parametrize("flag", ["-h", "--help"])
-def test_help_exits_0(flag, run_pylightd):
-    res = run_pylightd(flag)
-    assert res.returncode == 0
-    assert "-c" in res.stdout
+def test_help_exits_0(flag, program, run_pylightd):
+    res = run_pylightd(flag, program=program)
+    assert res.returncode == 0 and not res.stderr
+    assert res.stdout.startswith(f"usage: {program.name} [-c FILE] [-t] [-v] [-h]\n")
 
 
+@PROGRAMS
 @pytest.mark.parametrize("args", [["-x"], ["-c"], ["--bogus"], ["-t", "extra"]],
                          ids=["unknown-option", "missing-argument", "unknown-long", "operand"])
-def test_bad_usage_exits_2(args, run_pylightd):
-    res = run_pylightd(*args)
+def test_bad_usage_exits_2(args, program, run_pylightd):
+    res = run_pylightd(*args, program=program)
     assert res.returncode == 2, res.stdout + res.stderr
+    assert not res.stdout
+    assert f"usage: {program.name} [-c FILE]" in res.stderr
+    if args[-1] == "extra":
+        assert f"{program.name}: unexpected argument 'extra'" in res.stderr
 
 
 # --- the broker coming and going -----------------------------------------------------------

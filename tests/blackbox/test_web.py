@@ -17,8 +17,8 @@ import threading
 
 import pytest
 
-from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, READ, TIMEOUT, WEB_REF, ZONE_STATE,
-                      auth_broker, daemon_env, password_file, refusal_times, wait_until)
+from conftest import (ORDER, OVERRIDE, PYLIGHT_WEB, PYLIGHTD, READ, TIMEOUT, WEB_REF,
+                      ZONE_STATE, auth_broker, daemon_env, password_file, refusal_times, wait_until)
 
 RELOADED = re.compile(r"^notice: .*: reloaded \(", re.M)
 
@@ -139,6 +139,18 @@ def test_zones_cleared_explanation_disappears(pair, mqtt):
     wait_until(lambda: "ghost" in zones(w), what="ghost listed")
     c.publish(ZONE_STATE + "/ghost", "", retain=True)
     wait_until(lambda: "ghost" not in zones(w), what="ghost gone")
+
+
+def test_zones_topic_with_empty_zone_ignored(pair, mqtt):
+    # "pylight/zone/" names no zone, for pylight-web as for pylightd: not the default one.
+    _, w = pair
+    c = mqtt()
+    c.publish(ZONE_STATE + "/", json.dumps({"zone": "", "state": "ON", "mode": "auto"}),
+              retain=True)
+    c.publish(ZONE_STATE + "/marker", json.dumps({"zone": "marker", "state": "ON",
+                                                  "mode": "auto"}), retain=True)
+    wait_until(lambda: "marker" in zones(w), what="marker listed")
+    assert "" not in zones(w)
 
 
 # --- ref.txt: get, check, put --------------------------------------------------------------
@@ -462,3 +474,43 @@ def test_mqtt5_refusal_ends_no_connection_for_good(broker_factory, daemon, web, 
     status, _, data = request(w, "POST", "/api/zones/override", body={"zone": "hall",
                                                                       "mode": "ON"})
     assert status == 202, data
+
+
+# --- the password file, read alike by both programs ----------------------------------------
+
+@pytest.mark.parametrize("program,section", [(PYLIGHTD, "mqtt"), (PYLIGHT_WEB, "mqtt"),
+                                             (PYLIGHT_WEB, "web")],
+                         ids=["pylightd-mqtt", "pylight-web-mqtt", "pylight-web-web"])
+def test_password_file_checked_alike(daemon, tmp_path, program, section):
+    d = daemon(ref=REF, start=False, ini={section: {"password_file": str(tmp_path / "pw")}})
+    pw = tmp_path / "pw"
+    pw.write_bytes(b"s3cret\r\n")
+    pw.chmod(0o644)
+    res = subprocess.run([str(program), "-t", "-c", str(d.ini_path)], capture_output=True,
+                         text=True, env=daemon_env(), timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    assert f"warning: {pw}: password file is readable by other users (mode 0644)\n" \
+        in res.stderr
+    pw.chmod(0o600)
+    res = subprocess.run([str(program), "-t", "-c", str(d.ini_path)], capture_output=True,
+                         text=True, env=daemon_env(), timeout=TIMEOUT)
+    assert res.returncode == 0 and "warning" not in res.stderr, res.stderr
+    pw.write_bytes(b"\r\nsecond line\n")
+    res = subprocess.run([str(program), "-t", "-c", str(d.ini_path)], capture_output=True,
+                         text=True, env=daemon_env(), timeout=TIMEOUT)
+    assert res.returncode == 1
+    assert re.search(rf"^{re.escape(str(d.ini_path))}:\d+: password_file {re.escape(str(pw))} "
+                     r"is empty$", res.stderr, re.M), res.stderr
+
+
+def test_web_password_loses_one_line_end_only(daemon, web, tmp_path):
+    # One "\r\n" goes, as pylightd reads [mqtt] password_file: the second "\r" is the password's.
+    d = daemon(ref=REF)
+    pw = tmp_path / "web.pw"
+    pw.write_bytes(b"s3cret\r\r\n")
+    pw.chmod(0o640)
+    w = web(d, ini={"web": {"password_file": str(pw), "user": "ops"}})
+    assert re.search(rf"^warning: {re.escape(str(pw))}: password file is readable by other "
+                     r"users \(mode 0640\)$", w.log(), re.M), w.log()
+    assert request(w, "GET", "/api/zones", auth="ops:s3cret\r")[0] == 200
+    assert request(w, "GET", "/api/zones", auth="ops:s3cret")[0] == 401

@@ -1,0 +1,32 @@
+/* topic.c -- the zone-topic rule: `base` names the default zone "", `base/ZONE` names ZONE */
+#include "topic.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+
+const char *topic_zone(const char *topic, const char *base, size_t blen)
+{
+	if (strncmp(topic, base, blen) != 0)
+		return NULL;
+	if (topic[blen] == '\0')
+		return "";
+	/* "base/" would name a zone "" beside the default one: it names none */
+	if (topic[blen] == '/' && topic[blen + 1] != '\0')
+		return topic + blen + 1;
+	return NULL;
+}
+
+const char *topic_of_zone(const char *base, const char *zone, char **buf, size_t *cap)
+{
+	size_t need;
+
+	if (!zone[0])
+		return base;
+	need = strlen(base) + strlen(zone) + 2;
+	if (buf_grow(buf, cap, need, 1) < 0)
+		return NULL;
+	snprintf(*buf, need, "%s/%s", base, zone);
+	return *buf;
+}
