@@ -141,16 +141,42 @@ static int lamp_word(const char *s, size_t len)
 	return -EINVAL;
 }
 
-/* A lamp state in JSON: one of the words as a string, a boolean, or the number 1 or 0. */
-static int lamp_json(const char *s, size_t len, const char *field)
+/* A presence word in any case: 1, 0 or -EINVAL. */
+static int presence_word(const char *s, size_t len)
 {
-	struct json_object *root = json_parse_strict(s, len);
-	struct json_object *val = root ? json_walk(root, field) : NULL;
+	static const char *const words[] = { "false", "0", "off", "unoccupied",
+					     "true",  "1", "on",  "occupied" };
+
+	number_trim(&s, &len);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == len && strncasecmp(words[i], s, len) == 0)
+			return i >= 4;
+	return -EINVAL;
+}
+
+/*
+ * A two-state report, a lamp's or a presence sensor's: `word` read from the payload itself,
+ * or from `field` of a JSON object as a string, a boolean, or the number 1 or 0.
+ */
+static int binary_parse(const void *payload, size_t len, const char *field,
+			int (*word)(const char *s, size_t len))
+{
+	const char *s = payload;
+	struct json_object *root, *val;
+	size_t i = 0;
 	int r = -EINVAL;
 
+	if (len == 0 || memchr(s, '\0', len))
+		return -EINVAL;
+	while (i < len && number_is_space(s[i]))
+		i++;
+	if (i == len || s[i] != '{')
+		return word(s, len);
+	root = json_parse_strict(s + i, len - i);
+	val = root ? json_walk(root, field) : NULL;
 	switch (json_object_get_type(val)) {
 	case json_type_string:
-		r = lamp_word(json_object_get_string(val), (size_t)json_object_get_string_len(val));
+		r = word(json_object_get_string(val), (size_t)json_object_get_string_len(val));
 		break;
 	case json_type_boolean:
 		r = json_object_get_boolean(val) ? 1 : 0;
@@ -167,67 +193,12 @@ static int lamp_json(const char *s, size_t len, const char *field)
 
 int lamp_parse(const void *payload, size_t len, const char *field)
 {
-	const char *s = payload;
-	size_t i = 0;
-
-	if (len == 0 || memchr(s, '\0', len))
-		return -EINVAL;
-	while (i < len && number_is_space(s[i]))
-		i++;
-	if (i < len && s[i] == '{')
-		return lamp_json(s + i, len - i, field);
-	return lamp_word(s, len);
-}
-
-/* A presence word in any case: 1, 0 or -EINVAL. */
-static int presence_word(const char *s, size_t len)
-{
-	static const char *const words[] = { "false", "0", "off", "unoccupied",
-					     "true",  "1", "on",  "occupied" };
-
-	number_trim(&s, &len);
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strlen(words[i]) == len && strncasecmp(words[i], s, len) == 0)
-			return i >= 4;
-	return -EINVAL;
-}
-
-static int presence_json(const char *s, size_t len, const char *field)
-{
-	struct json_object *root = json_parse_strict(s, len);
-	struct json_object *val = root ? json_walk(root, field) : NULL;
-	int r = -EINVAL;
-
-	switch (json_object_get_type(val)) {
-	case json_type_string:
-		r = presence_word(json_object_get_string(val),
-				  (size_t)json_object_get_string_len(val));
-		break;
-	case json_type_boolean:
-		r = json_object_get_boolean(val) ? 1 : 0;
-		break;
-	case json_type_int:
-		r = json_object_get_int64(val) == 1 ? 1 : json_object_get_int64(val) == 0 ? 0 : r;
-		break;
-	default:
-		break;
-	}
-	json_object_put(root);
-	return r;
+	return binary_parse(payload, len, field, lamp_word);
 }
 
 int presence_parse(const void *payload, size_t len, const char *field)
 {
-	const char *s = payload;
-	size_t i = 0;
-
-	if (len == 0 || memchr(s, '\0', len))
-		return -EINVAL;
-	while (i < len && number_is_space(s[i]))
-		i++;
-	if (i < len && s[i] == '{')
-		return presence_json(s + i, len - i, field && *field ? field : "occupancy");
-	return presence_word(s, len);
+	return binary_parse(payload, len, field && *field ? field : "occupancy", presence_word);
 }
 
 /* "40%": a whole percentage 1..100 (0 is OFF, not a level of ON). Returns it or -EINVAL. */
