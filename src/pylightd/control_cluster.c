@@ -24,6 +24,7 @@ static void zone_reown(struct zone *z, void *arg)
 	if (!takeover_reown(&r->c->tk, &z->own, cluster_owns(r->c->cl, z->name)))
 		return;
 	takeover_decide(&z->st, z->p, (enum light)z->own.order_seen, r->now, &d);
+	takeover_level(&z->st, z->p, z->own.level_seen, &d);
 	control_apply(r->c, z, &d, r->now, true);
 }
 
@@ -154,6 +155,9 @@ bool control_on_cluster(struct control *c, const char *topic, const void *payloa
 		on_status(c, name, payload, len, retained, now);
 	else if ((name = control_topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
 		on_order_seen(c, name, payload, len, now);
+	else if ((name = control_topic_zone(topic, c->cfg->topics_levels,
+					    strlen(c->cfg->topics_levels))))
+		control_dim_seen(c, name, payload, len);
 	else if (c->zone_state_len &&
 		 (name = control_topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
 		on_explanation(c, name, payload, len, retained, now);
