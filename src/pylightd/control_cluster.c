@@ -122,6 +122,8 @@ static void adopt(struct control *c, struct zone *z, const struct explained *e, 
 {
 	explain_adopt(&z->st, &z->since_wall, e, now, (int64_t)time(NULL), wall_ms());
 	z->own.order_seen = (uint8_t)z->st.light;
+	if (e->level >= 0) /* what the explanation says is in force, as for the order */
+		z->own.level_seen = (int8_t)e->level;
 	if (z->st.mode == MODE_OVERRIDE && z->st.override_until < z->wake)
 		control_schedule(c, z, z->st.override_until);
 	log_zone(LOG_INFO, z->name, "zone '%s': adopted %s %s from its explanation", z->name,

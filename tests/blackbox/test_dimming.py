@@ -204,3 +204,31 @@ def test_broker_restart_mid_ramp(broker, room):
     r.daylight = 300
     r.read(SETTLE)
     assert within(r.sensed[-1][1]), r.sensed
+
+
+def test_takeover_keeps_the_level(daemon, mqtt, broker):
+    """Two instances: the owner stops, the other goes on at the same level without
+    publishing it again; the first comes back, adopts the level, takes the zone back."""
+    from test_cluster import SLOW, Cluster, owner
+    cl = Cluster(daemon, mqtt, broker, names=("a", "b"), ref=REF)
+    cl.start("a", "b")
+    first = owner("desk", ("a", "b"))
+    other = "b" if first == "a" else "a"
+    c = mqtt(LEVEL + "/#", ORDER + "/#")
+    r = Room(c, 1.3, daylight=200)
+    r.sync = lambda: cl.sync(c)
+    r.read(SETTLE)
+    level = r.level()
+    assert within(r.sensed[-1][1])
+    mark = c.mark()
+    cl.terminate(first)
+    cl.explanation("desk", node=other, level=level, after=0, timeout=SLOW)
+    r.read(4)
+    assert abs(r.level() - level) <= 2
+    assert not [m for m in c.received(f"{LEVEL}/desk", after=mark) if int(m.payload) != level]
+    # The first comes back: it adopts the level and, owner again, publishes nothing new.
+    cl.start(first)
+    cl.explanation("desk", node=first, level=level, timeout=SLOW)
+    r.read(3)
+    assert within(r.sensed[-1][1])
+    assert cl.published(first, LEVEL, since_connect=True) == []
