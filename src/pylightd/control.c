@@ -367,7 +367,9 @@ static void publish_config(void *ctx, const char *topic, const char *payload)
 
 static void announce(struct control *c, const char *zone)
 {
-	if (discovery_announce(c->disc, zone, publish_config, c) < 0)
+	if (discovery_announce(c->disc, zone, publish_config, c) < 0 ||
+	    (thresholds_get(c->t, zone)->target_lux > 0 &&
+	     discovery_announce_level(c->disc, zone, publish_config, c) < 0))
 		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
 }
 
@@ -395,13 +397,16 @@ static void announce_all(struct control *c)
 
 static void keep_section(void *ctx, const char *zone, const struct zone_params *p)
 {
-	(void)p;
 	discovery_keep(ctx, zone);
+	if (p->target_lux > 0)
+		discovery_keep_level(ctx, zone);
 }
 
 static void keep_alive(struct zone *z, void *ctx)
 {
 	discovery_keep(ctx, z->name);
+	if (z->p->target_lux > 0)
+		discovery_keep_level(ctx, z->name);
 }
 
 /* Clears the retained configs of zones that are neither in ref.txt nor alive. */

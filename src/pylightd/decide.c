@@ -276,7 +276,8 @@ static void decision_finish(struct zone_state *z, const struct zone_params *p,
 	}
 	d->wake = wake;
 	d->light = z->light;
-	if (z->light != old_light || z->mode != old_mode)
+	/* A dimmed zone's explanation carries its level: what a restarted instance adopts. */
+	if (z->light != old_light || z->mode != old_mode || d->level_order)
 		d->changed = true;
 }
 

@@ -138,15 +138,16 @@ def test_overrides_hold_levels_and_auto_steps_on_from_them(room):
         c.publish(f"{OVERRIDE}/desk", payload)
         c.wait_for(f"{LEVEL}/desk", str(level), after=mark)
         c.wait_for(f"{ORDER}/desk", order, after=mark)
-        return mark
+        return json.loads(c.wait_for(f"{ZONE_STATE}/desk", after=mark,
+                                     pred=lambda m: json.loads(m.payload)["level"] == level
+                                     ).payload)
 
     override("ON", 100, "ON")
     r.read(2)
     assert r.level() == 100  # readings do not move an override
     override("OFF", 0, "OFF")
-    mark = override("ON 40%", 40, "ON")
-    why = json.loads(c.wait_for(f"{ZONE_STATE}/desk", after=mark).payload)
-    assert why["mode"] == "override" and why["level"] == 40, why
+    why = override("ON 40%", 40, "ON")
+    assert why["mode"] == "override", why
     assert re.search(r"override ON 40%", why["reason"])
     r.read(2)
     assert r.level() == 40
@@ -232,3 +233,18 @@ def test_takeover_keeps_the_level(daemon, mqtt, broker):
     r.read(3)
     assert within(r.sensed[-1][1])
     assert cl.published(first, LEVEL, since_connect=True) == []
+
+
+def test_home_assistant_level_sensor(daemon, mqtt):
+    c = mqtt("homeassistant/#")
+    daemon(ref=REF + "[zone hall]\non_below = 100\n",
+           ini={"homeassistant": {"discovery": "true"}})
+    cfg = c.wait_for(pred=lambda m: m.topic.endswith("_level/config") and m.payload)
+    doc = json.loads(cfg.payload)
+    assert cfg.topic.startswith("homeassistant/sensor/")
+    assert "desk" in doc["device"]["name"]
+    assert (doc["state_topic"], doc["value_template"], doc["unit_of_measurement"]) == \
+        (f"{ZONE_STATE}/desk", "{{ value_json.level }}", "%")
+    # Only the dimmed zone has one; the others keep their three entities.
+    c.wait_for(pred=lambda m: "hall" in m.payload and m.topic.endswith("_mode/config"))
+    assert len([m for m in c.received() if m.topic.endswith("_level/config")]) == 1
