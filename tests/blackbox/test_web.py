@@ -462,3 +462,27 @@ def test_mqtt5_refusal_ends_no_connection_for_good(broker_factory, daemon, web, 
     status, _, data = request(w, "POST", "/api/zones/override", body={"zone": "hall",
                                                                       "mode": "ON"})
     assert status == 202, data
+
+
+def test_target_lux_edit(daemon, web):
+    ref = WEB_REF + "\n[zone desk]\ntarget_lux = 500  # the desk\nlamp_lux = 400\n"
+    d = daemon(ref=ref)
+    w = web(d)
+    status, _, data = request(w, "GET", "/api/zones")
+    assert status == 200
+    desk = next(z for z in data if z["zone"] == "desk")
+    hall = next(z for z in data if z["zone"] == "hall")
+    assert desk["target_lux"] == 500 and "target_lux" not in hall
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": 450})
+    assert status == 200, data
+    assert d.ref_path.read_text() == ref.replace("target_lux = 500  #", "target_lux = 450  #")
+    # zero is no target: the file is checked whole and refused at the line
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": 0})
+    assert status == 422 and "target_lux" in data["errors"][0]["message"], data
+    assert data["errors"][0]["line"] > 0
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": "x"})
+    assert status == 422 and data["errors"][0]["line"] == 0
+    assert "450" in d.ref_path.read_text()
