@@ -240,6 +240,8 @@ void control_apply(struct control *c, struct zone *z, const struct decision *d, 
 			log_zone(LOG_INFO, z->name, "zone '%s': %s (%s)", z->name,
 				 light_name(d->light), why);
 	}
+	if (d->level_order)
+		control_dim_publish(c, z);
 	if (explained)
 		explain(c, z, why);
 	if (z->fb.deadline < wake)
@@ -341,7 +343,9 @@ static void publish_config(void *ctx, const char *topic, const char *payload)
 
 static void announce(struct control *c, const char *zone)
 {
-	if (discovery_announce(c->disc, zone, publish_config, c) < 0)
+	if (discovery_announce(c->disc, zone, publish_config, c) < 0 ||
+	    (thresholds_get(c->t, zone)->target_lux > 0 &&
+	     discovery_announce_level(c->disc, zone, publish_config, c) < 0))
 		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
 }
 
@@ -369,13 +373,16 @@ static void announce_all(struct control *c)
 
 static void keep_section(void *ctx, const char *zone, const struct zone_params *p)
 {
-	(void)p;
 	discovery_keep(ctx, zone);
+	if (p->target_lux > 0)
+		discovery_keep_level(ctx, zone);
 }
 
 static void keep_alive(struct zone *z, void *ctx)
 {
 	discovery_keep(ctx, z->name);
+	if (z->p->target_lux > 0)
+		discovery_keep_level(ctx, z->name);
 }
 
 /* Clears the retained configs of zones that are neither in ref.txt nor alive. */
@@ -449,7 +456,7 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	z->warned_at = INT64_MIN / 2;
 	feedback_init(&z->fb);
 	z->own = (struct ownership){ .mine = !c->cl || cluster_owns(c->cl, name),
-				     .order_seen = LIGHT_UNKNOWN };
+				     .order_seen = LIGHT_UNKNOWN, .level_seen = -1 };
 	c->tk.owned += z->own.mine;
 	link_feedback(c, z);
 	/* Zones of ref.txt were announced with it; this one comes into being now. */
@@ -550,13 +557,20 @@ static void on_override(struct control *c, const char *name, const void *payload
 	enum override_cmd cmd;
 	struct decision d;
 	int64_t duration;
+	int level;
 	char shown[48];
 
 	preview(payload, len, shown, sizeof(shown));
 	if (len > (size_t)c->cfg->readings_max_payload ||
-	    override_parse(payload, len, &cmd, &duration) < 0) {
+	    override_parse_level(payload, len, &cmd, &duration, &level) < 0) {
 		c->st.rejected++;
 		control_warn(c, z, name, now, "bad override '%s': expected ON, OFF or AUTO", shown);
+		return;
+	}
+	if (level > 0 && !(z ? z->p : thresholds_get(c->t, name))->target_lux) {
+		c->st.rejected++;
+		control_warn(c, z, name, now, "override '%s' sets a level: the zone does not dim",
+			     shown);
 		return;
 	}
 	z = control_zone_get(c, name, now);
@@ -564,6 +578,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 		return;
 	c->st.overrides++;
 	log_zone(LOG_NOTICE, name, "zone '%s': override %s", name, shown);
+	z->st.hold = level > 0 ? (uint8_t)level : 0;
 	decide_override(&z->st, z->p, cmd, duration, now, &d);
 	control_apply(c, z, &d, now, false);
 }
@@ -633,6 +648,7 @@ static void zone_reload(struct zone *z, void *arg)
 {
 	struct reload_ctx *r = arg;
 	const char *old_feedback = z->p->feedback; /* the old table is freed after the walk */
+	double old_target = z->p->target_lux;
 	struct feedback_action a = { 0 };
 	struct decision d;
 
@@ -640,6 +656,8 @@ static void zone_reload(struct zone *z, void *arg)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
 		return;
 	}
+	/* A new target moves the level from where it is, by max_step at most. */
+	z->st.restep |= z->p->target_lux != old_target;
 	feedback_reparam(&z->fb, old_feedback, z->p, &a);
 	feedback_apply(r->c, z, &a);
 	link_feedback(r->c, z);

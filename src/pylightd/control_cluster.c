@@ -25,6 +25,7 @@ static void zone_reown(struct zone *z, void *arg)
 	if (!takeover_reown(&r->c->tk, &z->own, cluster_owns(r->c->cl, z->name)))
 		return;
 	takeover_decide(&z->st, z->p, (enum light)z->own.order_seen, r->now, &d);
+	takeover_level(&z->st, z->p, z->own.level_seen, &d);
 	control_apply(r->c, z, &d, r->now, true);
 }
 
@@ -122,6 +123,8 @@ static void adopt(struct control *c, struct zone *z, const struct explained *e, 
 {
 	explain_adopt(&z->st, &z->since_wall, e, now, (int64_t)time(NULL), wall_ms());
 	z->own.order_seen = (uint8_t)z->st.light;
+	if (e->level >= 0) /* what the explanation says is in force, as for the order */
+		z->own.level_seen = (int8_t)e->level;
 	if (z->st.mode == MODE_OVERRIDE && z->st.override_until < z->wake)
 		control_schedule(c, z, z->st.override_until);
 	log_zone(LOG_INFO, z->name, "zone '%s': adopted %s %s from its explanation", z->name,
@@ -155,6 +158,9 @@ bool control_on_cluster(struct control *c, const char *topic, const void *payloa
 		on_status(c, name, payload, len, retained, now);
 	else if ((name = topic_zone(topic, c->cfg->topics_orders, c->orders_len)))
 		on_order_seen(c, name, payload, len, now);
+	else if ((name = topic_zone(topic, c->cfg->topics_levels,
+					    strlen(c->cfg->topics_levels))))
+		control_dim_seen(c, name, payload, len);
 	else if (c->zone_state_len &&
 		 (name = topic_zone(topic, c->cfg->topics_zone_state, c->zone_state_len)))
 		on_explanation(c, name, payload, len, retained, now);

@@ -73,4 +73,11 @@ void control_heartbeat(struct control *c, int64_t now);
 bool control_on_cluster(struct control *c, const char *topic, const void *payload, size_t len,
 			bool retained, int64_t now);
 
+/* control_dim.c: a dimmed zone's level. */
+
+/* Publishes the zone's level on the levels topic, when this instance owns the zone. */
+void control_dim_publish(struct control *c, struct zone *z);
+/* A level on a zone's levels topic, from whichever instance: a takeover compares against it. */
+void control_dim_seen(struct control *c, const char *zone, const void *payload, size_t len);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "dim.h"
 
 /* Saturates so that a huge duration means "never" instead of a wrapped clock. */
 static int64_t time_add(int64_t t, int64_t dt)
@@ -79,6 +80,73 @@ static void zone_switch(struct zone_state *z, enum light light, int64_t now, str
 	d->order = true;
 }
 
+int decide_level(const struct zone_state *z)
+{
+	if (z->light == LIGHT_UNKNOWN)
+		return DIM_UNKNOWN;
+	if (z->light == LIGHT_OFF)
+		return 0;
+	/* ON without a level of its own: ordered ON before the zone dimmed (a reload). */
+	return z->level ? z->level : 100;
+}
+
+/*
+ * A dimmed zone in automatic control: dim.c moves the level, the light follows it, and the
+ * dwell holds back only the ON/OFF edges. It steps once per daylight (a reading, a resume, a
+ * reload) so that timers and feedback, which re-evaluate too, never add steps.
+ */
+static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, int64_t now,
+			struct decision *d)
+{
+	struct reason *r = &d->reason;
+	int64_t until = time_add(z->changed_at, z->light == LIGHT_ON ? p->min_on : p->min_off);
+	struct dim_result res;
+
+	r->kind = REASON_DIM;
+	r->smoothed = z->smoothed;
+	r->target_lux = p->target_lux;
+	r->held = z->light;
+	r->level = decide_level(z);
+	if (!z->restep)
+		return DECIDE_NEVER;
+	dim_step(p, decide_level(z), z->smoothed, z->light == LIGHT_UNKNOWN || now >= until, &res);
+	z->restep = res.held;
+	r->first = z->light == LIGHT_UNKNOWN;
+	if (res.publish) {
+		d->level_order = true;
+		z->level = (uint8_t)res.level;
+		r->level = res.level;
+	}
+	if (res.edge)
+		zone_switch(z, res.level > 0 ? LIGHT_ON : LIGHT_OFF, now, d);
+	if (!res.held)
+		return DECIDE_NEVER;
+	r->deferred = true;
+	r->want = z->light == LIGHT_ON ? LIGHT_OFF : LIGHT_ON;
+	r->seconds = (double)(until - now) / 1000;
+	return until;
+}
+
+/*
+ * Outside automatic control a dimmed zone's level follows its light: OFF is 0, ON the
+ * override's level or 100, and a failsafe that holds keeps the level too. Publishes it when
+ * it changed or an order went out (an explicit override is obeyed even when already there).
+ */
+static void zone_force_level(struct zone_state *z, const struct zone_params *p, int before,
+			     struct decision *d)
+{
+	int level = decide_level(z);
+
+	if (z->light == LIGHT_ON && !d->reason.manual &&
+	    !(z->mode == MODE_FAILSAFE && p->failsafe == FAILSAFE_HOLD))
+		level = z->hold && z->mode == MODE_OVERRIDE ? z->hold : 100;
+	z->level = level > 0 ? (uint8_t)level : 0;
+	d->level_order = z->light != LIGHT_UNKNOWN && !d->reason.manual &&
+			 (d->order || level != before);
+	d->reason.dim = true;
+	d->reason.level = level;
+}
+
 /* Hysteresis on the smoothed value; returns when a change its dwell forbids may happen. */
 static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, int64_t now,
 			     struct decision *d)
@@ -88,6 +156,8 @@ static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, 
 	double v = z->smoothed;
 	int64_t until;
 
+	if (p->target_lux > 0)
+		return zone_dim(z, p, now, d);
 	r->kind = REASON_LEVEL;
 	r->held = z->light;
 	r->smoothed = z->smoothed;
@@ -157,6 +227,9 @@ static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, in
 		zone_failsafe(z, p, now, d);
 		return DECIDE_NEVER;
 	}
+	/* Back from an override: step on from the level it held. */
+	z->restep |= z->mode != MODE_AUTO;
+	z->hold = 0;
 	z->mode = MODE_AUTO;
 	if (!z->has_reading) {
 		d->reason.kind = REASON_NO_READING;
@@ -180,11 +253,18 @@ static void decision_start(struct decision *d)
 }
 
 /* `deferred` is the end of a dwell that holds back a change, or DECIDE_NEVER. */
-static void decision_finish(const struct zone_state *z, const struct zone_params *p,
+static void decision_finish(struct zone_state *z, const struct zone_params *p,
 			    enum light old_light, enum zone_mode old_mode, int64_t deferred,
 			    struct decision *d)
 {
 	int64_t wake = deferred;
+
+	if (p->target_lux > 0 && z->mode != MODE_AUTO) {
+		struct zone_state was = *z;
+
+		was.light = old_light;
+		zone_force_level(z, p, decide_level(&was), d);
+	}
 
 	if (z->mode == MODE_OVERRIDE && z->override_until < wake)
 		wake = z->override_until;
@@ -196,7 +276,8 @@ static void decision_finish(const struct zone_state *z, const struct zone_params
 	}
 	d->wake = wake;
 	d->light = z->light;
-	if (z->light != old_light || z->mode != old_mode)
+	/* A dimmed zone's explanation carries its level: what a restarted instance adopts. */
+	if (z->light != old_light || z->mode != old_mode || d->level_order)
 		d->changed = true;
 }
 
@@ -251,7 +332,9 @@ void decide_sample(struct zone_state *z, const struct zone_params *p, double lux
 	int64_t deferred = DECIDE_NEVER;
 
 	decision_start(d);
-	window_push(z, p, lux);
+	/* A dimmed zone smooths daylight: readings taken at different levels, each less its own. */
+	window_push(z, p, p->target_lux > 0 ? dim_daylight(p, decide_level(z), lux) : lux);
+	z->restep = true;
 	z->lux = lux;
 	z->last_reading = fresh_from;
 	z->has_reading = true;
@@ -377,6 +460,17 @@ static void level_reason(const struct reason *r, char *buf, size_t cap)
 			 r->held == LIGHT_ON ? "min_on" : "min_off", r->seconds);
 }
 
+/* "daylight 120 < target_lux 500: level 76", with the deferred edge if any. */
+static void dim_reason(const struct reason *r, char *buf, size_t cap)
+{
+	text_add(buf, cap, "%sdaylight %g %s target_lux %g: level %d", r->first ? "first reading " : "",
+		 r->smoothed, r->smoothed < r->target_lux ? "<" : ">=", r->target_lux,
+		 r->level < 0 ? 0 : r->level);
+	if (r->deferred)
+		text_add(buf, cap, ": %s deferred by %s until +%gs", light_name(r->want),
+			 r->held == LIGHT_ON ? "min_on" : "min_off", r->seconds);
+}
+
 void decide_reason(const struct decision *d, char *buf, size_t cap)
 {
 	const struct reason *r = &d->reason;
@@ -404,6 +498,11 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 		break;
 	case REASON_OVERRIDE:
 		text_add(buf, cap, "%soverride %s", r->manual ? "manual " : "", light_name(r->held));
+		if (r->dim && r->held == LIGHT_ON && !r->manual)
+			text_add(buf, cap, " %d%%", r->level);
+		break;
+	case REASON_DIM:
+		dim_reason(r, buf, cap);
 		break;
 	}
 }

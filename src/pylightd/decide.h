@@ -31,13 +31,18 @@ struct zone_state {
 	int64_t last_reading;   /* when the latest reading was accepted */
 	int64_t override_until; /* end of the override, in MODE_OVERRIDE */
 	uint32_t switches;      /* orders that changed the light */
+	/* A dimmed zone (dim.c): its window holds daylight estimates, not raw readings. */
+	uint8_t level;          /* the level in force while ON (the last published); 0: 100 */
+	uint8_t hold;           /* an `ON 40%` override's level; 0: none (ON means 100) */
+	bool restep;            /* a daylight not stepped on yet, or an edge the dwell held */
 };
 
 /*
  * Why a zone is in its state, kept as the facts behind it: most decisions are neither logged
  * nor explained, so the text is written only when decide_reason() is asked for it.
  */
-enum reason_kind { REASON_NONE, REASON_NO_READING, REASON_LEVEL, REASON_STALE, REASON_OVERRIDE };
+enum reason_kind { REASON_NONE, REASON_NO_READING, REASON_LEVEL, REASON_STALE, REASON_OVERRIDE,
+		   REASON_DIM };
 enum level_cmp { CMP_BELOW, CMP_ABOVE, CMP_BETWEEN };
 
 struct reason {
@@ -45,7 +50,8 @@ struct reason {
 	bool first;             /* LEVEL: the zone's first decision */
 	bool lamp;              /* LEVEL: lamp_lux was subtracted from the smoothed level */
 	bool manual;            /* OVERRIDE: started by a lamp switched by hand */
-	bool deferred;          /* LEVEL: a dwell holds `want` back for `seconds` */
+	bool deferred;          /* LEVEL, DIM: a dwell holds `want` back for `seconds` */
+	bool dim;               /* OVERRIDE: of a dimmed zone, at `level` */
 	enum level_cmp cmp;     /* LEVEL: where the level lies against the thresholds */
 	enum light held;        /* LEVEL: the light before; OVERRIDE: the light ordered */
 	enum light want;        /* LEVEL: the light the level asks for */
@@ -53,16 +59,25 @@ struct reason {
 	unsigned min_sensors;   /* STALE: fresh sensors the zone needs; 0 without sensors */
 	double smoothed, lamp_lux, on_below, off_above;
 	double seconds;         /* LEVEL: dwell left; STALE: time since the last reading */
+	double target_lux;      /* DIM: smoothed is the daylight, `level` the level in force */
+	int level;
 };
 
 struct decision {
 	bool order;     /* publish an order for `light` */
 	bool changed;   /* light or mode changed: publish the explanation */
 	bool went_stale; /* the zone became stale with this decision: its failsafe applied */
+	bool level_order; /* a dimmed zone: publish its level (decide_level) */
 	enum light light;
 	int64_t wake;   /* when decide_tick must run for this zone next; DECIDE_NEVER if not */
 	struct reason reason;
 };
+
+/*
+ * The level in force of a dimmed zone: 0 while OFF, DIM_UNKNOWN (-1) before its first
+ * decision. The light is ON exactly while it is > 0.
+ */
+int decide_level(const struct zone_state *z);
 
 /* Longest reason text decide_reason() writes, with its NUL; longer ones are truncated. */
 #define DECIDE_REASON_MAX 96
@@ -81,7 +96,8 @@ void decide_sample(struct zone_state *z, const struct zone_params *p, double lux
 double decide_aggregate(enum aggregate a, double *v, unsigned n);
 /*
  * Applies an override. `duration` < 0 means p->override_for. OVERRIDE_AUTO ends an
- * override (or is accepted without one) and re-evaluates at once.
+ * override (or is accepted without one) and re-evaluates at once. A dimmed zone's ON holds
+ * z->hold (set by the caller: `ON 40%`) or 100.
  */
 void decide_override(struct zone_state *z, const struct zone_params *p, enum override_cmd cmd,
 		     int64_t duration, int64_t now, struct decision *d);

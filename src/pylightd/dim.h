@@ -51,23 +51,10 @@ void dim_step(const struct zone_params *p, int level, double daylight, bool may_
 int dim_payload(enum level_payload kind, int level, char *buf, size_t size);
 
 /*
- * Integration into control.c, per dimmed zone:
- * - keep `level` (in force = last published, DIM_UNKNOWN at first) and the daylight window;
- *   light is ON exactly while level > 0, so the ON/OFF order and dwell clocks follow edges;
- * - per accepted reading: push dim_daylight(p, level, lux) into the window, then
- *   dim_step(p, level, smoothed daylight, dwell over or first, &r); publish dim_payload on
- *   levels/ZONE when r.publish, ON/OFF on orders/ZONE when r.edge (switches++, changed_at),
- *   set level = r.level; on r.held arm the dwell end and step again then with the same
- *   daylight (the level has not changed, so the estimate still holds);
- * - override ON / OFF / ON N%: publish 100 / 0 / N (and the edge), level = that; AUTO or
- *   expiry steps from it with the last smoothed daylight; failsafe on and schedule `on`
- *   mean 100, off and vacant 0;
- * - reload: a zone that becomes dimmed starts from its current light (ON = 100, OFF = 0,
- *   unknown = DIM_UNKNOWN) and steps at once; a changed target_lux steps at once from the
- *   level in force (no jump: max_step applies); one that stops being dimmed keeps its light;
- * - cluster takeover: the explanation carries level, target_lux and daylight; a new owner
- *   takes `level` from it and publishes its first step only if it differs from the last
- *   level seen on levels/ZONE (subscribe to it as to the orders).
+ * Integration: decide.c calls dim_daylight on every sample and dim_step once per daylight in
+ * automatic control (zone_dim), and forces the level from the light in every other mode
+ * (zone_force_level); control_dim.c publishes the level, takeover.c compares it with the
+ * last level seen on the levels topic, explain.c carries it (docs/decisions.md).
  */
 
 #endif

@@ -31,15 +31,19 @@ struct discovery {
 	struct seen *seen;
 };
 
-/* The three entities of a zone: its order, its smoothed lux, and its mode (an override). */
-enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_COUNT };
+/*
+ * The three entities of every zone: its order, its smoothed lux, and its mode (an override);
+ * and a dimmed zone's level, announced and kept apart (discovery_announce_level).
+ */
+enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_COUNT, ENTITY_LEVEL = ENTITY_COUNT };
 
 static const struct {
 	const char *component, *suffix, *name;
-} entities[ENTITY_COUNT] = {
+} entities[ENTITY_COUNT + 1] = {
 	[ENTITY_LIGHT] = { "binary_sensor", "light", "Light" },
 	[ENTITY_LUX] = { "sensor", "lux", "Illuminance" },
 	[ENTITY_MODE] = { "select", "mode", "Mode" },
+	[ENTITY_LEVEL] = { "sensor", "level", "Level" },
 };
 
 /* Home Assistant ids allow [A-Za-z0-9_-]; every other byte becomes '_'. */
@@ -270,6 +274,50 @@ out:
 	json_object_put(o);
 	free(state);
 	return rc;
+}
+
+int discovery_announce_level(struct discovery *d, const char *zone, discovery_emit *emit,
+			     void *ctx)
+{
+	const struct config *c = d->cfg;
+	bool explained = c->topics_zone_state[0];
+	char zid[ID_MAX + 16], topic[1024], *state = NULL;
+	size_t state_cap = 0;
+	json_object *o;
+	int rc;
+
+	discovery_zone_id(zone, zid, sizeof(zid));
+	o = entity_json(d, ENTITY_LEVEL, zone, zid);
+	/* The explanation is retained: Home Assistant has the level as soon as it subscribes. */
+	rc = o ? add_topic(o, "state_topic", explained ? c->topics_zone_state : c->topics_levels,
+			   zone, &state, &state_cap) : -ENOMEM;
+	free(state);
+	if (rc < 0) {
+		json_object_put(o);
+		return rc;
+	}
+	if (explained)
+		add_string(o, "value_template", "{{ value_json.level }}");
+	else if (c->orders_level_payload == LEVEL_PAYLOAD_Z2M)
+		add_string(o, "value_template", "{{ (value_json.brightness / 2.54) | round(0) "
+						"if value_json.state == 'ON' else 0 }}");
+	add_string(o, "unit_of_measurement", "%");
+	add_string(o, "state_class", "measurement");
+	config_topic(d, ENTITY_LEVEL, zid, topic, sizeof(topic));
+	emit_json(o, topic, emit, ctx);
+	return 0;
+}
+
+void discovery_keep_level(struct discovery *d, const char *zone)
+{
+	char zid[ID_MAX + 16], topic[1024];
+	struct seen *s;
+
+	discovery_zone_id(zone, zid, sizeof(zid));
+	config_topic(d, ENTITY_LEVEL, zid, topic, sizeof(topic));
+	HASH_FIND_STR(d->seen, topic, s);
+	if (s)
+		s->keep = true;
 }
 
 /* Whether `topic` matches PREFIX/+/NODE/+/config: one of our configs, of any zone. */

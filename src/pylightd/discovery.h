@@ -23,6 +23,11 @@ const char *discovery_config_filter(const struct discovery *d);
 /* Emits the configs of zone `zone` (binary_sensor, select, and sensor when explained). */
 int discovery_announce(struct discovery *d, const char *zone, discovery_emit *emit, void *ctx);
 
+/* A dimmed zone's level sensor, in percent: announced, and kept by a sweep, apart. */
+int discovery_announce_level(struct discovery *d, const char *zone, discovery_emit *emit,
+			     void *ctx);
+void discovery_keep_level(struct discovery *d, const char *zone);
+
 /* Whether `topic` is one of our configs (it matches discovery_config_filter). */
 bool discovery_owns(const struct discovery *d, const char *topic);
 

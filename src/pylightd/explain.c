@@ -81,6 +81,14 @@ int explain_build(const struct zone *z, const char *why, const struct explain_ct
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
 	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
+	if (z->p->target_lux > 0) {
+		/* Its "smoothed" is the smoothed daylight too: the window holds daylight. */
+		json_object_object_add(o, "level", s->light == LIGHT_UNKNOWN ? NULL :
+					json_object_new_int(decide_level(s)));
+		json_object_object_add(o, "target_lux", json_number_new(z->p->target_lux));
+		json_object_object_add(o, "daylight",
+				       s->has_reading ? json_number_new(s->smoothed) : NULL);
+	}
 	if (z->p->feedback[0]) {
 		json_object_object_add(o, "lamp", z->fb.lamp == LIGHT_UNKNOWN ? NULL :
 					json_object_new_string(light_name((enum light)z->fb.lamp)));
@@ -162,7 +170,7 @@ void explain_parse(const void *payload, size_t len, struct explained *e)
 	const char *mode = json_string_field(o, "mode");
 
 	json_tokener_free(tok);
-	*e = (struct explained){ .light = LIGHT_UNKNOWN, .mode = -1 };
+	*e = (struct explained){ .light = LIGHT_UNKNOWN, .mode = -1, .level = -1 };
 	if (!strcmp(state, "ON"))
 		e->light = LIGHT_ON;
 	else if (!strcmp(state, "OFF"))
@@ -173,6 +181,8 @@ void explain_parse(const void *payload, size_t len, struct explained *e)
 	e->has_switches = json_int_field(o, "switches", &e->switches);
 	e->has_since = json_int_field(o, "since", &e->since);
 	json_int_field(o, "until", &e->until);
+	if (!json_int_field(o, "level", &e->level) || e->level < 0 || e->level > 100)
+		e->level = -1;
 	json_object_put(o);
 }
 
@@ -208,6 +218,11 @@ void explain_adopt(struct zone_state *s, int64_t *since_wall, const struct expla
 		s->override_until = now + (1000 * e->until - wall_ms);
 	} else if (e->mode == MODE_FAILSAFE) {
 		s->mode = MODE_FAILSAFE;
+	}
+	/* A dimmed zone's level, and an `ON 40%` override's hold: the same number while ON. */
+	if (e->level >= 0) {
+		s->level = (uint8_t)e->level;
+		s->hold = s->mode == MODE_OVERRIDE && e->level > 0 ? (uint8_t)e->level : 0;
 	}
 }
 

@@ -39,6 +39,7 @@ struct explained {
 	int mode;            /* enum zone_mode, -1 when "mode" names none */
 	bool has_switches, has_since;
 	int64_t switches, since, until; /* 0 when missing */
+	int64_t level;                  /* a dimmed zone's; -1 when missing */
 };
 
 /* Reads an explanation (any bytes: a bad one has light LIGHT_UNKNOWN). */

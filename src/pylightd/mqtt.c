@@ -33,6 +33,7 @@ struct mqtt {
 	char *client_id;
 	char *sub_status;     /* "STATUS/+": who is live */
 	char *sub_orders;     /* every zone's orders, to know the last one seen */
+	char *sub_levels;     /* every dimmed zone's levels, likewise */
 	char *sub_zone_state; /* the explanations (adopted after a connect); NULL without */
 	struct discovery *disc; /* Home Assistant's status and our configs; NULL when off */
 	char **listen;          /* extra topics (lamp feedback), under lock */
@@ -114,6 +115,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 			mosquitto_subscribe(mosq, NULL, m->sub_zone_state, 0);
 		mosquitto_subscribe(mosq, NULL, m->sub_status, 1);
 		mosquitto_subscribe(mosq, NULL, m->sub_orders, 0);
+		mosquitto_subscribe(mosq, NULL, m->sub_levels, 0);
 	}
 	mosquitto_subscribe(mosq, NULL, m->sub_readings, m->sub_status ? 0 : c->mqtt_qos);
 	mosquitto_subscribe(mosq, NULL, m->sub_override, c->mqtt_qos);
@@ -242,10 +244,11 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 		if (asprintf(&m->sub_status, "%s/+", c->topics_status) < 0)
 			m->sub_status = NULL;
 		m->sub_orders = topic_all(c->topics_orders);
+		m->sub_levels = topic_all(c->topics_levels);
 		if (c->topics_zone_state[0])
 			m->sub_zone_state = topic_all(c->topics_zone_state);
 		named = m->client_id && m->status_topic && m->sub_status && m->sub_orders &&
-			(m->sub_zone_state || !c->topics_zone_state[0]);
+			m->sub_levels && (m->sub_zone_state || !c->topics_zone_state[0]);
 	} else {
 		m->status_topic = strdup(c->topics_status);
 		named = m->status_topic != NULL;
@@ -423,6 +426,7 @@ void mqtt_free(struct mqtt *m)
 	free(m->client_id);
 	free(m->sub_status);
 	free(m->sub_orders);
+	free(m->sub_levels);
 	free(m->sub_zone_state);
 	discovery_free(m->disc);
 	listen_free(m->listen, m->nlisten);

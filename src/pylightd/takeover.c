@@ -158,6 +158,16 @@ void takeover_decide(struct zone_state *s, const struct zone_params *p, enum lig
 	}
 }
 
+void takeover_level(struct zone_state *s, const struct zone_params *p, int level_seen,
+		    struct decision *d)
+{
+	if (p->target_lux <= 0 || s->light == LIGHT_UNKNOWN)
+		return;
+	if (!s->has_reading && s->light == LIGHT_ON && level_seen > 0 && s->mode == MODE_AUTO)
+		s->level = (uint8_t)level_seen;
+	d->level_order |= decide_level(s) != level_seen;
+}
+
 void takeover_order_seen(const struct takeover *tk, struct ownership *o, struct zone_state *s,
 			 enum light light, int64_t now)
 {

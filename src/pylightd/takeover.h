@@ -13,6 +13,7 @@
 struct ownership {
 	bool mine;              /* this instance publishes its orders (always, alone) */
 	uint8_t order_seen;     /* enum light: the last order seen on its topic */
+	int8_t level_seen;      /* a dimmed zone's last level seen on its topic; -1: none */
 	int64_t reexplained_at; /* rate limit of answers to others' explanations */
 };
 
@@ -90,6 +91,12 @@ bool takeover_answer(struct ownership *o, bool news, int64_t now);
  */
 void takeover_decide(struct zone_state *s, const struct zone_params *p, enum light order_seen,
 		     int64_t now, struct decision *d);
+/*
+ * After takeover_decide, for a dimmed zone: without a reading of its own it takes the last
+ * level seen, and it publishes its level only when that differs from the last level seen.
+ */
+void takeover_level(struct zone_state *s, const struct zone_params *p, int level_seen,
+		    struct decision *d);
 /* An order for `light` was seen on the zone's topic, from whichever instance. */
 void takeover_order_seen(const struct takeover *tk, struct ownership *o, struct zone_state *s,
 			 enum light light, int64_t now);

@@ -227,6 +227,8 @@ void api_ref_put(struct api *a, json_object *body, struct reply *r)
 void api_thresholds(struct api *a, json_object *body, struct reply *r)
 {
 	struct thresholds_req req;
+	const char *const keys[] = { "on_below", "off_above", "target_lux" };
+	const char *const values[] = { req.on_below, req.off_above, req.target_lux };
 	char *text, *edited = NULL, *next;
 	size_t len, edited_len = 0;
 	const char *why;
@@ -238,12 +240,12 @@ void api_thresholds(struct api *a, json_object *body, struct reply *r)
 	}
 	if (ref_read(a, r, &text, &len) < 0)
 		return;
-	if (req.on_below[0])
-		rc = edit_set(text, len, req.zone, "on_below", req.on_below, &edited, &edited_len,
-			      &why);
-	if (rc == 0 && req.off_above[0]) {
-		rc = edit_set(edited ? edited : text, edited ? edited_len : len, req.zone,
-			      "off_above", req.off_above, &next, &edited_len, &why);
+	/* Each key sent changes its own line, in this order; the file is checked whole by save. */
+	for (size_t i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!values[i][0])
+			continue;
+		rc = edit_set(edited ? edited : text, edited ? edited_len : len, req.zone, keys[i],
+			      values[i], &next, &edited_len, &why);
 		if (rc == 0) {
 			free(edited);
 			edited = next;

@@ -84,15 +84,15 @@ static int threshold_get(json_object *body, const char *key, char out[32], const
 	} else if (json_object_is_type(v, json_type_string)) {
 		s = json_object_get_string(v);
 		if (number_parse(s, strlen(s), &d) < 0) {
-			*why = "on_below and off_above must be numbers";
+			*why = "on_below, off_above and target_lux must be numbers";
 			return -EINVAL;
 		}
 	} else {
-		*why = "on_below and off_above must be numbers";
+		*why = "on_below, off_above and target_lux must be numbers";
 		return -EINVAL;
 	}
 	if (!isfinite(d) || d < 0) {
-		*why = "on_below and off_above must be finite numbers >= 0";
+		*why = "on_below, off_above and target_lux must be finite numbers >= 0";
 		return -EINVAL;
 	}
 	number_format(d, out, 32);
@@ -103,14 +103,15 @@ int body_thresholds(json_object *body, struct thresholds_req *req, const char **
 {
 	if (zone_get(body, &req->zone, why) < 0 ||
 	    threshold_get(body, "on_below", req->on_below, why) < 0 ||
-	    threshold_get(body, "off_above", req->off_above, why) < 0)
+	    threshold_get(body, "off_above", req->off_above, why) < 0 ||
+	    threshold_get(body, "target_lux", req->target_lux, why) < 0)
 		return -EINVAL;
 	if (member_string(body, "etag", &req->etag) < 0) {
 		*why = "etag must be a string";
 		return -EINVAL;
 	}
-	if (!req->on_below[0] && !req->off_above[0]) {
-		*why = "send on_below, off_above or both";
+	if (!req->on_below[0] && !req->off_above[0] && !req->target_lux[0]) {
+		*why = "send on_below, off_above, target_lux or several";
 		return -EINVAL;
 	}
 	return 0;

@@ -11,11 +11,15 @@
 /* Parses `len` bytes as one JSON object (white space around it allowed). NULL otherwise. */
 json_object *body_parse(const char *data, size_t len);
 
-/* {"zone": Z, "on_below": A, "off_above": B, "etag": E}: either key alone, etag optional. */
+/*
+ * {"zone": Z, "on_below": A, "off_above": B, "target_lux": T, "etag": E}: any of the three
+ * keys alone, etag optional.
+ */
 struct thresholds_req {
 	const char *zone; /* these point into the body */
 	const char *etag; /* NULL when not sent */
 	char on_below[32], off_above[32]; /* as ref.txt will read them; "" when not sent */
+	char target_lux[32];              /* likewise: a dimmed zone's target */
 };
 /* Returns 0, or -EINVAL with the reason in *why. */
 int body_thresholds(json_object *body, struct thresholds_req *req, const char **why);

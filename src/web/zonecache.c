@@ -17,7 +17,7 @@
 
 struct entry {
 	UT_hash_handle hh;
-	char *fields; /* the explanation's members but zone, on_below and off_above, as JSON */
+	char *fields; /* the explanation's members but zone and its thresholds, as JSON */
 	size_t fields_len;
 	char name[];
 };
@@ -80,6 +80,7 @@ static int fields_make(const char *payload, size_t len, char **out, size_t *out_
 	}
 	json_object_object_del(why, "zone");
 	json_object_object_del(why, "on_below");
+	json_object_object_del(why, "target_lux");
 	json_object_object_del(why, "off_above");
 	if (!json_object_object_get_ex(why, "state", NULL))
 		json_object_object_add(why, "state", NULL);
@@ -216,6 +217,12 @@ static void zone_add(struct build *b, const char *name, const struct entry *e)
 		number_format(p->off_above, num, sizeof(num));
 		put_str(b, ",\"off_above\":");
 		put_str(b, num);
+		/* A dimmed zone's target in force: the page edits it. */
+		if (p->target_lux > 0) {
+			number_format(p->target_lux, num, sizeof(num));
+			put_str(b, ",\"target_lux\":");
+			put_str(b, num);
+		}
 	}
 	put(b, "}", 1);
 }

@@ -57,6 +57,11 @@ SENSORS = 3              # sensors per zone in the "-3s" runs: pylightd decides 
 # late echo would read as a hand switching the lamp back. `ignore` keeps the bench measuring
 # the cost of feedback, not a hand that no real lamp has.
 FEEDBACK_REF = "feedback = bench/lamp\nconfirm_within = 5s\nmanual = ignore\n"
+# Every zone dimmed, so that loadgen's DARK (100) and BRIGHT (500) readings each cross the
+# ON/OFF edge in one step, as they cross the thresholds of an on/off zone: an order per
+# reading, and a level besides.
+DIM_REF = "target_lux = 300\nlamp_lux = 100\nmax_step = 100\nlevel_min = 1\ndeadband = 0\n"
+DIM_CPU_RATIO = 1.1      # a dimmed zone against an on/off zone, in the same run
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 s after it
@@ -278,6 +283,8 @@ class Controller:
             ref = REF
             if self.kind == "pylightd-fb":
                 ref += FEEDBACK_REF
+            if self.kind == "pylightd-dim":
+                ref += DIM_REF
             if self.kind == "pylightd-3s":
                 ref += "".join(f"[zone z{z}]\nsensors = " +
                                " ".join(f"z{z}/s{s}" for s in range(SENSORS)) + "\n"
@@ -605,14 +612,15 @@ class Bench:
     def run(self):
         self.broker.start()
         kinds = ["relay", "pylightd", "pylightd-shadow", "pylightd+explain", "relay-3s",
-                 "pylightd-3s", "relay-fb", "pylightd-fb"]
+                 "pylightd-3s", "relay-fb", "pylightd-fb", "pylightd-dim"]
         for rnd in range(self.rounds):
             # Alternate who goes first, so that a drift in the machine's load hits both alike.
             order = kinds if rnd % 2 == 0 else kinds[::-1]
             for zones in ZONE_COUNTS:
                 # Lamp feedback is measured on one zone: every order comes back as a report.
                 # The shadow too: two node names cannot split 10,000 zones all one way.
-                here = [k for k in order if zones == 1 or not k.endswith(("-fb", "-shadow"))]
+                here = [k for k in order
+                        if zones == 1 or not k.endswith(("-fb", "-shadow", "-dim"))]
                 hwm = dict.fromkeys(here, 0)
                 # Relay and pylightd back to back for each figure: a pair shares the moment.
                 for mode, window in MODES:
@@ -756,6 +764,17 @@ class Bench:
         if self.instructions:
             add("user instructions per msg (callgrind)", 1, self.instructions["relay-fb"],
                 self.instructions["pylightd-fb"], "info (burst)", None, 0)
+        rows.append(("a dimmed zone, orders only, one zone: each reading crosses the ON/OFF "
+                     "edge and publishes a level besides (relay column: the on/off zone)",))
+        for mode in ("pingpong", "burst"):
+            onoff, dim = (self.med("pylightd", 1, mode, "cpu_us_per_msg"),
+                          self.med("pylightd-dim", 1, mode, "cpu_us_per_msg"))
+            ticks = [self.med(k, 1, mode, "cpu_ticks") for k in ("pylightd", "pylightd-dim")]
+            ok = (dim <= DIM_CPU_RATIO * onoff) if None not in (onoff, dim) else None
+            if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                ok = "n/a (too few ticks)"
+            add(f"CPU per reading, {mode} (us)", 1, onoff, dim,
+                f"<= {DIM_CPU_RATIO} x on/off", ok, 2)
         rows.append((f"cluster mode, orders only, one zone: node {self.shadow_node}, which owns "
                      f"no zone (it decides every reading and publishes nothing), beside the "
                      f"relay; node {SHADOW_OWNER}, the owner, answers",))

@@ -514,3 +514,27 @@ def test_web_password_loses_one_line_end_only(daemon, web, tmp_path):
                      r"users \(mode 0640\)$", w.log(), re.M), w.log()
     assert request(w, "GET", "/api/zones", auth="ops:s3cret\r")[0] == 200
     assert request(w, "GET", "/api/zones", auth="ops:s3cret")[0] == 401
+
+
+def test_target_lux_edit(daemon, web):
+    ref = WEB_REF + "\n[zone desk]\ntarget_lux = 500  # the desk\nlamp_lux = 400\n"
+    d = daemon(ref=ref)
+    w = web(d)
+    status, _, data = request(w, "GET", "/api/zones")
+    assert status == 200
+    desk = next(z for z in data if z["zone"] == "desk")
+    hall = next(z for z in data if z["zone"] == "hall")
+    assert desk["target_lux"] == 500 and "target_lux" not in hall
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": 450})
+    assert status == 200, data
+    assert d.ref_path.read_text() == ref.replace("target_lux = 500  #", "target_lux = 450  #")
+    # zero is no target: the file is checked whole and refused at the line
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": 0})
+    assert status == 422 and "target_lux" in data["errors"][0]["message"], data
+    assert data["errors"][0]["line"] > 0
+    status, _, data = request(w, "POST", "/api/zones/thresholds",
+                              body={"zone": "desk", "target_lux": "x"})
+    assert status == 422 and data["errors"][0]["line"] == 0
+    assert "450" in d.ref_path.read_text()

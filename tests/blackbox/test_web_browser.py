@@ -234,6 +234,37 @@ def test_threshold_set_switches_the_zone_and_keeps_every_other_byte(page, mqtt):
     assert p.errors() == []
 
 
+def test_dimmed_zone_shows_its_level_and_sets_its_target(daemon, web, tmp_path, mqtt):
+    ref = REF + "\n[zone desk]\ntarget_lux = 500   # lux on the desk\nlamp_lux = 500\n"
+    d = daemon(ref=ref)
+    w = web(d)
+    p = Page(tmp_path, w.url)
+    try:
+        p.open()
+        c = mqtt("light/level/#")
+        c.publish(READ + "/desk", "200")
+        c.wait_for("light/level/desk", "20")
+        p.wait_zone_text("desk", "level 20 %")
+        desk = p.zone("desk")
+        target = desk.find_element(By.NAME, "target_lux")
+        assert target.is_displayed()
+        p.wait(lambda drv: target.get_attribute("value") == "500", "target_lux to show 500")
+        # an on/off zone has no target to set
+        assert not p.zone("hall").find_element(By.NAME, "target_lux").is_displayed()
+        mark = c.mark()
+        p.type_into(target, "150")
+        p.button("Set", desk).click()
+        wait_until(lambda: d.ref_path.read_text() != ref, WAIT, "ref.txt to change")
+        assert d.ref_path.read_text() == ref.replace("target_lux = 500   #",
+                                                     "target_lux = 150   #")
+        # daylight alone is above the new target: the reload steps the level down to 0
+        c.wait_for("light/level/desk", "0", after=mark, timeout=WAIT)
+        p.wait_zone_text("desk", "target 150")
+        assert p.errors() == []
+    finally:
+        p.quit()
+
+
 def test_invalid_text_is_shown_with_its_lines_and_never_saved(page):
     d, w, p = page
     p.wait_editor_loaded(REF)

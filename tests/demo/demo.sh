@@ -131,6 +131,11 @@ LOBBY = ("lobby", {"on_below": 200, "off_above": 300, "sensors": "lobby/window l
 LOBBY_SENSORS = [  # sensor, daylight peak (lux), noise, extra lux while the lamp is ON
     ("lobby/window", 700, 0.10, 0), ("lobby/door", 500, 0.10, 0), ("lobby/lamp", 450, 0.10, 900)]
 SENSOR_ZONE = {sensor: LOBBY[0] for sensor, _, _, _ in LOBBY_SENSORS}
+# A dimmed desk: pylightd keeps 500 lux there with just the light daylight lacks, and
+# publishes the lamp's level on light/level/desk. The simulated lamp gives 20 % less than
+# the lamp_lux written in ref.txt, as real lamps do: the level still settles.
+DESK = ("desk", {"target_lux": 500, "lamp_lux": 600})
+DESK_DAYLIGHT, DESK_NOISE, DESK_SHARE = 800, 0.05, 600 * 0.8
 # Simulated lamps: the hall's reports every order as Zigbee2MQTT does; the office's, like a
 # flaky radio, misses some, so pylightd publishes the order again until it answers.
 LAMPS = {"hall": ("zigbee2mqtt/hall_lamp", 1.0, lambda s: json.dumps({"state": s})),
@@ -144,7 +149,7 @@ OUTAGES = [(7.5, 9.5), (15.5, 17.5)]
 def ref_text():
     out = ["# pylight demo thresholds (edit while the demo runs: pylightd reloads on save)", ""]
     out += [f"{k} = {v}" for k, v in GLOBAL.items()]
-    for name, keys in [(z[0], z[1]) for z in ZONES] + [LOBBY]:
+    for name, keys in [(z[0], z[1]) for z in ZONES] + [LOBBY, DESK]:
         out += ["", f"[zone {name}]"] + [f"{k} = {v}" for k, v in keys.items()]
     return "\n".join(out) + "\n"
 
@@ -176,6 +181,7 @@ class Demo:
                         for z, k, _, _ in ZONES}
         self.light = {z: "-" for z, _, _, _ in ZONES}
         self.light[LOBBY[0]] = "-"
+        self.level = 0  # the desk's level, as last published
         self.readings = self.orders = 0
         self.t0 = time.monotonic()
         tty = sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb"
@@ -224,7 +230,7 @@ class Demo:
         client.subscribe([("value/light/#", 1), ("light/order/#", 1), ("pylight/zone/#", 1),
                           ("homeassistant/+/+/+/config", 1),
                           ("zigbee2mqtt/hall_lamp", 1), ("stat/office/POWER", 1),
-                          ("pylight/status/+", 1)])
+                          ("pylight/status/+", 1), ("light/level/#", 1)])
 
     def on_message(self, client, userdata, msg):
         payload = msg.payload.decode(errors="replace")
@@ -242,6 +248,14 @@ class Demo:
             return
         if topic.startswith("pylight/status/"):
             self.on_status(topic[len("pylight/status/"):], payload)
+        elif topic == f"value/light/{DESK[0]}":
+            self.readings += 1
+            self.show(DESK[0], "reading", f"{float(payload):7.1f} lx   level {self.level} %   "
+                      f"(target {DESK[1]['target_lux']} lx)")
+        elif topic.startswith("light/level/"):
+            self.level = int(payload)
+            self.show(topic[len("light/level/"):], "level", f"{payload} %",
+                      self.colour["ON"] if self.level else self.colour["OFF"])
         elif topic.startswith("value/light/") and topic[len("value/light/"):] in SENSOR_ZONE:
             sensor = topic[len("value/light/"):]
             self.readings += 1
@@ -391,6 +405,8 @@ class Demo:
             for sensor, peak, noise, lamp in LOBBY_SENSORS:
                 lux = self.lux(peak, noise) + (lamp if lamp_on else 0)
                 self.client.publish(f"value/light/{sensor}", f"{lux:.1f}", qos=1)
+            lux = self.lux(DESK_DAYLIGHT, DESK_NOISE) + DESK_SHARE * self.level / 100
+            self.client.publish(f"value/light/{DESK[0]}", f"{lux:.1f}", qos=1)
             tick += 1
             time.sleep(max(0.0, self.t0 + tick * TICK - time.monotonic()))
         self.client.disconnect()

@@ -790,6 +790,141 @@ static void test_names(void **state)
 	assert_string_equal(mode_name(MODE_FAILSAFE), "failsafe");
 }
 
+
+/* --- dimmed zones ------------------------------------------------------------------------ */
+
+static void dimmed(struct fixture *f)
+{
+	fixture_new(f);
+	f->p.target_lux = 500;
+	f->p.lamp_lux = 500;
+	f->p.level_min = 10;
+	f->p.max_step = 20;
+	f->p.deadband = 2;
+}
+
+static void test_dim_level_and_light(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	reading(&f, 200, 0);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	assert_int_equal(decide_level(&f.z), 20);
+	assert_string_equal(why(&f.d), "first reading daylight 200 < target_lux 500: level 20");
+	/* The lamp's share at 20 % is taken out: daylight is still 200, the level climbs. */
+	reading(&f, 300, S);
+	assert_false(f.d.order);
+	assert_true(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 40);
+	assert_true(f.z.smoothed == 200);
+	/* A timer, a lamp report: no new daylight, no new step. */
+	tick(&f, 2 * S);
+	assert_false(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 40);
+	/* Daylight alone at the target: down by max_step, then OFF at 0. */
+	reading(&f, 700 + 200, 3 * S);
+	assert_false(f.d.order);
+	assert_int_equal(decide_level(&f.z), 20);
+	reading(&f, 700 + 100, 4 * S);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	assert_int_equal(decide_level(&f.z), 0);
+}
+
+static void test_dim_dwell_holds_edges_only(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	f.p.min_off = 60 * S;
+	reading(&f, 700, 0);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	reading(&f, 100, S);
+	assert_false(f.d.order || f.d.level_order);
+	assert_true(f.d.reason.deferred);
+	assert_true(f.d.wake == 60 * S);
+	assert_string_equal(why(&f.d),
+			    "daylight 100 < target_lux 500: level 0: ON deferred by min_off until +59s");
+	/* The dwell's end steps with the same daylight, without a reading. */
+	tick(&f, 60 * S);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 20);
+	/* Inside ON, levels move freely: min_on does not hold them. */
+	f.p.min_on = 3600 * S;
+	reading(&f, 100 + 100, 61 * S);
+	assert_int_equal(decide_level(&f.z), 40);
+}
+
+static void test_dim_overrides_force_levels(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	reading(&f, 200, 0);
+	override(&f, OVERRIDE_ON, -1, S);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 100);
+	assert_string_equal(why(&f.d), "override ON 100%");
+	f.z.hold = 40;
+	override(&f, OVERRIDE_ON, -1, 2 * S);
+	assert_true(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 40);
+	/* Readings in an override move nothing, and are counted at the level held. */
+	reading(&f, 200 + 200, 3 * S);
+	assert_false(f.d.level_order);
+	assert_true(f.z.smoothed == 200);
+	override(&f, OVERRIDE_OFF, -1, 4 * S);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 0);
+	/* AUTO steps on from the level held, by max_step at most. */
+	f.z.hold = 40;
+	override(&f, OVERRIDE_ON, 10 * S, 5 * S);
+	tick(&f, 15 * S);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_true(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 60);
+	assert_int_equal(f.z.hold, 0);
+}
+
+static void test_dim_failsafe(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	f.p.stale_after = 10 * S;
+	f.p.failsafe = FAILSAFE_ON;
+	reading(&f, 200, 0);
+	tick(&f, 10 * S);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+	assert_true(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 100);
+	/* A failsafe that holds keeps the level too. */
+	dimmed(&f);
+	f.p.stale_after = 10 * S;
+	reading(&f, 200, 0);
+	tick(&f, 10 * S);
+	assert_false(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 20);
+}
+
+static void test_dim_manual_publishes_no_level(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	reading(&f, 700, 0);
+	decide_manual(&f.z, &f.p, LIGHT_ON, S, &f.d);
+	assert_false(f.d.order || f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +959,11 @@ int main(void)
 		cmocka_unit_test(test_decision_filled),
 		cmocka_unit_test(test_reason_truncated),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_dim_level_and_light),
+		cmocka_unit_test(test_dim_dwell_holds_edges_only),
+		cmocka_unit_test(test_dim_overrides_force_levels),
+		cmocka_unit_test(test_dim_failsafe),
+		cmocka_unit_test(test_dim_manual_publishes_no_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,8 @@ struct fixture {
 static int setup(void **state)
 {
 	const char *ref = "on_below = 300\noff_above = 400\n[zone room]\nsensors = room/a room/b\n"
-			  "min_sensors = 1\nstale_after = 10s\nfeedback = lamp/room\n";
+			  "min_sensors = 1\nstale_after = 10s\nfeedback = lamp/room\n"
+			  "[zone desk]\ntarget_lux = 500\nlamp_lux = 500\n";
 	struct errlist errs = { 0 };
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -119,6 +120,35 @@ static void test_sensors_and_lamp_bytes(void **state)
 	       "\"since\":0,\"switches\":1,\"lamp\":\"OFF\",\"confirmed\":false,\"retries\":1,"
 	       "\"aggregate\":\"median\",\"sensors\":{\"room/a\":{\"lux\":500,\"age\":11,"
 	       "\"stale\":true},\"room/b\":{\"lux\":null,\"age\":null,\"stale\":true}}}");
+}
+
+/* A dimmed zone adds its level, target and daylight; a restarted instance takes the level. */
+static void test_dimmed_zone_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct zone *z = zone(f, "desk");
+	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 5 * S };
+	struct explanation e;
+	struct explained ex;
+	struct zone_state s = { 0 };
+	int64_t since;
+
+	decide_reading(&z->st, z->p, 200, 5 * S, &f->d);
+	decide_reading(&z->st, z->p, 300, 6 * S, &f->d);
+	decide_reason(&f->d, f->why, sizeof(f->why));
+	expect(z, f->why, &x,
+	       "{\"zone\":\"desk\",\"state\":\"ON\",\"mode\":\"auto\",\"lux\":300,"
+	       "\"smoothed\":200,\"on_below\":300,\"off_above\":400,"
+	       "\"reason\":\"daylight 200 < target_lux 500: level 40\",\"since\":0,"
+	       "\"switches\":1,\"level\":40,\"target_lux\":500,\"daylight\":200}");
+	assert_int_equal(explain_build(z, f->why, &x, &e), 0);
+	explain_parse(e.text, e.len, &ex);
+	explain_done(&e);
+	assert_int_equal(ex.level, 40);
+	explain_adopt(&s, &since, &ex, 50 * S, 1000, 1000 * S);
+	assert_int_equal(decide_level(&s), 40);
+	explain_parse("{\"state\":\"ON\"}", 14, &ex);
+	assert_int_equal(ex.level, -1);
 }
 
 static void test_parse(void **state)
@@ -246,6 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plain_zone_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensors_and_lamp_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dimmed_zone_bytes, setup, teardown),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_news),
 		cmocka_unit_test(test_adopt),

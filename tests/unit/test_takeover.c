@@ -165,6 +165,30 @@ static void test_decide_and_orders_seen(void **state)
 	assert_int_equal(s.light, LIGHT_ON);
 }
 
+/* A new owner of a dimmed zone publishes its level only when it differs from the last seen. */
+static void test_level(void **state)
+{
+	struct zone_params p = { .target_lux = 500, .lamp_lux = 500 };
+	struct zone_state s = { .light = LIGHT_ON, .level = 40, .has_reading = true };
+	struct decision d = { 0 };
+
+	(void)state;
+	takeover_level(&s, &p, 40, &d);
+	assert_false(d.level_order);
+	takeover_level(&s, &p, 60, &d);
+	assert_true(d.level_order);
+	/* Without a reading of its own it takes the level seen. */
+	d.level_order = false;
+	s.has_reading = false;
+	takeover_level(&s, &p, 60, &d);
+	assert_false(d.level_order);
+	assert_int_equal(s.level, 60);
+	/* An on/off zone has no level. */
+	p.target_lux = 0;
+	takeover_level(&s, &p, -1, &d);
+	assert_false(d.level_order);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reown_and_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decide_and_orders_seen, setup, teardown),
+		cmocka_unit_test(test_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,8 @@ function zoneDetails(z) {
   const parts = [];
   if (z.lux !== undefined) parts.push(`lux ${fmt(z.lux)}`);
   if (z.smoothed !== undefined) parts.push(`smoothed ${fmt(z.smoothed)}`);
+  if (z.target_lux !== undefined)
+    parts.push(`level ${fmt(z.level)} % (daylight ${fmt(z.daylight)}, target ${fmt(z.target_lux)})`);
   if (z.lamp !== undefined) parts.push(`lamp ${fmt(z.lamp)}` +
     (z.confirmed === false ? " (unconfirmed)" : ""));
   if (z.sensors) {
@@ -69,7 +71,11 @@ function zoneNew(name) {
   const on = el("input", { name: "on_below", type: "text", inputMode: "decimal", size: 6 });
   const off = el("input", { name: "off_above", type: "text", inputMode: "decimal", size: 6 });
   const dur = el("input", { name: "for", type: "text", size: 5, placeholder: "1h" });
-  for (const i of [on, off]) i.addEventListener("input", () => { i.dataset.dirty = "1"; });
+  // A dimmed zone's target: shown only while the zone has one (zoneUpdate).
+  const target = el("input", { name: "target_lux", type: "text", inputMode: "decimal", size: 6 });
+  const targetLabel = el("label", { class: "target" }, " target_lux ", target);
+  targetLabel.hidden = true;
+  for (const i of [on, off, target]) i.addEventListener("input", () => { i.dataset.dirty = "1"; });
   const err = el("div", { class: "error" });
   err.hidden = true;
   const box = el("div", { class: "zone", "data-zone": name },
@@ -79,7 +85,7 @@ function zoneNew(name) {
     el("div", { class: "reason muted" }),
     el("div", { class: "details muted" }),
     el("div", { class: "controls" },
-      el("label", {}, "on_below ", on), el("label", {}, " off_above ", off),
+      el("label", {}, "on_below ", on), el("label", {}, " off_above ", off), targetLabel,
       el("button", { type: "button", className: "set" }, "Set"),
       el("span", { class: "sep" }),
       el("button", { type: "button", className: "ovr" }, "ON"),
@@ -106,7 +112,8 @@ function zoneUpdate(box, z) {
   box.querySelector(".mode").textContent = fmt(z.mode);
   box.querySelector(".reason").textContent = z.reason || "";
   box.querySelector(".details").textContent = zoneDetails(z);
-  for (const key of ["on_below", "off_above"]) {
+  box.querySelector("label.target").hidden = z.target_lux === undefined;
+  for (const key of ["on_below", "off_above", "target_lux"]) {
     const input = box.querySelector(`input[name=${key}]`);
     if (document.activeElement !== input && !input.dataset.dirty)
       input.value = fmt(z[key]) === "–" ? "" : String(z[key]);
@@ -144,7 +151,11 @@ async function poll() {
 
 async function setThresholds(box, name) {
   const body = { zone: name };
-  for (const key of ["on_below", "off_above"]) {
+  // The values the operator changed, so that inherited ones are not copied into the section.
+  const keys = ["on_below", "off_above", "target_lux"]
+    .filter(key => !box.querySelector(`input[name=${key}]`).closest("label").hidden);
+  const dirty = keys.filter(key => box.querySelector(`input[name=${key}]`).dataset.dirty);
+  for (const key of dirty.length ? dirty : keys) {
     const v = box.querySelector(`input[name=${key}]`).value.trim();
     if (v !== "") body[key] = Number.isNaN(Number(v)) ? v : Number(v);
   }
