@@ -37,6 +37,7 @@
 	X(TOPIC, topics, override, "light/override")     \
 	X(TOPIC, topics, status, "pylight/status")       \
 	X(TOPIC, topics, zone_state, "pylight/zone")     \
+	X(TOPIC, topics, stats, "pylight/stats")         \
 	X(STR, orders, on_payload, "ON")                 \
 	X(STR, orders, off_payload, "OFF")               \
 	X(BOOL, orders, retain, "false")                 \
@@ -50,7 +51,10 @@
 	X(STR, cluster, node, "")                         \
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
-	X(PATH, web, password_file, "")
+	X(PATH, web, password_file, "")                  \
+	X(PATH, web, history, "/var/lib/pylight/history.db") \
+	X(INT, web, history_days, "14")                  \
+	X(INT, web, metrics_zones, "1000")
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_PATH char *
