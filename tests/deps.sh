@@ -7,6 +7,7 @@ set -eu
 PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
 uthash-dev libxxhash-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest
 openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy libmicrohttpd-dev xxd
+libsqlite3-dev prometheus
 chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
 
 command -v dpkg-query >/dev/null 2>&1 || {

@@ -28,6 +28,8 @@ struct bus {
 	pid_t loop_tid;           /* 0: not found, not watched */
 	int64_t ended_at;         /* when it was found ended, or 0 */
 	unsigned restart_delay_s; /* before the next restart; reconnect_min..reconnect_max */
+	struct { char *filter; bus_tap_fn cb; void *ctx; } taps[BUS_TAPS]; /* see bus_tap */
+	size_t ntaps;
 };
 
 static int fail(int rc, char *err, size_t errlen, const char *what)
@@ -51,6 +53,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	if (b->sub_all)
 		mosquitto_subscribe(mosq, NULL, b->sub_all, 1);
+	for (size_t i = 0; i < b->ntaps; i++)
+		mosquitto_subscribe(mosq, NULL, b->taps[i].filter, 0);
 	atomic_store(&b->connected, true);
 	atomic_store(&b->ever_connected, true);
 	log_msg(LOG_NOTICE, "mqtt: connected to %s:%d", c->mqtt_host, c->mqtt_port);
@@ -72,7 +76,15 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	size_t n = strlen(base);
 
 	(void)mosq;
-	if (strncmp(msg->topic, base, n) != 0)
+	for (size_t i = 0; i < b->ntaps; i++) {
+		bool match = false;
+
+		if (mosquitto_topic_matches_sub(b->taps[i].filter, msg->topic, &match) ==
+			    MOSQ_ERR_SUCCESS && match)
+			b->taps[i].cb(b->taps[i].ctx, msg->topic, msg->payload,
+				      (size_t)msg->payloadlen);
+	}
+	if (!*base || strncmp(msg->topic, base, n) != 0)
 		return;
 	if (msg->topic[n] == '\0')
 		zone = "";
@@ -253,6 +265,18 @@ int bus_override(struct bus *b, const char *zone, const char *payload)
 	return mosq_errno(rc);
 }
 
+int bus_tap(struct bus *b, const char *filter, bus_tap_fn cb, void *ctx)
+{
+	if (b->ntaps == BUS_TAPS)
+		return -ENOSPC;
+	b->taps[b->ntaps].filter = strdup(filter);
+	if (!b->taps[b->ntaps].filter)
+		return -ENOMEM;
+	b->taps[b->ntaps].cb = cb;
+	b->taps[b->ntaps++].ctx = ctx;
+	return 0;
+}
+
 void bus_stop(struct bus *b)
 {
 	mosquitto_disconnect(b->mosq);
@@ -266,6 +290,8 @@ void bus_free(struct bus *b)
 	if (b->mosq)
 		mosquitto_destroy(b->mosq);
 	free(b->sub_all);
+	for (size_t i = 0; i < b->ntaps; i++)
+		free(b->taps[i].filter);
 	free(b);
 	mosquitto_lib_cleanup();
 }

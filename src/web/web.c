@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "observe.h"
 #include "signals.h"
 #include "thresholds.h"
 #include "zonecache.h"
@@ -294,6 +295,8 @@ static int serve(const char *path)
 	struct zonecache *zones = NULL;
 	struct http *http = NULL;
 	struct bus *bus = NULL;
+	struct metrics *metrics = NULL;
+	struct history *history = NULL;
 	struct config cfg;
 	struct api api;
 	char err[256], status[256];
@@ -334,12 +337,16 @@ static int serve(const char *path)
 		goto out;
 	}
 	if (bus_new(&cfg, zones, &bus, err, sizeof(err)) < 0 ||
+	    observe_start(&cfg, bus, &metrics, &history, err, sizeof(err)) < 0 ||
 	    bus_start(bus, err, sizeof(err)) < 0) {
 		close(fd);
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
 	api_init(&api, cfg.thresholds_file, zones, bus);
+	api.metrics = metrics;
+	api.history = history;
+	api.history_hours_max = 24 * cfg.web_history_days;
 	if (http_start(fd, &api, cfg.web_user, ws.password, &http, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		api_free(&api);
@@ -359,6 +366,8 @@ static int serve(const char *path)
 out:
 	if (bus)
 		bus_stop(bus);
+	history_free(history);
+	metrics_free(metrics);
 	bus_free(bus);
 	zonecache_free(zones);
 	web_settings_free(&ws);

@@ -648,6 +648,8 @@ class Web:
         self.err_path = daemon.dir / "pylight-web.log"
         settings = {k: dict(v) for k, v in daemon.settings.items()}
         settings.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
+        # never the system's /var/lib/pylight: the history goes beside the daemon's files
+        settings["web"]["history"] = str(daemon.dir / "history.db")
         for section, keys in (ini or {}).items():
             settings.setdefault(section, {}).update(keys)
         out = []
@@ -660,11 +662,12 @@ class Web:
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait=True):
+    def start(self, wait=True, cmd_prefix=()):
         if not (PYLIGHT_WEB.is_file() and os.access(PYLIGHT_WEB, os.X_OK)):
             pytest.fail(f"pylight-web not found at {PYLIGHT_WEB} (run `make`, or set PYLIGHT_WEB)")
         with open(self.err_path, "ab") as err:
-            self.proc = subprocess.Popen([str(PYLIGHT_WEB), "-c", str(self.ini_path)],
+            self.proc = subprocess.Popen([*cmd_prefix, str(PYLIGHT_WEB), "-c",
+                                          str(self.ini_path)],
                                          stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                          env=daemon_env())
         if wait:
