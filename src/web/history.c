@@ -643,7 +643,7 @@ static int reader_open(struct history *h)
 	rc = sqlite3_open_v2(h->path, &h->reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc == SQLITE_OK)
-		sqlite3_busy_timeout(h->reader, 200);
+		sqlite3_busy_timeout(h->reader, 1000);
 	if (rc != SQLITE_OK) {
 		sqlite3_close_v2(h->reader);
 		h->reader = NULL;
@@ -704,6 +704,9 @@ static int rows_read(struct history *h, const char *zone, int64_t from, json_obj
 		/* a database not written yet has no tables: no rows, no error */
 		if (rc == SQLITE_ERROR || rc == SQLITE_CANTOPEN)
 			return 0;
+		log_msg(LOG_WARNING, "history: cannot read %s: %s", h->path, sqlite3_errstr(rc));
+		json_object_array_del_idx(minutes, 0, json_object_array_length(minutes));
+		json_object_array_del_idx(orders, 0, json_object_array_length(orders));
 		sqlite3_close_v2(h->reader);
 		h->reader = NULL;
 		return -EIO;
@@ -722,6 +725,8 @@ int history_query(struct history *h, const char *zone, int hours, char **json, s
 
 	*json = NULL;
 	rc = rows_read(h, zone, from, minutes, orders);
+	if (rc < 0) /* once more on a new connection: the writer may have been switching modes */
+		rc = rows_read(h, zone, from, minutes, orders);
 	/* the minute in progress, and orders not written yet */
 	pthread_mutex_lock(&h->lock);
 	HASH_FIND_STR(h->zones, zone, z);

@@ -32,7 +32,7 @@ FAST = faked("+0 x60")  # one minute of pylight-web's clock per real second
 
 def history(w, zone, hours=1):
     status, _, data = request(w, "GET", f"/api/zones/history?zone={quote(zone)}&hours={hours}")
-    assert status == 200, data
+    assert status == 200, (data, w.log())
     return data
 
 
