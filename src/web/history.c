@@ -84,12 +84,14 @@ struct history {
 	size_t readings_len, orders_len, state_len;
 };
 
+/* Lux are stored in tenths, as integers: 29 bytes a minute row instead of 47 as REALs. */
 static const char SCHEMA[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS zones(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
 	"CREATE TABLE IF NOT EXISTS minutes(zone INTEGER NOT NULL, t INTEGER NOT NULL,"
-	" n INTEGER NOT NULL, min REAL, mean REAL, max REAL, light INTEGER, level INTEGER,"
+	" n INTEGER NOT NULL, min INTEGER, mean INTEGER, max INTEGER, light INTEGER,"
+	" level INTEGER,"
 	" PRIMARY KEY(zone, t)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS orders(zone INTEGER NOT NULL, t INTEGER NOT NULL,"
 	" light INTEGER NOT NULL, PRIMARY KEY(zone, t, light)) WITHOUT ROWID;";
@@ -100,7 +102,8 @@ static const char UPSERT_MINUTE[] =
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 	" ON CONFLICT(zone, t) DO UPDATE SET min = MIN(min, excluded.min),"
 	" max = MAX(max, excluded.max),"
-	" mean = (mean * n + excluded.mean * excluded.n) / (n + excluded.n),"
+	" mean = CAST(ROUND((mean * n + excluded.mean * excluded.n) * 1.0 / (n + excluded.n))"
+	" AS INTEGER),"
 	" n = n + excluded.n, light = excluded.light, level = excluded.level";
 
 static const char *suffix(const char *topic, const char *base, size_t n)
@@ -390,9 +393,9 @@ static int row_write(struct history *h, sqlite3_stmt *minute, sqlite3_stmt *orde
 	sqlite3_bind_int64(st, 2, r->t);
 	if (r->kind == ROW_MINUTE) {
 		sqlite3_bind_int(st, 3, (int)r->n);
-		sqlite3_bind_double(st, 4, r->min);
-		sqlite3_bind_double(st, 5, r->mean);
-		sqlite3_bind_double(st, 6, r->max);
+		sqlite3_bind_int64(st, 4, llround(r->min * 10));
+		sqlite3_bind_int64(st, 5, llround(r->mean * 10));
+		sqlite3_bind_int64(st, 6, llround(r->max * 10));
 		if (r->light < 0)
 			sqlite3_bind_null(st, 7);
 		else
@@ -623,9 +626,10 @@ static json_object *minute_json(int64_t t, int n, double min, double mean, doubl
 
 	json_object_object_add(o, "t", json_object_new_int64(t));
 	json_object_object_add(o, "n", json_object_new_int(n));
-	json_object_object_add(o, "min", json_object_new_double(min));
-	json_object_object_add(o, "mean", json_object_new_double(round(mean * 100) / 100));
-	json_object_object_add(o, "max", json_object_new_double(max));
+	/* tenths of lux, as stored: the minute in progress reads the same as once written */
+	json_object_object_add(o, "min", json_object_new_double(round(min * 10) / 10));
+	json_object_object_add(o, "mean", json_object_new_double(round(mean * 10) / 10));
+	json_object_object_add(o, "max", json_object_new_double(round(max * 10) / 10));
 	json_object_object_add(o, "light", light_json(light));
 	json_object_object_add(o, "level", level < 0 ? NULL : json_object_new_int(level));
 	return o;
@@ -671,9 +675,9 @@ static int rows_read(struct history *h, const char *zone, int64_t from, json_obj
 			json_object_array_add(
 				minutes,
 				minute_json(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
-					    sqlite3_column_double(st, 2),
-					    sqlite3_column_double(st, 3),
-					    sqlite3_column_double(st, 4),
+					    (double)sqlite3_column_int64(st, 2) / 10,
+					    (double)sqlite3_column_int64(st, 3) / 10,
+					    (double)sqlite3_column_int64(st, 4) / 10,
 					    sqlite3_column_type(st, 5) == SQLITE_NULL ?
 						    -1 : sqlite3_column_int(st, 5),
 					    sqlite3_column_type(st, 6) == SQLITE_NULL ?
