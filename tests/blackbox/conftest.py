@@ -659,6 +659,7 @@ class Web:
             out.append("")
         self.ini_path.write_text("\n".join(out))
         self.client_id = settings["mqtt"]["client_id"] + "-web"
+        self.zone_state = settings.get("topics", {}).get("zone_state") or ZONE_STATE
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -684,7 +685,7 @@ class Web:
             except OSError:
                 return False
         wait_until(answers, what=lambda: f"pylight-web to listen; log:\n{self.log()}")
-        self.daemon.broker.wait_subscribed(self.client_id, [ZONE_STATE + "/x"])
+        self.daemon.broker.wait_subscribed(self.client_id, [self.zone_state + "/x"])
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
