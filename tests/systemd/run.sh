@@ -532,10 +532,11 @@ web_history_in_state_dir() {
 	*\ 750) ;;
 	*) WHY="/var/lib/private/pylight: owner and mode '$out'"; return 1 ;;
 	esac
+	has_orders() { history_orders | grep -qx '[1-9][0-9]*'; }
+	wait_until "$TIMEOUT" has_orders ||
+		{ WHY="orders in the history: $(history_orders); journal: $(web_journal | tail -n 5)"; return 1; }
 	[ "$(in_box stat -c %u "$HISTORY_DB" 2>&1)" = "${out% *}" ] ||
 		{ WHY="history.db: $(in_box ls -l "$HISTORY_DB" 2>&1)"; return 1; }
-	has_orders() { history_orders | grep -qx '[1-9][0-9]*'; }
-	wait_until "$TIMEOUT" has_orders || { WHY="orders in the history: $(history_orders)"; return 1; }
 	out=$(web_journal | grep -m1 'history:')
 	[ -z "$out" ] || { WHY="its journal has: $out"; return 1; }
 }
