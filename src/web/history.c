@@ -71,7 +71,6 @@ struct history {
 	struct row *pending;
 	size_t npending, cap;
 	bool dropped_logged;
-	bool stopping;
 	/* writer thread only */
 	sqlite3 *db;
 	struct zid *ids;
@@ -278,6 +277,7 @@ static void ids_clear(struct history *h)
 	struct zid *i, *tmp;
 
 	HASH_ITER(hh, h->ids, i, tmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 		HASH_DEL(h->ids, i);
 		free(i->name);
 		free(i);
@@ -323,21 +323,23 @@ static void failed(struct history *h, const char *what, int rc)
 	h->retry_at = (int64_t)time(NULL) + RETRY_S;
 }
 
+/* Opens the database; a corrupt one is set aside and a new one opened in its place. */
 static int db_open(struct history *h)
 {
-	int rc;
+	int rc = SQLITE_OK;
 
-	rc = sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					      SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(h->db, 500);
-		rc = sqlite3_exec(h->db, SCHEMA, NULL, NULL, NULL);
-	}
-	if (rc == SQLITE_OK)
-		return 0;
-	if (corrupt(rc)) {
+	for (int tries = 0; tries < 2; tries++) {
+		rc = sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+							      SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_busy_timeout(h->db, 500);
+			rc = sqlite3_exec(h->db, SCHEMA, NULL, NULL, NULL);
+		}
+		if (rc == SQLITE_OK)
+			return 0;
+		if (!corrupt(rc))
+			break;
 		set_aside(h);
-		return db_open(h);
 	}
 	failed(h, "cannot open", rc);
 	db_close(h);
@@ -602,6 +604,7 @@ void history_free(struct history *h)
 	close(h->wake);
 	sqlite3_close_v2(h->reader);
 	HASH_ITER(hh, h->zones, z, tmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 		HASH_DEL(h->zones, z);
 		free(z->name);
 		free(z);

@@ -78,7 +78,7 @@ static void out_add(struct out *o, const char *fmt, ...)
 /* A label value as the format wants it: backslash, double quote and newline escaped. */
 static void out_label(struct out *o, const char *v)
 {
-	for (; *v; v++) {
+	for (; v && *v; v++) {
 		if (*v == '\\')
 			out_add(o, "\\\\");
 		else if (*v == '"')
@@ -182,6 +182,7 @@ static void on_zone_state(void *ctx, const char *topic, const void *payload, siz
 	pthread_mutex_lock(&m->lock);
 	HASH_FIND_STR(m->zones, name, z);
 	if (z && !len) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 		HASH_DEL(m->zones, z);
 		m->nzones--;
 		free(z->name);
@@ -248,12 +249,14 @@ void metrics_free(struct metrics *m)
 	if (!m)
 		return;
 	HASH_ITER(hh, m->instances, in, itmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 		HASH_DEL(m->instances, in);
 		free(in->node);
 		free(in->stats);
 		free(in);
 	}
 	HASH_ITER(hh, m->zones, z, ztmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 		HASH_DEL(m->zones, z);
 		free(z->name);
 		free(z);
@@ -317,6 +320,7 @@ static void out_counter(struct out *o, struct instance *all, json_object **docs,
 static void out_instances(struct out *o, struct metrics *m)
 {
 	size_t n = HASH_COUNT(m->instances), i;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	json_object **docs = calloc(n ? n : 1, sizeof(*docs)), *v, *modes;
 	struct instance *in;
 
