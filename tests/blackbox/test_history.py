@@ -24,7 +24,9 @@ LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 def faked(spec):
     """A command prefix that runs pylight-web itself (not a child, as faketime(1) would:
     signals must reach it) under libfaketime with FAKETIME=spec."""
-    return ("env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME={spec}")
+    asan = ":".join(filter(None, (os.environ.get("ASAN_OPTIONS"),
+                                  "verify_asan_link_order=0")))  # the ASan build: faketime first
+    return ("env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME={spec}", f"ASAN_OPTIONS={asan}")
 
 
 FAST = faked("+0 x60")  # one minute of pylight-web's clock per real second
