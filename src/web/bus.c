@@ -53,8 +53,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	if (b->sub_all)
 		mosquitto_subscribe(mosq, NULL, b->sub_all, 1);
+	/* the explanations stay at QoS 1: subscribing their filter again would replace it */
 	for (size_t i = 0; i < b->ntaps; i++)
-		mosquitto_subscribe(mosq, NULL, b->taps[i].filter, 0);
+		if (!b->sub_all || strcmp(b->taps[i].filter, b->sub_all) != 0)
+			mosquitto_subscribe(mosq, NULL, b->taps[i].filter, 0);
 	atomic_store(&b->connected, true);
 	atomic_store(&b->ever_connected, true);
 	log_msg(LOG_NOTICE, "mqtt: connected to %s:%d", c->mqtt_host, c->mqtt_port);
@@ -84,7 +86,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 			b->taps[i].cb(b->taps[i].ctx, msg->topic, msg->payload,
 				      (size_t)msg->payloadlen);
 	}
-	if (!*base || strncmp(msg->topic, base, n) != 0)
+	if (strncmp(msg->topic, base, n) != 0)
 		return;
 	if (msg->topic[n] == '\0')
 		zone = "";

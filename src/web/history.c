@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <libgen.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -118,13 +119,17 @@ static const char *suffix(const char *topic, const char *base, size_t n)
 static void pending_add(struct history *h, struct row *r)
 {
 	if (h->npending == PENDING_MAX) {
+		/* a tenth at once: one move per 100,000 rows, not one per row */
+		size_t drop = PENDING_MAX / 10;
+
 		if (!h->dropped_logged)
 			log_msg(LOG_WARNING, "history: %d rows wait for the database, dropping the "
 					     "oldest", PENDING_MAX);
 		h->dropped_logged = true;
-		free(h->pending[0].zone);
-		memmove(h->pending, h->pending + 1, (h->npending - 1) * sizeof(*h->pending));
-		h->npending--;
+		for (size_t i = 0; i < drop; i++)
+			free(h->pending[i].zone);
+		memmove(h->pending, h->pending + drop, (h->npending - drop) * sizeof(*h->pending));
+		h->npending -= drop;
 	}
 	if (h->npending == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 256;
@@ -316,9 +321,18 @@ static void set_aside(struct history *h)
 /* Says once that the database fails, and why; the caller retries after RETRY_S. */
 static void failed(struct history *h, const char *what, int rc)
 {
+	/* the code's text, not sqlite3_errmsg: a ROLLBACK after the failure replaces that */
+	int sys = h->db ? sqlite3_system_errno(h->db) : 0;
+	char dir[4096];
+
+	/* SQLite's last errno is its read-only retry's (ENOENT): ask the folder itself */
+	snprintf(dir, sizeof(dir), "%s", h->path);
+	if (rc == SQLITE_CANTOPEN && access(dirname(dir), W_OK) < 0)
+		sys = errno;
 	if (!h->failing)
-		log_msg(LOG_ERR, "history: %s %s: %s; the page works on, retrying every %d s",
-			what, h->path, h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc), RETRY_S);
+		log_msg(LOG_ERR, "history: %s %s: %s%s%s%s; the page works on, retrying every %d s",
+			what, h->path, sqlite3_errstr(rc), sys ? " (" : "", sys ? strerror(sys) : "",
+			sys ? ")" : "", RETRY_S);
 	h->failing = true;
 	h->retry_at = (int64_t)time(NULL) + RETRY_S;
 }

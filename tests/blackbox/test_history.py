@@ -203,3 +203,30 @@ def test_read_only_state_directory_is_logged_once_and_retried(daemon, fast_web, 
     wait_until(lambda: sum(r[1] for r in stored_minutes(db, "hall")) == 2,
                what=lambda: f"the rows written once writable; log:\n{w.log()}")
     assert "history: writing to" in w.log()
+
+
+def test_locked_database_is_logged_once_and_written_once_free(daemon, fast_web, mqtt):
+    d = daemon()
+    w = fast_web(d)
+    c = mqtt()
+    c.publish(READ + "/hall", "5")
+    wait_until(lambda: stored_minutes(w.history_path, "hall") or None,
+               what="the first row written")
+    # Another program holds the write lock: rows wait in memory, said once.
+    other = sqlite3.connect(w.history_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for v in (6, 7):
+            c.publish(READ + "/hall", str(v))
+        failing = re.compile(r"history: cannot write .*history\.db: database is locked")
+        wait_until(lambda: failing.search(w.log()), what=lambda: f"the lock logged:\n{w.log()}")
+        wait_until(lambda: sum(m["n"] for m in history(w, "hall")["minutes"]) == 3,
+                   what="three readings answered from memory")
+        # retried every 10 s of its clock (a sixth of a second here), logged once
+        assert len(failing.findall(w.log())) == 1, w.log()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    wait_until(lambda: sum(r[1] for r in stored_minutes(w.history_path, "hall")) == 3,
+               what=lambda: f"the rows written once the lock is gone; log:\n{w.log()}")
+    assert "history: writing to" in w.log()
