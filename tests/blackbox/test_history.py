@@ -1,5 +1,8 @@
 """test_history.py -- pylight-web's lux history in SQLite and /api/zones/history.
 
+Rows recorded minute by minute and kept over a restart, pruning, and the faults that must
+never stop the page: a read-only folder, a full disk, a locked file and a corrupt file.
+
 pylight-web stamps each reading with its own clock, so these tests run it under libfaketime:
 sped up (a minute in a second or so) to fill minutes, or moved days ahead to prune them.
 The database is read back with Python's sqlite3, the way an operator's tool would.
@@ -230,3 +233,48 @@ def test_locked_database_is_logged_once_and_written_once_free(daemon, fast_web, 
     wait_until(lambda: sum(r[1] for r in stored_minutes(w.history_path, "hall")) == 3,
                what=lambda: f"the rows written once the lock is gone; log:\n{w.log()}")
     assert "history: writing to" in w.log()
+
+
+def test_full_disk_is_logged_once_and_retried(daemon, fast_web, mqtt, tmp_path):
+    """A 96 KiB tmpfs of pylight-web's own mount namespace fills with the WAL; made larger,
+    the rows kept in memory are written."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a tmpfs")
+    d = daemon()
+    state = tmp_path / "state"
+    state.mkdir()
+    db = state / "history.db"
+    w = fast_web(d, ini={"web": {"history": str(db)}},
+                 prefix=("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                         f"mount -t tmpfs -o size=96k tmpfs {state} && exec \"$0\" \"$@\"",
+                         *FAST))
+    w.history_path = db
+    c = mqtt()
+    full = re.compile(r"history: cannot write .*history\.db: (database or disk is full|"
+                      r"disk I/O error)")
+    n = 0
+
+    def fills():
+        nonlocal n
+        for z in range(20):
+            c.publish(f"{READ}/z{n % 500}", "10", qos=0)
+            n += 1
+        return full.search(w.log())
+    wait_until(fills, timeout=60, what=lambda: f"a full disk logged:\n{w.log()}")
+    status, _, _ = request(w, "GET", "/api/zones")
+    assert status == 200
+    assert len(full.findall(w.log())) == 1, w.log()
+    subprocess.run(["nsenter", "-t", str(w.proc.pid), "-m", "mount", "-o", "remount,size=16m",
+                    str(state)], check=True)
+    wait_until(lambda: "history: writing to" in w.log(),
+               what=lambda: f"writing again once there is room; log:\n{w.log()}")
+
+    def zones_stored():  # the tmpfs exists only in pylight-web's namespace
+        res = subprocess.run(["nsenter", "-t", str(w.proc.pid), "-m", "/usr/bin/python3", "-c",
+                              "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+                              ".execute('SELECT COUNT(*) FROM zones').fetchone()[0])", str(db)],
+                             capture_output=True, text=True)
+        return res.stdout.strip() == str(min(n, 500))
+    wait_until(zones_stored, what="every zone's rows, kept in memory, written")
+    w.proc.send_signal(signal.SIGTERM)
+    assert w.proc.wait(10) == 0
