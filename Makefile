@@ -13,7 +13,7 @@ VERSION = 0.1.0
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
-WEB_PKGS = libmicrohttpd
+WEB_PKGS = libmicrohttpd sqlite3
 # Header-only: xxhash is compiled in (XXH_INLINE_ALL), so it adds flags but no library.
 HDR_PKGS = libxxhash
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
@@ -60,7 +60,9 @@ LIBOBJS := $(filter-out $(BUILD)/obj/pylightd/main.o,$(OBJS))
 # thresholds parser checks every text before it is saved).
 WEB_SRCS := $(wildcard src/web/*.c)
 WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css src/web/page/*.svg)
-WEB_OBJS := $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web/assets.o $(COMMON_OBJS)
+# The history parses readings as pylightd does, with its reading.c.
+WEB_OBJS := $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web/assets.o $(COMMON_OBJS) \
+	$(BUILD)/obj/pylightd/reading.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -77,7 +79,7 @@ $(BUILD)/pylight-web: $(WEB_OBJS)
 
 $(BUILD)/obj/web/%.o: src/web/%.c
 	@mkdir -p $(@D)
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -MMD -MP -c -o $@ $<
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -Isrc/pylightd -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/web/assets.c: src/web/page/embed.sh $(WEB_PAGE)
 	@mkdir -p $(@D)

@@ -39,6 +39,7 @@
 	X(TOPIC, topics, status, "pylight/status")       \
 	X(TOPIC, topics, zone_state, "pylight/zone")     \
 	X(TOPIC, topics, levels, "light/level")          \
+	X(TOPIC, topics, stats, "pylight/stats")         \
 	X(STR, orders, on_payload, "ON")                 \
 	X(STR, orders, off_payload, "OFF")               \
 	X(BOOL, orders, retain, "false")                 \
@@ -54,6 +55,9 @@
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
 	X(PATH, web, password_file, "")                  \
+	X(PATH, web, history, "/var/lib/pylight/history.db") \
+	X(INT, web, history_days, "14")                  \
+	X(INT, web, metrics_zones, "1000")               \
 	X(DEG, site, latitude, "")                       \
 	X(DEG, site, longitude, "")
 

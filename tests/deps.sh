@@ -9,10 +9,10 @@ set -eu
 
 # The build (debian/control's Build-Depends name the same) and what the demo runs.
 DEMO_PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
-uthash-dev libxxhash-dev libmicrohttpd-dev xxd mosquitto python3 python3-paho-mqtt"
+uthash-dev libxxhash-dev libmicrohttpd-dev libsqlite3-dev xxd mosquitto python3 python3-paho-mqtt"
 # The tests, the lint and fuzz tools, and what `make deb` and its checks use.
 PACKAGES="libcmocka-dev mosquitto-clients python3-pytest
-openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy
+openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy prometheus
 chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
 case ${1:-} in
 demo) PACKAGES=$DEMO_PACKAGES ;;

@@ -67,6 +67,8 @@ static const struct {
 	[KEY_mqtt_reconnect_max] = { 1, INT_MAX, "an integer >= 1" },
 	[KEY_readings_max_payload] = { 1, 1048576, "an integer 1..1048576" },
 	[KEY_readings_max_zones] = { 1, 10000000, "an integer 1..10000000" },
+	[KEY_web_history_days] = { 1, 3650, "an integer 1..3650" },
+	[KEY_web_metrics_zones] = { 0, 10000000, "an integer 0..10000000" },
 };
 
 /* Every DEG key's bound: decimal degrees from -max to max. */
@@ -80,6 +82,7 @@ static const bool may_be_empty[KEY_COUNT] = {
 	[KEY_mqtt_username] = true,	/* no authentication */
 	[KEY_mqtt_password] = true,
 	[KEY_topics_zone_state] = true, /* no zone explanations */
+	[KEY_topics_stats] = true,      /* no counters published */
 	[KEY_readings_json_field] = true, /* the well-known field names */
 	[KEY_cluster_node] = true,        /* one instance alone */
 };

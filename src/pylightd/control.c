@@ -730,3 +730,26 @@ void control_dump(struct control *c, void (*line)(const char *text))
 	zones_foreach(c->zones, zone_dump, &dc);
 	pthread_mutex_unlock(&c->lock);
 }
+
+/* ---- hook for stats.c (published counters): zones by mode; nothing else of control.c ---- */
+struct mode_count_ctx {
+	void (*count)(void *arg, const char *mode);
+	void *arg;
+};
+
+static void zone_mode_count(struct zone *z, void *arg)
+{
+	const struct mode_count_ctx *mc = arg;
+
+	mc->count(mc->arg, mode_name(z->st.mode));
+}
+
+void control_count_modes(struct control *c, void (*count)(void *arg, const char *mode), void *arg)
+{
+	struct mode_count_ctx mc = { .count = count, .arg = arg };
+
+	pthread_mutex_lock(&c->lock);
+	zones_foreach(c->zones, zone_mode_count, &mc);
+	pthread_mutex_unlock(&c->lock);
+}
+/* ---- end of the hook for stats.c ---- */

@@ -13,6 +13,7 @@ enum loop_event {
 	EV_ZONES,        /* the earliest zone deadline */
 	EV_STATUS,       /* the rate-limited STATUS update */
 	EV_WATCHDOG,     /* feed systemd's watchdog, check the MQTT thread */
+	EV_STATS,        /* the rate-limited publish of the counters */
 	EV_MQTT_RESTART, /* restart the MQTT thread after its back-off */
 	/* File descriptors others own and lend to the loop. */
 	EV_SIGNAL,       /* the signalfd */

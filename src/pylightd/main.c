@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "signals.h"
+#include "stats.h"
 #include "status.h"
 #include "supervisor.h"
 #include "thresholds.h"
@@ -31,6 +32,7 @@ struct daemon {
 	struct status *status;
 	struct reload *reload;
 	struct supervisor *sv;
+	struct stats *stats; /* NULL until the loop runs */
 	int signal_fd;
 };
 
@@ -70,6 +72,8 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 
 	control_message(d->ctl, topic, payload, len, retained);
 	status_soon(d->status);
+	if (d->stats)
+		stats_soon(d->stats);
 }
 
 static void on_state(void *ctx, bool connected, const char *why)
@@ -83,6 +87,8 @@ static void on_state(void *ctx, bool connected, const char *why)
 	} else {
 		control_disconnected(d->ctl);
 	}
+	if (d->stats)
+		stats_connected(d->stats, connected);
 	status_soon(d->status);
 }
 
@@ -114,7 +120,13 @@ static bool on_event(void *ctx, enum loop_event ev)
 {
 	struct daemon *d = ctx;
 
+	/* Reloads and zone timers move counters; the stats timer publishes them. */
+	if (ev != EV_STATS)
+		stats_soon(d->stats);
 	switch (ev) {
+	case EV_STATS:
+		stats_timer(d->stats);
+		break;
 	case EV_SIGNAL:
 		return on_signal(d);
 	case EV_WATCH:
@@ -228,6 +240,11 @@ static int serve(const char *path)
 			strerror(-rc));
 		goto out;
 	}
+	rc = stats_new(&d.cfg, d.loop, d.mqtt, d.ctl, d.reload, &d.stats);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "setup: %s", strerror(-rc));
+		goto out;
+	}
 	if (mqtt_start(d.mqtt, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
@@ -248,6 +265,7 @@ static int serve(const char *path)
 	status = EXIT_SUCCESS;
 out:
 	mqtt_free(d.mqtt);
+	stats_free(d.stats);
 	reload_free(d.reload);
 	supervisor_free(d.sv);
 	status_free(d.status);

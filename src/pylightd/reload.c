@@ -22,6 +22,7 @@ struct reload {
 	struct loop *loop;
 	struct status *st;
 	struct watch *watch;
+	uint64_t tried, failed; /* main thread only */
 };
 
 int reload_new(const struct config *cfg, struct control *ctl, struct loop *loop,
@@ -79,7 +80,9 @@ void reload_run(struct reload *r, const char *why)
 		return;
 	}
 	notify_reloading();
+	r->tried++;
 	if (thresholds_load(r->path, r->site, &t, &errs) < 0) {
+		r->failed++;
 		log_errlist(LOG_ERR, &errs);
 		log_msg(LOG_ERR, "%s: %zu error(s), keeping the previous thresholds", r->path,
 			errs.count);
@@ -91,6 +94,7 @@ void reload_run(struct reload *r, const char *why)
 		thresholds_describe(t, summary, sizeof(summary));
 		rc = control_reload(r->ctl, t);
 		if (rc < 0) {
+			r->failed++;
 			log_msg(LOG_ERR, "%s: %s, keeping the previous thresholds", r->path,
 				strerror(-rc));
 			status_set_thresholds(r->st,
@@ -105,6 +109,12 @@ void reload_run(struct reload *r, const char *why)
 	errlist_clear(&errs);
 	status_update(r->st);
 	notify_ready();
+}
+
+void reload_counts(const struct reload *r, uint64_t *tried, uint64_t *failed)
+{
+	*tried = r->tried;
+	*failed = r->failed;
 }
 
 void reload_watch(struct reload *r)

@@ -29,6 +29,10 @@ struct api {
 	size_t zones_len;
 	unsigned long zones_gen;
 	unsigned long t_gen, zones_t_gen; /* t_gen counts the tables swapped in */
+	/* /metrics and /api/zones/history (observe.c); history NULL when off */
+	struct metrics *metrics;
+	struct history *history;
+	int history_hours_max;
 };
 
 /* An answer: status, JSON body (malloc'd) and, when not empty, the ETag header's value. */

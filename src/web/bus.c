@@ -27,6 +27,8 @@ struct bus {
 	int64_t ended_at;       /* when it was found ended, or 0 */
 	int wait_s;             /* from then until the restart */
 	struct backoff restart; /* a connection resets it */
+	struct { char *filter; bus_tap_fn cb; void *ctx; } taps[BUS_TAPS]; /* see bus_tap */
+	size_t ntaps;
 };
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -41,6 +43,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	if (b->sub_all)
 		mosquitto_subscribe(mosq, NULL, b->sub_all, 1);
+	/* the explanations stay at QoS 1: subscribing their filter again would replace it */
+	for (size_t i = 0; i < b->ntaps; i++)
+		if (!b->sub_all || strcmp(b->taps[i].filter, b->sub_all) != 0)
+			mosquitto_subscribe(mosq, NULL, b->taps[i].filter, 0);
 	atomic_store(&b->connected, true);
 	backoff_reset(&b->restart);
 	log_msg(LOG_NOTICE, "mqtt: connected to %s:%d", c->mqtt_host, c->mqtt_port);
@@ -61,6 +67,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	const char *zone = topic_zone(msg->topic, b->cfg->topics_zone_state, b->zone_state_len);
 
 	(void)mosq;
+	for (size_t i = 0; i < b->ntaps; i++) {
+		bool match = false;
+
+		if (mosquitto_topic_matches_sub(b->taps[i].filter, msg->topic, &match) ==
+			    MOSQ_ERR_SUCCESS && match)
+			b->taps[i].cb(b->taps[i].ctx, msg->topic, msg->payload,
+				      (size_t)msg->payloadlen);
+	}
 	if (zone)
 		zonecache_put(b->zc, zone, msg->payload, (size_t)msg->payloadlen);
 }
@@ -151,6 +165,18 @@ int bus_override(struct bus *b, const char *zone, const char *payload)
 	return mosq_errno(rc);
 }
 
+int bus_tap(struct bus *b, const char *filter, bus_tap_fn cb, void *ctx)
+{
+	if (b->ntaps == BUS_TAPS)
+		return -ENOSPC;
+	b->taps[b->ntaps].filter = strdup(filter);
+	if (!b->taps[b->ntaps].filter)
+		return -ENOMEM;
+	b->taps[b->ntaps].cb = cb;
+	b->taps[b->ntaps++].ctx = ctx;
+	return 0;
+}
+
 void bus_stop(struct bus *b)
 {
 	mosq_client_stop(b->mosq);
@@ -162,5 +188,7 @@ void bus_free(struct bus *b)
 		return;
 	mosq_client_free(b->mosq);
 	free(b->sub_all);
+	for (size_t i = 0; i < b->ntaps; i++)
+		free(b->taps[i].filter);
 	free(b);
 }

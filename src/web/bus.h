@@ -31,6 +31,14 @@ bool bus_connected(struct bus *b);
  * Returns 0, -ENOTCONN while not connected (nothing is queued), or another -errno.
  */
 int bus_override(struct bus *b, const char *zone, const char *payload);
+/* A message for a tap: its topic and payload, on the loop thread (keep it short). */
+typedef void (*bus_tap_fn)(void *ctx, const char *topic, const void *payload, size_t len);
+/*
+ * Hands every message matching `filter` to `cb` (history, metrics), subscribed at QoS 0 on
+ * each connect. Before bus_start only; at most BUS_TAPS. Returns 0, -ENOMEM or -ENOSPC.
+ */
+#define BUS_TAPS 8
+int bus_tap(struct bus *b, const char *filter, bus_tap_fn cb, void *ctx);
 /* Disconnects and stops the loop thread. */
 void bus_stop(struct bus *b);
 void bus_free(struct bus *b);

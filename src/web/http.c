@@ -14,6 +14,7 @@
 #include "body.h"
 #include "buf.h"
 #include "log.h"
+#include "observe.h"
 
 #define CONNECTIONS_MAX 64
 #define CONNECTION_TIMEOUT_S 30
@@ -342,6 +343,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	/* with authentication on, 401 comes before any other answer */
 	if (!authorized(h, conn))
 		return queue_error(conn, 401, "authentication required", NULL, true);
+	if (observe_route(url))
+		return observe_serve(h->api, conn, url, method, queue);
 	if (!strncmp(url, "/api/", 5))
 		return serve_api(h, conn, url, method, req);
 	return serve_page(conn, url, method);

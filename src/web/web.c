@@ -24,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "password.h"
+#include "observe.h"
 #include "signals.h"
 #include "thresholds.h"
 #include "zonecache.h"
@@ -239,6 +240,8 @@ static int serve(const char *path)
 	struct zonecache *zones = NULL;
 	struct http *http = NULL;
 	struct bus *bus = NULL;
+	struct metrics *metrics = NULL;
+	struct history *history = NULL;
 	struct config cfg;
 	struct api api;
 	char err[256], status[256];
@@ -281,6 +284,7 @@ static int serve(const char *path)
 		goto out;
 	}
 	if (bus_new(&cfg, zones, &bus, err, sizeof(err)) < 0 ||
+	    observe_start(&cfg, bus, &metrics, &history, err, sizeof(err)) < 0 ||
 	    bus_start(bus, err, sizeof(err)) < 0) {
 		close(fd);
 		log_msg(LOG_ERR, "%s", err);
@@ -288,6 +292,9 @@ static int serve(const char *path)
 	}
 	api_init(&api, cfg.thresholds_file, zones, bus);
 	api.site = config_has_site(&cfg);
+	api.metrics = metrics;
+	api.history = history;
+	api.history_hours_max = 24 * cfg.web_history_days;
 	if (http_start(fd, &api, cfg.web_user, ws.password, &http, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		api_free(&api);
@@ -307,6 +314,8 @@ static int serve(const char *path)
 out:
 	if (bus)
 		bus_stop(bus);
+	history_free(history);
+	metrics_free(metrics);
 	bus_free(bus);
 	zonecache_free(zones);
 	web_settings_free(&ws);

@@ -860,17 +860,20 @@ def web_table(bench):
     broker.start()
     try:
         fig = web.measure(binary, broker.port, workdir, free_port, bench.pin_work)
-    except (RuntimeError, OSError, AssertionError) as e:
+        hist = web.measure_history(binary, broker.port, workdir, free_port, bench.pin_work)
+    except (RuntimeError, OSError, AssertionError, ValueError) as e:
         print(f"pylight-web: could not measure: {e}")
         return
     finally:
         broker.stop()
-    rs = web.rows(fig)
+    rs = web.rows(fig) + web.history_rows(hist)
     w = max(len(r[0]) for r in rs)
-    print(f"\n-- pylight-web (the operators' page), {web.REQUESTS} requests on one connection")
+    print(f"\n-- pylight-web (the operators' page), {web.REQUESTS} requests on one connection; "
+          f"history over {web.HISTORY_SECONDS} s of readings, {web.HISTORY_REQUESTS} requests")
     for metric, value, target, verdict in rs:
         print(f"{metric:<{w}}  {value:>8}  {target:<14}  {verdict}")
     bench.raw.append(f"web {fig}")
+    bench.raw.append(f"web history {hist}")
 
 
 def main():

@@ -1,5 +1,7 @@
 """web.py -- pylight-web's figures for `make bench`: RSS at rest with 100 zones, and
-GET /api/zones latency with 1,000 zones, each zone an explanation retained on the broker.
+GET /api/zones latency with 1,000 zones, each zone an explanation retained on the broker;
+then its history: CPU and RSS with it on and off at 1,000 zones with a reading per zone every
+10 s, the database's size per zone and day, and the p99 of a 24-hour history request.
 
 Called by bench.py after its own table; standard library only (the retained messages are
 written as raw MQTT 3.1.1 packets).
@@ -9,6 +11,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import time
@@ -79,7 +82,7 @@ def measure(binary, broker_port, workdir, free_port, pin=()):
     (workdir / "ref.txt").write_text("on_below = 300\noff_above = 400\n")
     (workdir / "pylight.ini").write_text(
         f"[mqtt]\nhost = 127.0.0.1\nport = {broker_port}\nclient_id = bench\n"
-        f"[web]\nlisten = 127.0.0.1:{port}\n[log]\nlevel = warning\n")
+        f"[web]\nlisten = 127.0.0.1:{port}\nhistory =\n[log]\nlevel = warning\n")
     retain(broker_port, 0, 100)
     env = {k: v for k, v in os.environ.items()
            if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM")}
@@ -117,4 +120,135 @@ def rows(fig):
         ("GET /api/zones p50, 1,000 zones (ms)", f"{fig['p50_ms']:.2f}", "info", "info"),
         ("GET /api/zones p99, 1,000 zones (ms)", f"{fig['p99_ms']:.2f}",
          f"<= {P99_TARGET_MS:.0f} ms", "PASS" if fig["p99_ms"] <= P99_TARGET_MS else "FAIL"),
+    ]
+
+
+# --- the history ---------------------------------------------------------------------------
+
+HISTORY_ZONES = 1000
+HISTORY_EVERY_S = 10
+HISTORY_SECONDS = int(os.environ.get("BENCH_HISTORY_SECONDS", "60"))
+HISTORY_REQUESTS = 200
+
+
+def _cpu_s(pid):
+    """User + system CPU seconds of process `pid` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(binary, broker_port, workdir, port, history, pin):
+    (workdir / "ref.txt").write_text("on_below = 300\noff_above = 400\n")
+    (workdir / "pylight.ini").write_text(
+        f"[mqtt]\nhost = 127.0.0.1\nport = {broker_port}\nclient_id = bench-h\n"
+        f"[web]\nlisten = 127.0.0.1:{port}\nhistory = {history}\n[log]\nlevel = warning\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM")}
+    with open(workdir / "pylight-web-history.log", "ab") as log:
+        proc = subprocess.Popen([*pin, str(binary), "-c", str(workdir / "pylight.ini")],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+    _wait(lambda: _zones(port) >= 0, "pylight-web to answer")
+    return proc
+
+
+def _feed(broker_port, seconds):
+    """A reading for each of HISTORY_ZONES zones every HISTORY_EVERY_S s, evenly spread, for
+    `seconds` (QoS 0, as sensors publish)."""
+    rate = HISTORY_ZONES / HISTORY_EVERY_S
+    with socket.create_connection(("127.0.0.1", broker_port)) as s:
+        s.sendall(_packet(0x10, _utf8("MQTT") + bytes([4, 2, 0, 60]) +
+                          _utf8(f"bench-feed-{os.getpid()}")))
+        s.recv(4)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < seconds:
+            due = int((time.monotonic() - t0) * rate)
+            while n < due:
+                z = n % HISTORY_ZONES
+                s.sendall(_packet(0x30, _utf8(f"value/light/z{z}") +
+                                  str(100 + (n * 7) % 900).encode()))
+                n += 1
+            time.sleep(0.01)
+        s.sendall(_packet(0xE0, b""))
+    return n
+
+
+def _prefill(db, zones, minutes, end):
+    """Rows of `minutes` minutes for `zones` zones up to `end`, written minute by minute as
+    pylight-web writes them, in the schema it created."""
+    con = sqlite3.connect(db, timeout=10)
+    con.executemany("INSERT OR IGNORE INTO zones(name) VALUES(?)",
+                    [(f"z{z}",) for z in range(zones)])
+    ids = dict(con.execute("SELECT name, id FROM zones"))
+    t0 = end // 60 * 60 - minutes * 60
+    for m in range(minutes):
+        con.executemany(
+            "INSERT OR REPLACE INTO minutes(zone, t, n, min, mean, max, light, level)"
+            " VALUES(?, ?, 6, ?, ?, ?, ?, NULL)",
+            [(ids[f"z{z}"], t0 + 60 * m, 1000 + z + m % 97, 1200 + z + m % 89,
+              1400 + z + m % 83, (m // 60) % 2) for z in range(zones)])
+        if m % 60 == 59:
+            con.commit()
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def measure_history(binary, broker_port, workdir, free_port, pin=()):
+    """{"off": {cpu_pct, rss_kib}, "on": {...}, "bytes_zone_day", "p50_ms", "p99_ms"}."""
+    fig = {}
+    db = workdir / "history.db"
+    for mode, history in (("off", ""), ("on", str(db))):
+        port = free_port()
+        proc = _start(binary, broker_port, workdir, port, history, pin)
+        try:
+            cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
+            sent = _feed(broker_port, HISTORY_SECONDS)
+            cpu = (_cpu_s(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
+            fig[mode] = {"cpu_pct": cpu, "rss_kib": _rss_kib(proc.pid), "readings": sent}
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    # A day of 1,000 zones, as minutes written one after the other, then 24 h requests.
+    _prefill(db, HISTORY_ZONES, 1440, int(time.time()))
+    rows_day = HISTORY_ZONES * 1440
+    fig["bytes_zone_day"] = db.stat().st_size / HISTORY_ZONES
+    fig["bytes_row"] = db.stat().st_size / rows_day
+    fig["mib_1000_14"] = fig["bytes_zone_day"] * HISTORY_ZONES * 14 / 2**20
+    port = free_port()
+    proc = _start(binary, broker_port, workdir, port, str(db), pin)
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        times = []
+        for i in range(HISTORY_REQUESTS):
+            t0 = time.perf_counter()
+            c.request("GET", f"/api/zones/history?zone=z{i % HISTORY_ZONES}&hours=24")
+            body = c.getresponse().read()
+            times.append((time.perf_counter() - t0) * 1000)
+        c.close()
+        assert len(json.loads(body)["minutes"]) >= 1439, body[:200]
+        times.sort()
+        fig["p50_ms"] = statistics.median(times)
+        fig["p99_ms"] = times[int(len(times) * 0.99) - 1]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return fig
+
+
+def history_rows(fig):
+    """The table rows of measure_history: (metric, value, target, verdict)."""
+    return [
+        ("pylight-web CPU, 1,000 zones, reading/10 s, history off (%)",
+         f"{fig['off']['cpu_pct']:.2f}", "info", "info"),
+        ("pylight-web CPU, same, history on (%)", f"{fig['on']['cpu_pct']:.2f}", "info", "info"),
+        ("pylight-web VmRSS, same, history off (KiB)", f"{fig['off']['rss_kib']:,}", "info",
+         "info"),
+        ("pylight-web VmRSS, same, history on (KiB)", f"{fig['on']['rss_kib']:,}", "info", "info"),
+        ("history.db per zone and day (KiB)", f"{fig['bytes_zone_day'] / 1024:.1f}", "info",
+         "info"),
+        ("history.db, 1,000 zones x 14 days (MiB)", f"{fig['mib_1000_14']:.0f}", "info", "info"),
+        ("GET /api/zones/history 24 h p50 (ms)", f"{fig['p50_ms']:.2f}", "info", "info"),
+        ("GET /api/zones/history 24 h p99 (ms)", f"{fig['p99_ms']:.2f}", "info", "info"),
     ]

@@ -649,6 +649,8 @@ class Web:
         self.err_path = daemon.dir / "pylight-web.log"
         settings = {k: dict(v) for k, v in daemon.settings.items()}
         settings.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
+        # never the system's /var/lib/pylight: the history goes beside the daemon's files
+        settings["web"]["history"] = str(daemon.dir / "history.db")
         for section, keys in (ini or {}).items():
             settings.setdefault(section, {}).update(keys)
         out = []
@@ -658,14 +660,16 @@ class Web:
             out.append("")
         self.ini_path.write_text("\n".join(out))
         self.client_id = settings["mqtt"]["client_id"] + "-web"
+        self.zone_state = settings.get("topics", {}).get("zone_state") or ZONE_STATE
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait=True):
+    def start(self, wait=True, cmd_prefix=()):
         if not (PYLIGHT_WEB.is_file() and os.access(PYLIGHT_WEB, os.X_OK)):
             pytest.fail(f"pylight-web not found at {PYLIGHT_WEB} (run `make`, or set PYLIGHT_WEB)")
         with open(self.err_path, "ab") as err:
-            self.proc = subprocess.Popen([str(PYLIGHT_WEB), "-c", str(self.ini_path)],
+            self.proc = subprocess.Popen([*cmd_prefix, str(PYLIGHT_WEB), "-c",
+                                          str(self.ini_path)],
                                          stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                          env=daemon_env())
         if wait:
@@ -682,7 +686,7 @@ class Web:
             except OSError:
                 return False
         wait_until(answers, what=lambda: f"pylight-web to listen; log:\n{self.log()}")
-        self.daemon.broker.wait_subscribed(self.client_id, [ZONE_STATE + "/x"])
+        self.daemon.broker.wait_subscribed(self.client_id, [self.zone_state + "/x"])
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -11,11 +11,13 @@ Nothing is downloaded: chromium and chromedriver are Debian's. A browser that ca
 fails the test (it never skips), so that a machine without chromium cannot pass unnoticed.
 """
 
+import json
 import os
 
 import pytest
 
 from conftest import ORDER, READ, WEB_REF, wait_until
+from test_history import FAST, feed_two_minutes, history
 
 try:
     from selenium import webdriver
@@ -325,5 +327,74 @@ def test_crlf_file_saved_from_the_editor_keeps_its_line_endings(daemon, web, tmp
         p.screenshot("crlf-saved")
         assert d.ref_path.read_bytes() == (crlf + "# checked\r\n").encode()
         assert p.errors() == []
+    finally:
+        p.quit()
+
+
+def test_history_plot_draws_the_rows(daemon, web, mqtt, tmp_path):
+    """The plot's points are the rows: the mean's polyline and the band's polygon, turned
+    back into (time, lux) by the scales the svg carries, are the minutes the API answers;
+    the ON period spans the orders; the thresholds and a dimmed zone's level are drawn."""
+    d = daemon(ref=REF)
+    # The explanations come from this test (a dimmed zone's level), the orders from pylightd.
+    w = web(d, ini={"topics": {"zone_state": "test/zone"}}, start=False)
+    w.history_path = d.dir / "history.db"
+    w.start(cmd_prefix=FAST)
+    c = mqtt(ORDER + "/#")
+    c.publish("test/zone/lobby", json.dumps({"zone": "lobby", "state": "ON", "mode": "auto",
+                                              "level": 40}), retain=True)
+    feed_two_minutes(w, c, "lobby", [100, 120, 140], [900, 950])
+    c.wait_for(ORDER + "/lobby", "OFF")
+    h = wait_until(lambda: (x := history(w, "lobby")) and len(x["orders"]) == 2 and
+                   sum(m["n"] for m in x["minutes"]) == 5 and x, what="rows and orders")
+    p = Page(tmp_path, w.url).open()
+    try:
+        p.wait(lambda drv: "lobby" in p.zone_names(), "lobby listed")
+        box = p.zone("lobby")
+        p.type_into(box.find_element(By.NAME, "hours"), "2")
+        p.button("History", box).click()
+        mean = p.wait(lambda drv: box.find_elements(By.CSS_SELECTOR, "svg.history .mean"),
+                      "the plot")[0]
+        s = box.find_element(By.CSS_SELECTOR, "svg.history")
+        sc = {k: float(s.get_attribute("data-" + k))
+              for k in ("t0", "t1", "ymax", "left", "top", "plot-width", "plot-height")}
+
+        def back(pt):
+            x, y = (float(v) for v in pt.split(","))
+            t = sc["t0"] + (x - sc["left"]) / sc["plot-width"] * (sc["t1"] - sc["t0"])
+            return t, (sc["top"] + sc["plot-height"] - y) / sc["plot-height"] * sc["ymax"]
+
+        def close(got, want_t, want_v, scale):
+            return abs(got[0] - want_t) < 2 and abs(got[1] - want_v) < scale * 0.01
+
+        rows = history(w, "lobby", 2)["minutes"]
+        assert rows == h["minutes"]
+        pts = [back(v) for v in mean.get_attribute("points").split()]
+        assert len(pts) == len(rows) >= 2
+        for got, r in zip(pts, rows):
+            assert close(got, r["t"] + 30, r["mean"], sc["ymax"]), (got, r)
+        band = [back(v) for v in box.find_element(By.CSS_SELECTOR, ".band")
+                .get_attribute("points").split()]
+        assert len(band) == 2 * len(rows)
+        for got, r in zip(band, rows):
+            assert close(got, r["t"] + 30, r["max"], sc["ymax"]), (got, r)
+        for got, r in zip(band[len(rows):], reversed(rows)):
+            assert close(got, r["t"] + 30, r["min"], sc["ymax"]), (got, r)
+        for cls, value in (("on-below", 300), ("off-above", 400)):
+            line = box.find_element(By.CSS_SELECTOR, "line." + cls)
+            assert float(line.get_attribute("data-value")) == value
+            assert close(back(f"0,{line.get_attribute('y1')}"), sc["t0"] - sc["left"] /
+                         sc["plot-width"] * (sc["t1"] - sc["t0"]), value, sc["ymax"])
+        on = box.find_elements(By.CSS_SELECTOR, "rect.on")
+        assert len(on) == 1
+        assert abs(float(on[0].get_attribute("data-from")) - h["orders"][0]["t"]) < 0.01
+        assert abs(float(on[0].get_attribute("data-to")) - h["orders"][1]["t"]) < 0.01
+        level = box.find_element(By.CSS_SELECTOR, ".level").get_attribute("points").split()
+        assert len(level) == len(rows)
+        for v in level:
+            y = float(v.split(",")[1])
+            assert abs((sc["top"] + sc["plot-height"] - y) / sc["plot-height"] * 100 - 40) < 0.1
+        p.screenshot("history")
+        assert "SEVERE" not in p.console(), p.console()
     finally:
         p.quit()

@@ -475,6 +475,8 @@ discovery = true
 
 [web]
 listen = 127.0.0.1:$web_port
+# the demo's history lives and goes with its folder, never in /var/lib/pylight
+history = $dir/history.db
 EOF
 for node in "${NODES[@]}"; do
 	{

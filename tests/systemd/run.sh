@@ -514,6 +514,35 @@ web_save_applies() {
 check "web: PUT /api/ref saves ref.txt (group and mode kept), pylightd reloads it (hall -> ON)" \
 	web_save_applies
 
+# The history lives in the unit's StateDirectory: /var/lib/pylight, the link DynamicUser makes
+# to /var/lib/private/pylight, owned by the service's user; it holds hall's order from above.
+HISTORY_DB=/var/lib/private/pylight/history.db
+history_orders() {
+	in_box python3 -c 'import sqlite3, sys
+print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+      .execute("SELECT COUNT(*) FROM orders").fetchone()[0])' "$HISTORY_DB" 2>&1
+}
+web_history_in_state_dir() {
+	local out
+	out=$(in_box readlink /var/lib/pylight)
+	[ "$out" = private/pylight ] || { WHY="/var/lib/pylight links to '$out'"; return 1; }
+	out=$(in_box stat -c '%u %a' /var/lib/private/pylight 2>&1)
+	case $out in
+	0\ * | *[!0-9\ ]*) WHY="/var/lib/private/pylight: owner and mode '$out'"; return 1 ;;
+	*\ 750) ;;
+	*) WHY="/var/lib/private/pylight: owner and mode '$out'"; return 1 ;;
+	esac
+	has_orders() { history_orders | grep -qx '[1-9][0-9]*'; }
+	wait_until "$TIMEOUT" has_orders ||
+		{ WHY="orders in the history: $(history_orders); journal: $(web_journal | tail -n 5)"; return 1; }
+	[ "$(in_box stat -c %u "$HISTORY_DB" 2>&1)" = "${out% *}" ] ||
+		{ WHY="history.db: $(in_box ls -l "$HISTORY_DB" 2>&1)"; return 1; }
+	out=$(web_journal | grep -m1 'history:')
+	[ -z "$out" ] || { WHY="its journal has: $out"; return 1; }
+}
+check "web: the history is in StateDirectory /var/lib/pylight, the service user's, with hall's order" \
+	web_history_in_state_dir
+
 web_disable() {
 	local out
 	out=$(in_box timeout 60 systemctl disable --now pylight-web.socket pylight-web.service 2>&1) ||
@@ -688,7 +717,8 @@ check "deb: the package holds the programs, units, man pages, and the samples as
 # Back to a machine without pylight: the make install tests' service, drop-in and files go.
 in_box systemctl stop pylight.service >/dev/null 2>&1
 in_box systemctl reset-failed pylight.service >/dev/null 2>&1
-rm -rf "$BOX/etc/pylight" "$BOX/etc/systemd/system/pylight.service.d"
+rm -rf "$BOX/etc/pylight" "$BOX/etc/systemd/system/pylight.service.d" \
+	"$BOX/var/lib/private/pylight" "$BOX/var/lib/pylight"
 # A policy-rc.d that forbids starting services (container images ship one) is the host's
 # business, not the machine's under test.
 rm -f "$BOX/usr/sbin/policy-rc.d"
@@ -698,6 +728,7 @@ pylight_traces() {
 	in_box find /etc /lib/systemd /usr/lib/systemd /usr/sbin /usr/share/doc /usr/share/man \
 		/var/lib/systemd /var/lib/dpkg/info -name '*pylight*' -not -path '/etc/pylight-test*' \
 		2>/dev/null | sort
+	in_box find /var/lib /var/lib/private -maxdepth 1 -name '*pylight*' 2>/dev/null | sort
 	in_box cat /etc/passwd /etc/group
 }
 TRACES_BEFORE=$(pylight_traces)
@@ -805,6 +836,20 @@ deb_upgrade() {
 check "deb: an upgrade to $PKG_VERSION+test1 keeps the edited ref.txt, restarts, porch 500 -> ON" \
 	deb_upgrade
 
+# pylight-web from the package, started by hand: systemd makes its StateDirectory (the package
+# ships none), and remove keeps the history there while purge removes it (debian/postrm).
+deb_web_state() {
+	local out
+	no_deb && return 1
+	out=$(in_box timeout 60 systemctl start pylight-web.service 2>&1) || { WHY="start: $out"; return 1; }
+	created() { in_box test -s "$HISTORY_DB"; }
+	wait_until "$TIMEOUT" created || { WHY="no $HISTORY_DB: $(in_box ls -la /var/lib/private 2>&1)"; return 1; }
+	out=$(in_box timeout 60 systemctl stop pylight-web.service 2>&1) || { WHY="stop: $out"; return 1; }
+	in_box systemctl reset-failed pylight-web.service >/dev/null 2>&1
+	return 0
+}
+check "deb: pylight-web.service started by hand gets /var/lib/pylight from systemd" deb_web_state
+
 deb_remove() {
 	local m out
 	no_deb && return 1
@@ -819,6 +864,7 @@ deb_remove() {
 		{ WHY="the program or the unit is left"; return 1; }
 	[ "$(cat "$BOX/etc/pylight/ref.txt" 2>/dev/null)" = "$OPS_PKG_REF" ] &&
 		cmp -s conf/pylight.ini "$BOX/etc/pylight/pylight.ini" || { WHY="/etc/pylight was not kept"; return 1; }
+	in_box test -s "$HISTORY_DB" || { WHY="remove took the history"; return 1; }
 }
 check "deb: apt-get remove stops the service and keeps /etc/pylight with the edited ref.txt" deb_remove
 
@@ -827,6 +873,7 @@ deb_purge() {
 	no_deb && return 1
 	apt_box purge pylight || return 1
 	[ ! -e "$BOX/etc/pylight" ] || { WHY="/etc/pylight left: $(find "$BOX/etc/pylight" -mindepth 1 -printf '%P ')"; return 1; }
+	! in_box test -e /var/lib/private/pylight -o -L /var/lib/pylight || { WHY="the history is left"; return 1; }
 	out=$(in_box dpkg-query -W -f '${db:Status-Abbrev}' pylight 2>/dev/null)
 	[ -z "$out" ] || [ "$out" = "un " ] || { WHY="dpkg status '$out'"; return 1; }
 	prop_is LoadState not-found || { WHY="pylight.service is $(box_show LoadState)"; return 1; }
@@ -837,7 +884,7 @@ deb_purge() {
 	out=$(diff <(echo "$TRACES_BEFORE") <(pylight_traces))
 	[ -z "$out" ] || { WHY="left: $(echo "$out" | grep '^>' | tr '\n' ' ')"; return 1; }
 }
-check "deb: apt-get purge removes /etc/pylight and leaves no unit, user, file or process" deb_purge
+check "deb: apt-get purge removes /etc/pylight and the history, and leaves no unit, user, file or process" deb_purge
 
 # ------------------------------------------------------------------ teardown ----
 BOX_PID1=$PID1

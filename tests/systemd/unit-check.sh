@@ -83,10 +83,11 @@ exposure_check "$unit" "$MAX_EXPOSURE"
 web=$tmp/root$unitdir/pylight-web.service
 if grep -qx "ExecStart=$PREFIX/sbin/pylight-web -c /etc/pylight/pylight.ini" "$web" &&
 	grep -qx 'Type=notify' "$web" && grep -qx 'ReadWritePaths=/etc/pylight' "$web" &&
+	grep -qx 'StateDirectory=pylight' "$web" &&
 	grep -qx 'ListenStream=127.0.0.1:8080' "$tmp/root$unitdir/pylight-web.socket"; then
-	pass "pylight-web: Type=notify, ReadWritePaths=/etc/pylight only, socket on 127.0.0.1:8080"
+	pass "pylight-web: Type=notify, ReadWritePaths=/etc/pylight only, StateDirectory=pylight, socket on 127.0.0.1:8080"
 else
-	fail "pylight-web: unexpected unit: $(grep -E '^(ExecStart|Type|ReadWritePaths)=' "$web" | tr '\n' ' ')"
+	fail "pylight-web: unexpected unit: $(grep -E '^(ExecStart|Type|ReadWritePaths|StateDirectory)=' "$web" | tr '\n' ' ')"
 fi
 verify=$("${ns[@]}" sh -c 'mount --bind "$1$2" "$2" && exec systemd-analyze verify "$3" "$4"' sh \
 	"$tmp/root" "$PREFIX" "$web" "$tmp/root$unitdir/pylight-web.socket" 2>&1)

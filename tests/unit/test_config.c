@@ -659,6 +659,7 @@ static void test_dump(void **state)
 		 "tls_key_file =\ntls_insecure = false\nreconnect_min = 1\nreconnect_max = 30\n"
 		 "\n[topics]\nreadings = value/light\norders = light/order\noverride = light/override\n"
 		 "status = pylight/status\nzone_state = pylight/zone\nlevels = light/level\n"
+		 "stats = pylight/stats\n"
 		 "\n[orders]\non_payload = ON\noff_payload = OFF\nretain = false\n"
 		 "level_payload = percent\n"
 		 "\n[readings]\njson_field =\nmax_payload = 256\nmax_zones = 4096\n"
@@ -667,6 +668,7 @@ static void test_dump(void **state)
 		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
 		 "\n[cluster]\nnode =\n"
 		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n"
+		 "history = /var/lib/pylight/history.db\nhistory_days = 14\nmetrics_zones = 1000\n"
 		 "\n[site]\nlatitude =\nlongitude =\n",
 		 dir);
 	assert_string_equal(out, want);

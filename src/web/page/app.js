@@ -1,4 +1,5 @@
-// app.js -- the operators' page: the zone list polled every second, overrides, ref.txt editor.
+// app.js -- the operators' page: the zone list polled every second, overrides, ref.txt editor,
+// and a zone's lux history drawn on request.
 // Served by pylight-web itself (no build step, nothing loaded from elsewhere).
 "use strict";
 
@@ -76,6 +77,8 @@ function zoneNew(name) {
   const targetLabel = el("label", { class: "target" }, " target_lux ", target);
   targetLabel.hidden = true;
   for (const i of [on, off, target]) i.addEventListener("input", () => { i.dataset.dirty = "1"; });
+  const hours = el("input", { name: "hours", type: "text", inputMode: "numeric", size: 3,
+                              value: "24" });
   const err = el("div", { class: "error" });
   err.hidden = true;
   const box = el("div", { class: "zone", "data-zone": name },
@@ -91,11 +94,16 @@ function zoneNew(name) {
       el("button", { type: "button", className: "ovr" }, "ON"),
       el("button", { type: "button", className: "ovr" }, "OFF"),
       el("label", {}, " for ", dur),
-      el("button", { type: "button", className: "ovr" }, "AUTO")),
-    err);
+      el("button", { type: "button", className: "ovr" }, "AUTO"),
+      el("span", { class: "sep" }),
+      el("button", { type: "button", className: "hist" }, "History"),
+      el("label", {}, " last ", hours, " h")),
+    err,
+    el("div", { class: "plot" }));
   box.querySelector("button.set").addEventListener("click", () => setThresholds(box, name));
   for (const b of box.querySelectorAll("button.ovr"))
     b.addEventListener("click", () => override(box, name, b.textContent));
+  box.querySelector("button.hist").addEventListener("click", () => showHistory(box, name));
   return box;
 }
 
@@ -106,6 +114,7 @@ function showError(box, lines) {
 }
 
 function zoneUpdate(box, z) {
+  box.pylightZone = z; // the thresholds in force, for the plot
   const state = box.querySelector(".state");
   state.textContent = fmt(z.state);
   state.className = "state " + (z.state ? z.state.toLowerCase() : "none");
@@ -147,6 +156,103 @@ async function poll() {
     err.hidden = false;
   }
   setTimeout(poll, POLL_MS);
+}
+
+// --- the history plot: SVG drawn here, nothing loaded from elsewhere ---------------------
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const PLOT = { width: 720, height: 220, left: 48, right: 40, top: 10, bottom: 24 };
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// Where each ON period starts and ends (Unix seconds), within [t0, t1]: from the orders,
+// the light of the minutes before the first one telling how it began.
+function onPeriods(h, t0, t1) {
+  const periods = [];
+  const first = h.orders.length ? h.orders[0].t : Infinity;
+  // a minute's light is the one at its end: only minutes ended by the first order count
+  const before = h.minutes.filter(m => m.t + 60 <= first && m.light !== null);
+  let on = before.length ? before[before.length - 1].light === "ON" :
+    h.orders.length ? h.orders[0].order === "OFF" : false;
+  let from = t0;
+  for (const o of h.orders) {
+    const now = o.order === "ON";
+    if (now && !on) from = o.t;
+    if (!now && on) periods.push([Math.max(from, t0), o.t]);
+    on = now;
+  }
+  if (on) periods.push([Math.max(from, t0), t1]);
+  return periods.filter(([a, b]) => b > a);
+}
+
+// The drawing: ON periods shaded, the min..max band, the mean, on_below and off_above as in
+// force now, and a dimmed zone's level (0..100 % on the right-hand scale). The scales are on
+// the svg's data-* attributes, so that a reader (or a test) can turn points back into rows.
+function drawHistory(h, z, hours) {
+  const P = PLOT, w = P.width - P.left - P.right, hgt = P.height - P.top - P.bottom;
+  const lastT = Math.max(...h.minutes.map(m => m.t + 60), ...h.orders.map(o => o.t), 0);
+  const t1 = lastT || Date.now() / 1000, t0 = t1 - hours * 3600;
+  const lux = [...h.minutes.map(m => m.max), z.on_below || 0, z.off_above || 0];
+  const ymax = Math.max(1, ...lux.filter(v => typeof v === "number")) * 1.1;
+  const x = t => P.left + (t - t0) / (t1 - t0) * w;
+  const y = v => P.top + hgt - v / ymax * hgt;
+  const yl = v => P.top + hgt - v / 100 * hgt;
+  const r = n => Math.round(n * 100) / 100;
+  const s = svg("svg", { class: "history", viewBox: `0 0 ${P.width} ${P.height}`,
+    width: P.width, height: P.height, "data-t0": t0, "data-t1": t1, "data-ymax": ymax,
+    "data-left": P.left, "data-top": P.top, "data-plot-width": w, "data-plot-height": hgt,
+    role: "img", "aria-label": `lux of the last ${hours} h` });
+  s.append(svg("rect", { class: "frame", x: P.left, y: P.top, width: w, height: hgt }));
+  for (const [a, b] of onPeriods(h, t0, t1))
+    s.append(svg("rect", { class: "on", x: r(x(a)), y: P.top, width: r(x(b) - x(a)),
+      height: hgt, "data-from": a, "data-to": b }));
+  const ms = h.minutes.filter(m => m.t + 60 > t0);
+  if (ms.length) {
+    const top = ms.map(m => `${r(x(m.t + 30))},${r(y(m.max))}`);
+    const bottom = ms.slice().reverse().map(m => `${r(x(m.t + 30))},${r(y(m.min))}`);
+    s.append(svg("polygon", { class: "band", points: top.concat(bottom).join(" ") }));
+    s.append(svg("polyline", { class: "mean",
+      points: ms.map(m => `${r(x(m.t + 30))},${r(y(m.mean))}`).join(" ") }));
+    const lv = ms.filter(m => m.level !== null && m.level !== undefined);
+    if (lv.length)
+      s.append(svg("polyline", { class: "level",
+        points: lv.map(m => `${r(x(m.t + 30))},${r(yl(m.level))}`).join(" ") }));
+  }
+  for (const key of ["on_below", "off_above"]) {
+    if (typeof z[key] !== "number") continue;
+    s.append(svg("line", { class: key.replace("_", "-"), x1: P.left, x2: P.left + w,
+      y1: r(y(z[key])), y2: r(y(z[key])), "data-value": z[key] }));
+    s.append(svg("text", { class: "label", x: P.left + w + 4, y: r(y(z[key])) + 4 },
+      `${key === "on_below" ? "on" : "off"} ${z[key]}`));
+  }
+  const time = t => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit",
+    minute: "2-digit" });
+  s.append(svg("text", { class: "label", x: 2, y: P.top + 10 }, `${Math.round(ymax)} lx`));
+  s.append(svg("text", { class: "label", x: 2, y: P.top + hgt }, "0"));
+  s.append(svg("text", { class: "label", x: P.left, y: P.height - 6 }, time(t0)));
+  s.append(svg("text", { class: "label", x: P.left + w, y: P.height - 6,
+    "text-anchor": "end" }, time(t1)));
+  return s;
+}
+
+async function showHistory(box, name) {
+  const plot = box.querySelector(".plot");
+  const hours = box.querySelector("input[name=hours]").value.trim() || "24";
+  const { status, data } = await api("GET",
+    `/api/zones/history?zone=${encodeURIComponent(name)}&hours=${encodeURIComponent(hours)}`);
+  if (status !== 200) {
+    showError(box, errorLines(data));
+    return;
+  }
+  showError(box, []);
+  const note = data.minutes.length ? "" : "no readings recorded in these hours";
+  plot.replaceChildren(drawHistory(data, box.pylightZone || {}, Number(hours)),
+    el("div", { class: "muted" }, note));
 }
 
 async function setThresholds(box, name) {
