@@ -57,12 +57,11 @@ OBJS := $(COMMON_OBJS) $(DAEMON_OBJS)
 # Everything of pylightd but its main(): what the unit tests and the reload bench link.
 LIBOBJS := $(filter-out $(BUILD)/obj/pylightd/main.o,$(OBJS))
 # pylight-web: its own sources, the page compiled in, and the common modules (the same
-# thresholds parser checks every text before it is saved).
+# thresholds parser checks every text before it is saved, and the history parses readings
+# as pylightd does).
 WEB_SRCS := $(wildcard src/web/*.c)
 WEB_PAGE := $(wildcard src/web/page/*.html src/web/page/*.js src/web/page/*.css src/web/page/*.svg)
-# The history parses readings as pylightd does, with its reading.c.
-WEB_OBJS := $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web/assets.o $(COMMON_OBJS) \
-	$(BUILD)/obj/pylightd/reading.o
+WEB_OBJS := $(WEB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web/assets.o $(COMMON_OBJS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -79,7 +78,7 @@ $(BUILD)/pylight-web: $(WEB_OBJS)
 
 $(BUILD)/obj/web/%.o: src/web/%.c
 	@mkdir -p $(@D)
-	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -Isrc/pylightd -MMD -MP -c -o $@ $<
+	$(need_pkgs)$(CC) $(ALL_CFLAGS) $(WEB_PCFLAGS) -Isrc/web -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/web/assets.c: src/web/page/embed.sh $(WEB_PAGE)
 	@mkdir -p $(@D)

@@ -39,10 +39,10 @@ srcs() {
 		src/common/thresholds.c src/common/schedule.c src/common/sun.c" ;;
 	config) echo "src/common/errlist.c src/common/cluster.c src/common/number.c src/common/password.c \
 		src/common/config.c" ;;
-	reading | override | presence) echo "src/common/number.c src/pylightd/reading.c" ;;
+	reading | override | presence) echo "src/common/number.c src/common/reading.c" ;;
 	schedule) echo "src/common/schedule.c src/common/sun.c" ;;
 	web) echo "src/common/number.c src/common/errlist.c src/common/buf.c src/common/file.c \
-		src/common/thresholds.c src/common/schedule.c src/common/sun.c src/pylightd/reading.c src/web/body.c \
+		src/common/thresholds.c src/common/schedule.c src/common/sun.c src/common/reading.c src/web/body.c \
 		src/web/edit.c" ;;
 	esac
 }
