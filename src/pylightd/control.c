@@ -57,6 +57,11 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
 	takeover_init(&c->tk, c->cl ? cfg->mqtt_keepalive : 0);
+	if (control_time_new(c) < 0) {
+		c->t = NULL; /* the caller keeps its table when this fails */
+		control_free(c);
+		return -ENOMEM;
+	}
 	*ctl = c;
 	return 0;
 }
@@ -66,6 +71,7 @@ void control_free(struct control *c)
 	if (!c)
 		return;
 	zones_free(c->zones);
+	control_time_free(c);
 	thresholds_free(c->t);
 	discovery_free(c->disc);
 	feedback_unlink_all(&c->fb_topics);
@@ -149,7 +155,7 @@ static void preview(const void *payload, size_t len, char *buf, size_t cap)
 }
 
 /* Hands the earliest deadline of all, the zones' and the cluster's, to out.wake. */
-static void rearm(struct control *c)
+void control_rearm(struct control *c)
 {
 	int64_t when = zones_next_wake(c->zones);
 	int64_t cluster = takeover_next(&c->tk);
@@ -268,6 +274,8 @@ void control_apply(struct control *c, struct zone *z, const struct decision *d, 
 		explain(c, z, why);
 	if (z->fb.deadline < wake)
 		wake = z->fb.deadline;
+	if (z->vacant_at < wake)
+		wake = z->vacant_at;
 	control_schedule(c, z, wake);
 }
 
@@ -334,7 +342,7 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 	return true;
 }
 
-/* Hands the feedback topics of the table in force to out.listen. Lock held. */
+/* Hands the feedback and presence topics of the table in force to out.listen. Lock held. */
 static void listen_feedback(struct control *c)
 {
 	const char **v;
@@ -343,6 +351,7 @@ static void listen_feedback(struct control *c)
 	if (!c->out.listen)
 		return;
 	n = feedback_list(c->t, &v);
+	n = control_time_topics(c, &v, n);
 	c->out.listen(c->out.ctx, v, n);
 	free(v);
 }
@@ -475,6 +484,8 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	z->own = (struct ownership){ .mine = !c->cl || cluster_owns(c->cl, name),
 				     .order_seen = LIGHT_UNKNOWN };
 	c->tk.owned += z->own.mine;
+	z->vacant_at = DECIDE_NEVER;
+	control_time_zone(c, z, now);
 	link_feedback(c, z);
 	/* Zones of ref.txt were announced with it; this one comes into being now. */
 	if (c->disc && !thresholds_has_section(c->t, name))
@@ -507,7 +518,7 @@ void control_connected(struct control *c)
 		control_reown(c, monotonic_ms());
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -604,6 +615,8 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = control_topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
+	} else if (control_on_presence(c, topic, payload, len, now)) {
+		/* handled */
 	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
 		/* handled */
 	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
@@ -612,7 +625,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		c->st.rejected++;
 		control_warn(c, NULL, topic, now, "topic names no zone");
 	}
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -629,6 +642,7 @@ void control_timer(struct control *c)
 		bool due;
 
 		zones_schedule(c->zones, z, DECIDE_NEVER);
+		control_time_zone(c, z, now); /* its vacancy may be due */
 		decide_tick(&z->st, z->p, now, &d);
 		/* A new order of the zone's own replaces the wait for the old one. */
 		due = !d.order && z->fb.deadline <= now;
@@ -642,7 +656,7 @@ void control_timer(struct control *c)
 		settle(c);
 	if (c->tk.expire_at <= now)
 		control_expire(c, now);
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -667,6 +681,7 @@ static void zone_reload(struct zone *z, void *arg)
 	feedback_reparam(&z->fb, old_feedback, z->p, &a);
 	feedback_apply(r->c, z, &a);
 	link_feedback(r->c, z);
+	control_time_zone(r->c, z, r->now);
 	sensors_reload(r->c->sensors, &z->st, z->p, r->now, &d);
 	control_apply(r->c, z, &d, r->now, false);
 }
@@ -689,11 +704,13 @@ int control_reload(struct control *c, struct thresholds *t)
 	old = c->t;
 	c->t = t;
 	feedback_unlink_all(&c->fb_topics);
+	if (control_time_table(c) < 0)
+		log_msg(LOG_ERR, "reload: out of memory for the presence topics");
 	zones_foreach(c->zones, zone_reload, &r);
 	listen_feedback(c);
 	if (c->disc)
 		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);
 	return 0;
