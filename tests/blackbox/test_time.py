@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import ORDER, READ, ZONE_STATE, Barrier, wait_until
+from test_cluster import cluster, owner, pick  # noqa: F401 (cluster is a fixture)
 
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 PIR1, PIR2 = "sensors/pir1", "sensors/pir2"
@@ -207,3 +208,32 @@ def test_bad_schedule_on_reload_keeps_the_last_good_table(daemon, mqtt):
     c.publish(f"{READ}/z", "200")
     Barrier(c)()
     assert not c.received(f"{ORDER}/z", after=mark)
+
+
+# --- a cluster: every instance keeps every zone's presence --------------------------------------
+
+def test_failover_keeps_presence(cluster):
+    names = ("a", "b")
+    room = pick("room", "a", names)
+    ref = (f"on_below = 300\noff_above = 400\nmin_off = 1h\n"
+           f"[zone {room}]\noccupancy = {PIR1}\nvacancy_after = 1s\n")
+    cl = cluster(ref=ref, names=names, start=names)
+    for n in names:
+        cl.broker.wait_subscribed(cl.nodes[n].client_id, [PIR1])
+    cl.read(room, "100")
+    cl.watch.wait_for(f"{ORDER}/{room}", "ON")
+    mark = cl.watch.mark()
+    cl.watch.publish(PIR1, "false")
+    cl.watch.wait_for(f"{ORDER}/{room}", "OFF", after=mark)
+    cl.sync()
+    mark = cl.watch.mark()
+    cl.kill("a")
+    _, doc = cl.explanation(room, after=mark, node=owner(room, ("b",)))
+    assert (doc["state"], doc["mode"], doc["occupied"]) == ("OFF", "vacant", False)
+    cl.sync()
+    assert cl.orders(room, after=mark) == []
+    # b knows the sensor: presence lights the room at once (min_off does not hold it).
+    cl.watch.publish(PIR1, "true")
+    cl.watch.wait_for(f"{ORDER}/{room}", "ON", after=mark)
+    _, doc = cl.explanation(room, after=mark, node="b", state="ON")
+    assert doc["reason"] == "occupied and 100 < on_below 300"
