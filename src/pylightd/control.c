@@ -374,7 +374,9 @@ static void publish_config(void *ctx, const char *topic, const char *payload)
 
 static void announce(struct control *c, const char *zone)
 {
-	if (discovery_announce(c->disc, zone, publish_config, c) < 0)
+	if (discovery_announce(c->disc, zone, publish_config, c) < 0 ||
+	    (thresholds_get(c->t, zone)->occupancy &&
+	     discovery_announce_occupancy(c->disc, zone, publish_config, c) < 0))
 		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
 }
 

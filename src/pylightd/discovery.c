@@ -29,8 +29,11 @@ struct discovery {
 	struct seen *seen;
 };
 
-/* The three entities of a zone: its order, its smoothed lux, and its mode (an override). */
-enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_COUNT };
+/*
+ * The entities of a zone: its order, its smoothed lux, its mode (an override), and whether
+ * it is occupied (zones with presence sensors only).
+ */
+enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_OCCUPANCY, ENTITY_COUNT };
 
 static const struct {
 	const char *component, *suffix, *name;
@@ -38,6 +41,7 @@ static const struct {
 	[ENTITY_LIGHT] = { "binary_sensor", "light", "Light" },
 	[ENTITY_LUX] = { "sensor", "lux", "Illuminance" },
 	[ENTITY_MODE] = { "select", "mode", "Mode" },
+	[ENTITY_OCCUPANCY] = { "binary_sensor", "occupancy", "Occupancy" },
 };
 
 /* Home Assistant ids allow [A-Za-z0-9_-]; every other byte becomes '_'. */
@@ -259,6 +263,28 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 			   "{{ value_json.state if value_json.mode == 'override' else 'AUTO' }}");
 	}
 	config_topic(d, ENTITY_MODE, zid, topic, sizeof(topic));
+	emit_json(o, topic, emit, ctx);
+	return 0;
+}
+
+int discovery_announce_occupancy(struct discovery *d, const char *zone, discovery_emit *emit,
+				 void *ctx)
+{
+	const struct config *c = d->cfg;
+	char zid[ID_MAX + 16], topic[1024], state[1024];
+	json_object *o;
+
+	/* Its state is the explanation's "occupied": nothing to show without explanations. */
+	if (!c->topics_zone_state[0])
+		return 0;
+	discovery_zone_id(zone, zid, sizeof(zid));
+	o = entity_json(d, ENTITY_OCCUPANCY, zone, zid);
+	if (!o)
+		return -ENOMEM;
+	add_string(o, "state_topic", zone_topic(c->topics_zone_state, zone, state, sizeof(state)));
+	add_string(o, "value_template", "{{ 'ON' if value_json.occupied else 'OFF' }}");
+	add_string(o, "device_class", "occupancy");
+	config_topic(d, ENTITY_OCCUPANCY, zid, topic, sizeof(topic));
 	emit_json(o, topic, emit, ctx);
 	return 0;
 }

@@ -23,6 +23,10 @@ const char *discovery_config_filter(const struct discovery *d);
 /* Emits the configs of zone `zone` (binary_sensor, select, and sensor when explained). */
 int discovery_announce(struct discovery *d, const char *zone, discovery_emit *emit, void *ctx);
 
+/* Emits the occupancy binary_sensor of a zone with presence sensors (state: its explanation). */
+int discovery_announce_occupancy(struct discovery *d, const char *zone, discovery_emit *emit,
+				 void *ctx);
+
 /* Whether `topic` is one of our configs (it matches discovery_config_filter). */
 bool discovery_owns(const struct discovery *d, const char *topic);
 
