@@ -11,6 +11,7 @@ Nothing is downloaded: chromium and chromedriver are Debian's. A browser that ca
 fails the test (it never skips), so that a machine without chromium cannot pass unnoticed.
 """
 
+import json
 import os
 
 import pytest
@@ -294,5 +295,26 @@ def test_crlf_file_saved_from_the_editor_keeps_its_line_endings(daemon, web, tmp
         p.screenshot("crlf-saved")
         assert d.ref_path.read_bytes() == (crlf + "# checked\r\n").encode()
         assert p.errors() == []
+    finally:
+        p.quit()
+
+
+def test_schedule_and_presence_are_shown(daemon, web, tmp_path, mqtt):
+    ref = (REF + "[zone office]\nschedule = Mon-Fri 07:00-19:00\n"
+           "occupancy = pir/office\nvacancy_after = 0\n")
+    d = daemon(ref=ref)
+    w = web(d)
+    p = Page(tmp_path, w.url)
+    try:
+        p.open()
+        c = mqtt(ORDER + "/#", "pylight/zone/#")
+        c.publish(READ + "/office", "100")
+        doc = json.loads(c.wait_for("pylight/zone/office").payload)
+        p.wait_zone_text("office", "in schedule" if doc["schedule"] else "outside schedule")
+        p.wait_zone_text("office", "occupied")
+        c.publish("pir/office", "false")
+        p.wait_zone_text("office", "vacant")
+        assert "schedule" not in p.zone("hall").text
+        assert "vacant" not in p.zone("hall").text and "occupied" not in p.zone("hall").text
     finally:
         p.quit()

@@ -57,6 +57,8 @@ function zoneDetails(z) {
   if (z.smoothed !== undefined) parts.push(`smoothed ${fmt(z.smoothed)}`);
   if (z.lamp !== undefined) parts.push(`lamp ${fmt(z.lamp)}` +
     (z.confirmed === false ? " (unconfirmed)" : ""));
+  if (z.schedule !== undefined) parts.push(z.schedule ? "in schedule" : "outside schedule");
+  if (z.occupied !== undefined) parts.push(z.occupied ? "occupied" : "vacant");
   if (z.sensors) {
     const s = Object.entries(z.sensors).map(([name, v]) =>
       `${name} ${fmt(v.lux)}${v.stale ? " (stale)" : ""}`);
