@@ -617,7 +617,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = control_topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
-	} else if (control_on_presence(c, topic, payload, len, now)) {
+	} else if (control_on_presence(c, topic, payload, len, retained, now)) {
 		/* handled */
 	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
 		/* handled */

@@ -84,9 +84,9 @@ size_t control_time_topics(struct control *c, const char ***v, size_t n);
  * Returns whether the first two changed.
  */
 bool control_time_zone(struct control *c, struct zone *z, int64_t now);
-/* A report on a presence topic. Returns false for any other topic. */
+/* A report on a presence topic (`retained`: kept by the broker). False for any other topic. */
 bool control_on_presence(struct control *c, const char *topic, const void *payload, size_t len,
-			 int64_t now);
+			 bool retained, int64_t now);
 
 /* control_cluster.c: the cluster's topics and timers. */
 

@@ -41,6 +41,15 @@ struct time_ctl {
 	time_t armed; /* the wall-clock time handed to out.wall; 0: none */
 };
 
+/*
+ * The wall clock in whole seconds, read exactly: time() reads the kernel's coarse clock,
+ * which may still show the second before when the edge's timer fires.
+ */
+static time_t wall_now(void)
+{
+	return (time_t)(wall_ms() / 1000);
+}
+
 int control_time_new(struct control *c)
 {
 	c->tm = calloc(1, sizeof(*c->tm));
@@ -170,7 +179,7 @@ static struct window_seen *window_get(struct control *c, const struct schedule *
 	if (!w)
 		return NULL;
 	w->s = s;
-	w->inside = schedule_at(s, &c->tm->site, time(NULL), &w->next);
+	w->inside = schedule_at(s, &c->tm->site, wall_now(), &w->next);
 	HASH_ADD_PTR(c->tm->windows, s, w);
 	if (!c->tm->armed || w->next < c->tm->armed)
 		wall_rearm(c, false);
@@ -255,7 +264,7 @@ static void zone_report(struct zone *z, void *ctx)
 }
 
 bool control_on_presence(struct control *c, const char *topic, const void *payload, size_t len,
-			 int64_t now)
+			 bool retained, int64_t now)
 {
 	struct sensor_seen *s;
 	int present;
@@ -281,9 +290,13 @@ bool control_on_presence(struct control *c, const char *topic, const void *paylo
 			     "bad presence report '%s' on %s", shown, topic);
 		return true;
 	}
-	/* A repeated "absent" does not move the vacancy: periodic reports keep no room lit. */
+	/*
+	 * A repeated "absent" does not move the vacancy: periodic reports keep no room lit. A
+	 * retained one was sent before this connection, at a time the broker does not tell:
+	 * taken as long past, so that a restarted daemon does not light an empty room.
+	 */
 	if (!present && (!s->heard || s->present))
-		s->absent_since = now;
+		s->absent_since = retained ? INT64_MIN / 2 : now;
 	s->heard = true;
 	s->present = present;
 	zones_foreach(c->zones, zone_report, &(struct report){ c, topic, now });
@@ -306,7 +319,7 @@ static void zone_clock(struct zone *z, void *ctx)
 void control_clock(struct control *c, bool stepped)
 {
 	struct report r = { .c = c, .now = monotonic_ms() };
-	time_t now = time(NULL);
+	time_t now = wall_now();
 	bool any = false;
 
 	pthread_mutex_lock(&c->lock);
@@ -324,7 +337,8 @@ void control_clock(struct control *c, bool stepped)
 	}
 	if (any)
 		zones_foreach(c->zones, zone_clock, &r);
-	wall_rearm(c, stepped);
+	/* The timer has fired (or was cancelled): armed again even at the same edge. */
+	wall_rearm(c, /* force = */ true);
 	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
