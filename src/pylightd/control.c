@@ -58,8 +58,15 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->zone_state_len = strlen(cfg->topics_zone_state);
 	takeover_init(&c->tk, c->cl ? cfg->mqtt_keepalive : 0);
 	if (control_time_new(c) < 0) {
-		c->t = NULL; /* the caller keeps its table when this fails */
-		control_free(c);
+		/* The caller keeps its table when this fails. */
+		control_time_free(c);
+		zones_free(c->zones);
+		sensors_free(c->sensors);
+		discovery_free(c->disc);
+		cluster_free(c->cl);
+		free(c->node_needle);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
 		return -ENOMEM;
 	}
 	*ctl = c;
@@ -140,7 +147,7 @@ void control_warn(struct control *c, struct zone *z, const char *zone, int64_t n
 }
 
 /* A printable preview of a payload for log messages. */
-static void preview(const void *payload, size_t len, char *buf, size_t cap)
+void control_preview(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const unsigned char *p = payload;
 	size_t i, n = 0;
@@ -332,7 +339,7 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 
 		if (on < 0) {
 			c->st.rejected++;
-			preview(payload, len, shown, sizeof(shown));
+			control_preview(payload, len, shown, sizeof(shown));
 			control_warn(c, z, z->name, now, "bad lamp report '%s' on %s", shown,
 				     topic);
 			continue;
@@ -556,7 +563,7 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 	}
 	if (reading_parse(payload, len, c->cfg->readings_json_field, &lux) < 0) {
 		c->st.rejected++;
-		preview(payload, len, shown, sizeof(shown));
+		control_preview(payload, len, shown, sizeof(shown));
 		control_warn(c, z, name, now, "bad reading '%s'", shown);
 		return;
 	}
@@ -589,7 +596,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 	int64_t duration;
 	char shown[48];
 
-	preview(payload, len, shown, sizeof(shown));
+	control_preview(payload, len, shown, sizeof(shown));
 	if (len > (size_t)c->cfg->readings_max_payload ||
 	    override_parse(payload, len, &cmd, &duration) < 0) {
 		c->st.rejected++;
@@ -617,9 +624,8 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = control_topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
-	} else if (control_on_presence(c, topic, payload, len, retained, now)) {
-		/* handled */
-	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
+	} else if (control_on_presence(c, topic, payload, len, retained, now) ||
+		   (c->cl && control_on_cluster(c, topic, payload, len, retained, now))) {
 		/* handled */
 	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {

@@ -59,6 +59,8 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now);
 /* Logs a rejected input at most once per 10 s per zone (z NULL: for no zone yet). */
 void control_warn(struct control *c, struct zone *z, const char *zone, int64_t now, const char *fmt,
 		  ...) __attribute__((format(printf, 5, 6)));
+/* A printable preview of a payload for log messages, cut to fit `cap` with "...". */
+void control_preview(const void *payload, size_t len, char *buf, size_t cap);
 /* "base" for the default zone, "base/ZONE" otherwise, in a scratch buffer; NULL: no memory. */
 const char *control_zone_topic(struct control *c, const char *base, const char *zone);
 /* The zone named by `topic` below `base`: "" for base itself, NULL if it names none. */

@@ -64,6 +64,7 @@ static void windows_clear(struct time_ctl *tm)
 	struct window_seen *w, *tmp;
 
 	HASH_ITER(hh, tm->windows, w, tmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
 		HASH_DEL(tm->windows, w);
 		free(w);
 	}
@@ -74,6 +75,7 @@ static void sensors_clear(struct sensor_seen **all)
 	struct sensor_seen *s, *tmp;
 
 	HASH_ITER(hh, *all, s, tmp) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
 		HASH_DEL(*all, s);
 		free(s);
 	}
@@ -276,15 +278,8 @@ bool control_on_presence(struct control *c, const char *topic, const void *paylo
 							       presence_parse(payload, len, s->field);
 	if (present < 0) {
 		char shown[48];
-		size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
 
-		/* Only printable bytes reach the log. */
-		for (size_t i = 0; i < n; i++) {
-			unsigned char b = ((const unsigned char *)payload)[i];
-
-			shown[i] = b >= 0x20 && b < 0x7f ? (char)b : '?';
-		}
-		shown[n] = '\0';
+		control_preview(payload, len, shown, sizeof(shown));
 		c->st.rejected++;
 		control_warn(c, zones_find(c->zones, s->zone), s->zone, now,
 			     "bad presence report '%s' on %s", shown, topic);
