@@ -98,6 +98,8 @@ const char *thresholds_sensor_name(const struct thresholds *t, unsigned index);
 /* Calls fn once with every distinct non-empty feedback topic of the table. */
 void thresholds_foreach_feedback(const struct thresholds *t,
 				 void (*fn)(const char *topic, void *ctx), void *ctx);
+/* The global parameters: those of every zone without a section of its own. */
+const struct zone_params *thresholds_global(const struct thresholds *t);
 /* Whether `zone` has a [zone NAME] section of its own. */
 bool thresholds_has_section(const struct thresholds *t, const char *zone);
 /* The number of [zone NAME] sections. */

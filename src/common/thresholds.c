@@ -1097,6 +1097,11 @@ const char *manual_name(enum manual m)
 	return "override";
 }
 
+const struct zone_params *thresholds_global(const struct thresholds *t)
+{
+	return &t->global;
+}
+
 /* A topic already handed out by thresholds_foreach_feedback. */
 struct topic_seen {
 	UT_hash_handle hh;

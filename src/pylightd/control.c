@@ -58,6 +58,18 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
 	takeover_init(&c->tk, c->cl ? cfg->mqtt_keepalive : 0);
+	if (control_time_new(c) < 0) {
+		/* The caller keeps its table when this fails. */
+		control_time_free(c);
+		zones_free(c->zones);
+		sensors_free(c->sensors);
+		discovery_free(c->disc);
+		cluster_free(c->cl);
+		free(c->node_needle);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return -ENOMEM;
+	}
 	*ctl = c;
 	return 0;
 }
@@ -67,6 +79,7 @@ void control_free(struct control *c)
 	if (!c)
 		return;
 	zones_free(c->zones);
+	control_time_free(c);
 	thresholds_free(c->t);
 	discovery_free(c->disc);
 	feedback_unlink_all(&c->fb_topics);
@@ -110,7 +123,7 @@ void control_warn(struct control *c, struct zone *z, const char *zone, int64_t n
 }
 
 /* A printable preview of a payload for log messages. */
-static void preview(const void *payload, size_t len, char *buf, size_t cap)
+void control_preview(const void *payload, size_t len, char *buf, size_t cap)
 {
 	const unsigned char *p = payload;
 	size_t i, n = 0;
@@ -125,7 +138,7 @@ static void preview(const void *payload, size_t len, char *buf, size_t cap)
 }
 
 /* Hands the earliest deadline of all, the zones' and the cluster's, to out.wake. */
-static void rearm(struct control *c)
+void control_rearm(struct control *c)
 {
 	int64_t when = zones_next_wake(c->zones);
 	int64_t cluster = takeover_next(&c->tk);
@@ -246,6 +259,8 @@ void control_apply(struct control *c, struct zone *z, const struct decision *d, 
 		explain(c, z, why);
 	if (z->fb.deadline < wake)
 		wake = z->fb.deadline;
+	if (z->vacant_at < wake)
+		wake = z->vacant_at;
 	control_schedule(c, z, wake);
 }
 
@@ -302,7 +317,7 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 
 		if (on < 0) {
 			c->st.rejected++;
-			preview(payload, len, shown, sizeof(shown));
+			control_preview(payload, len, shown, sizeof(shown));
 			control_warn(c, z, z->name, now, "bad lamp report '%s' on %s", shown,
 				     topic);
 			continue;
@@ -312,7 +327,7 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 	return true;
 }
 
-/* Hands the feedback topics of the table in force to out.listen. Lock held. */
+/* Hands the feedback and presence topics of the table in force to out.listen. Lock held. */
 static void listen_feedback(struct control *c)
 {
 	const char **v;
@@ -321,6 +336,7 @@ static void listen_feedback(struct control *c)
 	if (!c->out.listen)
 		return;
 	n = feedback_list(c->t, &v);
+	n = control_time_topics(c, &v, n);
 	c->out.listen(c->out.ctx, v, n);
 	free(v);
 }
@@ -345,7 +361,9 @@ static void announce(struct control *c, const char *zone)
 {
 	if (discovery_announce(c->disc, zone, publish_config, c) < 0 ||
 	    (thresholds_get(c->t, zone)->target_lux > 0 &&
-	     discovery_announce_level(c->disc, zone, publish_config, c) < 0))
+	     discovery_announce_level(c->disc, zone, publish_config, c) < 0) ||
+	    (thresholds_get(c->t, zone)->occupancy &&
+	     discovery_announce_occupancy(c->disc, zone, publish_config, c) < 0))
 		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
 }
 
@@ -458,6 +476,8 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	z->own = (struct ownership){ .mine = !c->cl || cluster_owns(c->cl, name),
 				     .order_seen = LIGHT_UNKNOWN, .level_seen = -1 };
 	c->tk.owned += z->own.mine;
+	z->vacant_at = DECIDE_NEVER;
+	control_time_zone(c, z, now);
 	link_feedback(c, z);
 	/* Zones of ref.txt were announced with it; this one comes into being now. */
 	if (c->disc && !thresholds_has_section(c->t, name))
@@ -490,7 +510,7 @@ void control_connected(struct control *c)
 		control_reown(c, monotonic_ms());
 	}
 	c->settle_at = monotonic_ms() + SETTLE_AFTER_MS;
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -526,7 +546,7 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 	}
 	if (reading_parse(payload, len, c->cfg->readings_json_field, &lux) < 0) {
 		c->st.rejected++;
-		preview(payload, len, shown, sizeof(shown));
+		control_preview(payload, len, shown, sizeof(shown));
 		control_warn(c, z, name, now, "bad reading '%s'", shown);
 		return;
 	}
@@ -560,7 +580,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 	int level;
 	char shown[48];
 
-	preview(payload, len, shown, sizeof(shown));
+	control_preview(payload, len, shown, sizeof(shown));
 	if (len > (size_t)c->cfg->readings_max_payload ||
 	    override_parse_level(payload, len, &cmd, &duration, &level) < 0) {
 		c->st.rejected++;
@@ -595,7 +615,8 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		on_reading(c, zone, payload, len, now);
 	} else if ((zone = topic_zone(topic, c->cfg->topics_override, c->override_len))) {
 		on_override(c, zone, payload, len, now);
-	} else if (c->cl && control_on_cluster(c, topic, payload, len, retained, now)) {
+	} else if (control_on_presence(c, topic, payload, len, retained, now) ||
+		   (c->cl && control_on_cluster(c, topic, payload, len, retained, now))) {
 		/* handled */
 	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {
@@ -603,7 +624,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 		c->st.rejected++;
 		control_warn(c, NULL, topic, now, "topic names no zone");
 	}
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -620,6 +641,7 @@ void control_timer(struct control *c)
 		bool due;
 
 		zones_schedule(c->zones, z, DECIDE_NEVER);
+		control_time_zone(c, z, now); /* its vacancy may be due */
 		decide_tick(&z->st, z->p, now, &d);
 		/* A new order of the zone's own replaces the wait for the old one. */
 		due = !d.order && z->fb.deadline <= now;
@@ -633,7 +655,7 @@ void control_timer(struct control *c)
 		settle(c);
 	if (c->tk.expire_at <= now)
 		control_expire(c, now);
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -661,6 +683,7 @@ static void zone_reload(struct zone *z, void *arg)
 	feedback_reparam(&z->fb, old_feedback, z->p, &a);
 	feedback_apply(r->c, z, &a);
 	link_feedback(r->c, z);
+	control_time_zone(r->c, z, r->now);
 	sensors_reload(r->c->sensors, &z->st, z->p, r->now, &d);
 	control_apply(r->c, z, &d, r->now, false);
 }
@@ -683,11 +706,13 @@ int control_reload(struct control *c, struct thresholds *t)
 	old = c->t;
 	c->t = t;
 	feedback_unlink_all(&c->fb_topics);
+	if (control_time_table(c) < 0)
+		log_msg(LOG_ERR, "reload: out of memory for the presence topics");
 	zones_foreach(c->zones, zone_reload, &r);
 	listen_feedback(c);
 	if (c->disc)
 		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
-	rearm(c);
+	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);
 	return 0;

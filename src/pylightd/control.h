@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "config.h"
 #include "thresholds.h"
@@ -19,7 +20,13 @@ struct control_out {
 	void (*wake)(void *ctx, int64_t when);
 	/* Drops a subscription made at connect (may be NULL). Lock held. */
 	void (*unsubscribe)(void *ctx, const char *filter);
-	/* The lamp feedback topics to listen to from now on, on every connect (may be NULL). */
+	/*
+	 * The next schedule edge changed: a wall-clock time (time()), 0 = none. The caller
+	 * calls control_clock then, or at once when the clock is set. May be NULL. Lock held.
+	 */
+	void (*wall)(void *ctx, time_t when);
+	/* The lamp feedback and presence topics to listen to from now on, on every connect
+	 * (may be NULL). */
 	void (*listen)(void *ctx, const char *const *topics, size_t n);
 	void *ctx;
 };
@@ -59,8 +66,13 @@ void control_connected(struct control *ctl);
  * no zone until it is back.
  */
 void control_disconnected(struct control *ctl);
-/* Hands the feedback topics of the thresholds in force to out.listen (reloads do it too). */
+/* Hands the feedback and presence topics in force to out.listen (reloads do it too). */
 void control_listen(struct control *ctl);
+/*
+ * The wall clock reached the next schedule edge (out.wall), or was set (`stepped`: an NTP
+ * step, date -s, a resume): the zones whose schedule changed decide at once. Thread-safe.
+ */
+void control_clock(struct control *ctl, bool stepped);
 /* Runs every zone whose deadline has passed. Thread-safe. */
 void control_timer(struct control *ctl);
 /*

@@ -42,6 +42,7 @@ struct control {
 	struct takeover tk; /* heartbeats, expiry and adoption with them */
 	size_t status_len, orders_len, zone_state_len;
 	char *node_needle; /* "\"node\":\"NODE\"": this instance's explanations hold it */
+	struct time_ctl *tm; /* schedules and presence sensors (control_time.c) */
 };
 
 /* control.c's shell, for control_cluster.c. Every one is called with the lock held. */
@@ -58,8 +59,34 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now);
 /* Logs a rejected input at most once per 10 s per zone (z NULL: for no zone yet). */
 void control_warn(struct control *c, struct zone *z, const char *zone, int64_t now, const char *fmt,
 		  ...) __attribute__((format(printf, 5, 6)));
+/* A printable preview of a payload for log messages, cut to fit `cap` with "...". */
+void control_preview(const void *payload, size_t len, char *buf, size_t cap);
 /* "base" for the default zone, "base/ZONE" otherwise, in a scratch buffer; NULL: no memory. */
 const char *control_zone_topic(struct control *c, const char *base, const char *zone);
+
+/* Hands the earliest deadline of all, the zones' and the cluster's, to out.wake. */
+void control_rearm(struct control *c);
+
+/* control_time.c: schedules and presence. */
+
+/* Sets up c->tm for the table in force (c->cfg, c->t). Returns 0 or -ENOMEM. */
+int control_time_new(struct control *c);
+void control_time_free(struct control *c);
+/*
+ * A new table is in force: its presence topics are filed (those still listed keep their
+ * last report) and every schedule is computed again on its zones' next look.
+ */
+int control_time_table(struct control *c);
+/* Appends the presence topics to v[0..n) (realloc'd); returns the new count. */
+size_t control_time_topics(struct control *c, const char ***v, size_t n);
+/*
+ * Brings the zone's out_of_schedule, vacant and vacant_at up to date, before a decision.
+ * Returns whether the first two changed.
+ */
+bool control_time_zone(struct control *c, struct zone *z, int64_t now);
+/* A report on a presence topic (`retained`: kept by the broker). False for any other topic. */
+bool control_on_presence(struct control *c, const char *topic, const void *payload, size_t len,
+			 bool retained, int64_t now);
 
 /* control_cluster.c: the cluster's topics and timers. */
 

@@ -5,6 +5,7 @@
 
 #include "decide.h"
 #include "dim.h"
+#include "schedule.h"
 
 /* Saturates so that a huge duration means "never" instead of a wrapped clock. */
 static int64_t time_add(int64_t t, int64_t dt)
@@ -95,8 +96,8 @@ int decide_level(const struct zone_state *z)
  * dwell holds back only the ON/OFF edges. It steps once per daylight (a reading, a resume, a
  * reload) so that timers and feedback, which re-evaluate too, never add steps.
  */
-static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, int64_t now,
-			struct decision *d)
+static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, enum zone_mode was,
+			int64_t now, struct decision *d)
 {
 	struct reason *r = &d->reason;
 	int64_t until = time_add(z->changed_at, z->light == LIGHT_ON ? p->min_on : p->min_off);
@@ -109,7 +110,11 @@ static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, int64
 	r->level = decide_level(z);
 	if (!z->restep)
 		return DECIDE_NEVER;
-	dim_step(p, decide_level(z), z->smoothed, z->light == LIGHT_UNKNOWN || now >= until, &res);
+	/* Entering the schedule or becoming occupied is not held by the dwell either. */
+	dim_step(p, decide_level(z), z->smoothed,
+		 z->light == LIGHT_UNKNOWN || now >= until || was == MODE_SCHEDULE ||
+			 was == MODE_VACANT,
+		 &res);
 	z->restep = res.held;
 	r->first = z->light == LIGHT_UNKNOWN;
 	if (res.publish) {
@@ -129,7 +134,7 @@ static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, int64
 
 /*
  * Outside automatic control a dimmed zone's level follows its light: OFF is 0, ON the
- * override's level or 100, and a failsafe that holds keeps the level too. Publishes it when
+ * override's level or 100, and a failsafe or an `outside = hold` that holds keeps the level too. Publishes it when
  * it changed or an order went out (an explicit override is obeyed even when already there).
  */
 static void zone_force_level(struct zone_state *z, const struct zone_params *p, int before,
@@ -138,7 +143,8 @@ static void zone_force_level(struct zone_state *z, const struct zone_params *p, 
 	int level = decide_level(z);
 
 	if (z->light == LIGHT_ON && !d->reason.manual &&
-	    !(z->mode == MODE_FAILSAFE && p->failsafe == FAILSAFE_HOLD))
+	    !(z->mode == MODE_FAILSAFE && p->failsafe == FAILSAFE_HOLD) &&
+	    !(z->mode == MODE_SCHEDULE && p->outside == OUTSIDE_HOLD))
 		level = z->hold && z->mode == MODE_OVERRIDE ? z->hold : 100;
 	z->level = level > 0 ? (uint8_t)level : 0;
 	d->level_order = z->light != LIGHT_UNKNOWN && !d->reason.manual &&
@@ -147,9 +153,12 @@ static void zone_force_level(struct zone_state *z, const struct zone_params *p, 
 	d->reason.level = level;
 }
 
-/* Hysteresis on the smoothed value; returns when a change its dwell forbids may happen. */
-static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, int64_t now,
-			     struct decision *d)
+/*
+ * Hysteresis on the smoothed value; returns when a change its dwell forbids may happen. `was`
+ * is the mode before: a zone just back in its schedule, or occupied again, decides at once.
+ */
+static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p,
+			     enum zone_mode was, int64_t now, struct decision *d)
 {
 	struct reason *r = &d->reason;
 	enum light want = z->light;
@@ -157,10 +166,12 @@ static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, 
 	int64_t until;
 
 	if (p->target_lux > 0)
-		return zone_dim(z, p, now, d);
+		return zone_dim(z, p, was, now, d);
 	r->kind = REASON_LEVEL;
 	r->held = z->light;
 	r->smoothed = z->smoothed;
+	r->occupied = was == MODE_VACANT;
+	r->entered = was == MODE_SCHEDULE;
 	r->on_below = p->on_below;
 	r->off_above = p->off_above;
 	if (z->light == LIGHT_ON && p->lamp_lux != 0) {
@@ -188,7 +199,7 @@ static int64_t zone_evaluate(struct zone_state *z, const struct zone_params *p, 
 	r->want = want;
 
 	until = time_add(z->changed_at, z->light == LIGHT_ON ? p->min_on : p->min_off);
-	if (want != z->light && now < until) {
+	if (want != z->light && now < until && !r->occupied && !r->entered) {
 		r->deferred = true;
 		r->seconds = (double)(until - now) / 1000;
 		return until;
@@ -219,10 +230,58 @@ static void zone_failsafe(struct zone_state *z, const struct zone_params *p, int
 	failsafe_reason(z, p, now, d);
 }
 
-/* Automatic control, unless the zone is already stale. */
+/*
+ * Schedule and presence come before daylight: outside its windows the zone does what
+ * `outside` says, vacant it is OFF, at once (no dwell: nobody is served by a light held on).
+ * Returns whether they decided.
+ */
+static bool zone_gated(struct zone_state *z, const struct zone_params *p, int64_t now,
+		       struct decision *d)
+{
+	struct reason *r = &d->reason;
+
+	if (z->out_of_schedule) {
+		z->mode = MODE_SCHEDULE;
+		if (p->outside == OUTSIDE_ON)
+			zone_switch(z, LIGHT_ON, now, d);
+		else if (p->outside == OUTSIDE_OFF)
+			zone_switch(z, LIGHT_OFF, now, d);
+		r->kind = REASON_SCHEDULE;
+		r->schedule = p->schedule;
+		r->outside = p->outside;
+		r->held = z->light;
+		return true;
+	}
+	if (z->vacant) {
+		z->mode = MODE_VACANT;
+		zone_switch(z, LIGHT_OFF, now, d);
+		r->kind = REASON_VACANT;
+		r->vacancy_after = p->vacancy_after;
+		return true;
+	}
+	return false;
+}
+
+/* Daylight decides a zone inside its schedule and occupied, from its smoothed level. */
+static int64_t zone_daylight(struct zone_state *z, const struct zone_params *p, int64_t now,
+			     struct decision *d)
+{
+	enum zone_mode was = z->mode;
+
+	if (zone_gated(z, p, now, d))
+		return DECIDE_NEVER;
+	z->mode = MODE_AUTO;
+	return zone_evaluate(z, p, was, now, d);
+}
+
+/* Automatic control, unless schedule or presence decide, or the zone is already stale. */
 static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, int64_t now,
 			   struct decision *d)
 {
+	enum zone_mode was = z->mode;
+
+	if (zone_gated(z, p, now, d))
+		return DECIDE_NEVER;
 	if (zone_stale(z, p, now)) {
 		zone_failsafe(z, p, now, d);
 		return DECIDE_NEVER;
@@ -237,7 +296,7 @@ static int64_t zone_resume(struct zone_state *z, const struct zone_params *p, in
 	}
 	/* Parameters may have changed since the last reading (reload): recompute. */
 	z->smoothed = window_median(z, p);
-	return zone_evaluate(z, p, now, d);
+	return zone_evaluate(z, p, was, now, d);
 }
 
 static void override_reason(const struct zone_state *z, struct decision *d)
@@ -339,12 +398,10 @@ void decide_sample(struct zone_state *z, const struct zone_params *p, double lux
 	z->last_reading = fresh_from;
 	z->has_reading = true;
 	z->smoothed = window_median(z, p);
-	if (z->mode == MODE_OVERRIDE && now < z->override_until) {
+	if (z->mode == MODE_OVERRIDE && now < z->override_until)
 		override_reason(z, d);
-	} else {
-		z->mode = MODE_AUTO;
-		deferred = zone_evaluate(z, p, now, d);
-	}
+	else
+		deferred = zone_daylight(z, p, now, d);
 	decision_finish(z, p, old_light, old_mode, deferred, d);
 }
 
@@ -405,10 +462,15 @@ void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
 			override_reason(z, d);
 		break;
 	case MODE_FAILSAFE:
-		/* Only a new reading ends a failsafe; the order is not repeated. */
-		failsafe_reason(z, p, now, d);
+		/* Only a new reading, or schedule and presence, end a failsafe; no order again. */
+		if (z->out_of_schedule || z->vacant)
+			deferred = zone_resume(z, p, now, d);
+		else
+			failsafe_reason(z, p, now, d);
 		break;
 	case MODE_AUTO:
+	case MODE_SCHEDULE:
+	case MODE_VACANT:
 		deferred = zone_resume(z, p, now, d);
 		break;
 	}
@@ -433,6 +495,10 @@ static void level_reason(const struct reason *r, char *buf, size_t cap)
 {
 	double v = r->lamp ? r->smoothed - r->lamp_lux : r->smoothed;
 
+	if (r->occupied)
+		text_add(buf, cap, "occupied and ");
+	else if (r->entered)
+		text_add(buf, cap, "inside schedule and ");
 	if (r->first)
 		text_add(buf, cap, "first reading ");
 	if (r->lamp)
@@ -471,6 +537,27 @@ static void dim_reason(const struct reason *r, char *buf, size_t cap)
 			 r->held == LIGHT_ON ? "min_on" : "min_off", r->seconds);
 }
 
+/* A duration as ref.txt takes it back: "15m", "1h", "90s", "1.5s". */
+static void duration_add(char *buf, size_t cap, int64_t ms)
+{
+	if (ms > 0 && ms % 3600000 == 0)
+		text_add(buf, cap, "%lldh", (long long)(ms / 3600000));
+	else if (ms > 0 && ms % 60000 == 0)
+		text_add(buf, cap, "%lldm", (long long)(ms / 60000));
+	else
+		text_add(buf, cap, "%gs", (double)ms / 1000);
+}
+
+static void schedule_reason(const struct reason *r, char *buf, size_t cap)
+{
+	char windows[DECIDE_REASON_MAX] = "";
+
+	if (r->schedule)
+		schedule_format(r->schedule, windows, sizeof(windows));
+	text_add(buf, cap, "outside schedule %s: %s%s", windows,
+		 r->outside == OUTSIDE_HOLD ? "hold " : "", light_name(r->held));
+}
+
 void decide_reason(const struct decision *d, char *buf, size_t cap)
 {
 	const struct reason *r = &d->reason;
@@ -504,6 +591,14 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 	case REASON_DIM:
 		dim_reason(r, buf, cap);
 		break;
+	case REASON_SCHEDULE:
+		schedule_reason(r, buf, cap);
+		break;
+	case REASON_VACANT:
+		text_add(buf, cap, "vacant for ");
+		duration_add(buf, cap, r->vacancy_after);
+		text_add(buf, cap, ": OFF");
+		break;
 	}
 }
 
@@ -527,6 +622,10 @@ const char *mode_name(enum zone_mode m)
 		return "override";
 	case MODE_FAILSAFE:
 		return "failsafe";
+	case MODE_SCHEDULE:
+		return "schedule";
+	case MODE_VACANT:
+		return "vacant";
 	case MODE_AUTO:
 		break;
 	}

@@ -12,7 +12,8 @@
 #define DECIDE_NEVER INT64_MAX
 
 enum light { LIGHT_UNKNOWN, LIGHT_OFF, LIGHT_ON };
-enum zone_mode { MODE_AUTO, MODE_OVERRIDE, MODE_FAILSAFE };
+/* SCHEDULE: outside the zone's schedule; VACANT: nobody there (its presence sensors). */
+enum zone_mode { MODE_AUTO, MODE_OVERRIDE, MODE_FAILSAFE, MODE_SCHEDULE, MODE_VACANT };
 
 /*
  * A zone's runtime state. Times are milliseconds on one monotonic clock supplied by the
@@ -35,14 +36,23 @@ struct zone_state {
 	uint8_t level;          /* the level in force while ON (the last published); 0: 100 */
 	uint8_t hold;           /* an `ON 40%` override's level; 0: none (ON means 100) */
 	bool restep;            /* a daylight not stepped on yet, or an edge the dwell held */
+	/*
+	 * Inputs the caller keeps up to date (control_time.c) before each decide_* call: the
+	 * clock and the presence sensors stay outside the engine. Zero is "no schedule, no
+	 * presence sensors": daylight alone decides.
+	 */
+	bool out_of_schedule;   /* the zone has a schedule and `now` is outside its windows */
+	bool vacant;            /* the zone has presence sensors and nobody is there */
 };
 
 /*
  * Why a zone is in its state, kept as the facts behind it: most decisions are neither logged
  * nor explained, so the text is written only when decide_reason() is asked for it.
  */
-enum reason_kind { REASON_NONE, REASON_NO_READING, REASON_LEVEL, REASON_STALE, REASON_OVERRIDE,
-		   REASON_DIM };
+enum reason_kind {
+	REASON_NONE, REASON_NO_READING, REASON_LEVEL, REASON_STALE, REASON_OVERRIDE,
+	REASON_DIM, REASON_SCHEDULE, REASON_VACANT,
+};
 enum level_cmp { CMP_BELOW, CMP_ABOVE, CMP_BETWEEN };
 
 struct reason {
@@ -52,6 +62,11 @@ struct reason {
 	bool manual;            /* OVERRIDE: started by a lamp switched by hand */
 	bool deferred;          /* LEVEL, DIM: a dwell holds `want` back for `seconds` */
 	bool dim;               /* OVERRIDE: of a dimmed zone, at `level` */
+	bool occupied;          /* LEVEL: decided the moment the zone became occupied again */
+	bool entered;           /* LEVEL: decided the moment the zone entered its schedule */
+	enum outside outside;   /* SCHEDULE: what the zone does outside its windows */
+	const struct schedule *schedule; /* SCHEDULE: its windows, written out in the reason */
+	int64_t vacancy_after;  /* VACANT: ms without presence that made the zone vacant */
 	enum level_cmp cmp;     /* LEVEL: where the level lies against the thresholds */
 	enum light held;        /* LEVEL: the light before; OVERRIDE: the light ordered */
 	enum light want;        /* LEVEL: the light the level asks for */
@@ -79,7 +94,10 @@ struct decision {
  */
 int decide_level(const struct zone_state *z);
 
-/* Longest reason text decide_reason() writes, with its NUL; longer ones are truncated. */
+/*
+ * Longest reason text decide_reason() writes, with its NUL; longer ones are truncated (a
+ * schedule of many windows in "outside schedule ...: OFF" may be).
+ */
 #define DECIDE_REASON_MAX 96
 
 /* Accepts a reading (pushes it into the window) and decides. */
@@ -109,7 +127,9 @@ void decide_manual(struct zone_state *z, const struct zone_params *p, enum light
 		   int64_t now, struct decision *d);
 /*
  * Re-evaluates without a new reading: the end of a dwell, the end of an override, a zone
- * gone stale, or new parameters after a reload. Harmless to call at any time.
+ * gone stale, new parameters after a reload, or a change of `out_of_schedule` or `vacant`
+ * (a window's edge, presence): such a change decides at once, without a dwell. Harmless to
+ * call at any time.
  */
 void decide_tick(struct zone_state *z, const struct zone_params *p, int64_t now,
 		 struct decision *d);
@@ -124,6 +144,7 @@ void decide_window_resize(struct zone_state *z, double *buf, uint8_t cap);
 void decide_reason(const struct decision *d, char *buf, size_t cap);
 
 const char *light_name(enum light l);     /* "ON", "OFF", "UNKNOWN" */
-const char *mode_name(enum zone_mode m);  /* "auto", "override", "failsafe" */
+/* "auto", "override", "failsafe", "schedule", "vacant" */
+const char *mode_name(enum zone_mode m);
 
 #endif

@@ -32,10 +32,14 @@ struct discovery {
 };
 
 /*
- * The three entities of every zone: its order, its smoothed lux, and its mode (an override);
- * and a dimmed zone's level, announced and kept apart (discovery_announce_level).
+ * The entities of a zone: its order, its smoothed lux, its mode (an override), and whether
+ * it is occupied (zones with presence sensors only); and a dimmed zone's level, announced and
+ * kept apart (discovery_announce_level).
  */
-enum entity { ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_COUNT, ENTITY_LEVEL = ENTITY_COUNT };
+enum entity {
+	ENTITY_LIGHT, ENTITY_LUX, ENTITY_MODE, ENTITY_OCCUPANCY, ENTITY_COUNT,
+	ENTITY_LEVEL = ENTITY_COUNT
+};
 
 static const struct {
 	const char *component, *suffix, *name;
@@ -43,6 +47,7 @@ static const struct {
 	[ENTITY_LIGHT] = { "binary_sensor", "light", "Light" },
 	[ENTITY_LUX] = { "sensor", "lux", "Illuminance" },
 	[ENTITY_MODE] = { "select", "mode", "Mode" },
+	[ENTITY_OCCUPANCY] = { "binary_sensor", "occupancy", "Occupancy" },
 	[ENTITY_LEVEL] = { "sensor", "level", "Level" },
 };
 
@@ -318,6 +323,34 @@ void discovery_keep_level(struct discovery *d, const char *zone)
 	HASH_FIND_STR(d->seen, topic, s);
 	if (s)
 		s->keep = true;
+}
+
+int discovery_announce_occupancy(struct discovery *d, const char *zone, discovery_emit *emit,
+				 void *ctx)
+{
+	const struct config *c = d->cfg;
+	char zid[ID_MAX + 16], topic[1024], *state = NULL;
+	size_t state_cap = 0;
+	json_object *o;
+	int rc;
+
+	/* Its state is the explanation's "occupied": nothing to show without explanations. */
+	if (!c->topics_zone_state[0])
+		return 0;
+	discovery_zone_id(zone, zid, sizeof(zid));
+	o = entity_json(d, ENTITY_OCCUPANCY, zone, zid);
+	rc = o ? add_topic(o, "state_topic", c->topics_zone_state, zone, &state, &state_cap)
+	       : -ENOMEM;
+	free(state);
+	if (rc < 0) {
+		json_object_put(o);
+		return rc;
+	}
+	add_string(o, "value_template", "{{ 'ON' if value_json.occupied else 'OFF' }}");
+	add_string(o, "device_class", "occupancy");
+	config_topic(d, ENTITY_OCCUPANCY, zid, topic, sizeof(topic));
+	emit_json(o, topic, emit, ctx);
+	return 0;
 }
 
 /* Whether `topic` matches PREFIX/+/NODE/+/config: one of our configs, of any zone. */

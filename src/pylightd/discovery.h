@@ -27,6 +27,9 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 int discovery_announce_level(struct discovery *d, const char *zone, discovery_emit *emit,
 			     void *ctx);
 void discovery_keep_level(struct discovery *d, const char *zone);
+/* Emits the occupancy binary_sensor of a zone with presence sensors (state: its explanation). */
+int discovery_announce_occupancy(struct discovery *d, const char *zone, discovery_emit *emit,
+				 void *ctx);
 
 /* Whether `topic` is one of our configs (it matches discovery_config_filter). */
 bool discovery_owns(const struct discovery *d, const char *topic);

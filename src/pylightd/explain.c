@@ -100,6 +100,11 @@ int explain_build(const struct zone *z, const char *why, const struct explain_ct
 				       json_object_new_string(aggregate_name(z->p->aggregate)));
 		json_object_object_add(o, "sensors", sensors_json(z->p, x));
 	}
+	/* Time and presence: only for the zones that have them, the others' bytes unchanged. */
+	if (z->p->schedule)
+		json_object_object_add(o, "schedule", json_object_new_boolean(!s->out_of_schedule));
+	if (z->p->occupancy)
+		json_object_object_add(o, "occupied", json_object_new_boolean(!s->vacant));
 	if (x->node) {
 		json_object_object_add(o, "node", json_object_new_string(x->node));
 		if (s->mode == MODE_OVERRIDE)
@@ -175,7 +180,7 @@ void explain_parse(const void *payload, size_t len, struct explained *e)
 		e->light = LIGHT_ON;
 	else if (!strcmp(state, "OFF"))
 		e->light = LIGHT_OFF;
-	for (int m = MODE_AUTO; m <= MODE_FAILSAFE; m++)
+	for (int m = MODE_AUTO; m <= MODE_VACANT; m++)
 		if (!strcmp(mode, mode_name((enum zone_mode)m)))
 			e->mode = m;
 	e->has_switches = json_int_field(o, "switches", &e->switches);

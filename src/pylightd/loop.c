@@ -65,7 +65,9 @@ int loop_new(struct loop **out)
 		goto fail;
 	}
 	for (i = 0; i < LOOP_TIMERS; i++) {
-		l->timer[i] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		/* Schedule edges are wall-clock times; every other timer is a duration. */
+		l->timer[i] = timerfd_create(i == EV_SCHEDULE ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+					     TFD_NONBLOCK | TFD_CLOEXEC);
 		if (l->timer[i] < 0) {
 			rc = -errno;
 			goto fail;
@@ -142,6 +144,15 @@ void loop_timer_at(struct loop *l, enum loop_event ev, int64_t when)
 	timer_set(l, ev, when <= 0 ? 1 : when, true);
 }
 
+void loop_timer_wall(struct loop *l, enum loop_event ev, time_t when)
+{
+	struct itimerspec its = { .it_value.tv_sec = when > 0 ? when : 0 };
+
+	if (ev != EV_SCHEDULE)
+		return;
+	timerfd_settime(l->timer[ev], TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
+}
+
 void loop_timer_every(struct loop *l, enum loop_event ev, uint64_t usec)
 {
 	struct itimerspec its = { 0 };
@@ -169,8 +180,10 @@ int loop_run(struct loop *l, bool (*handle)(void *ctx, enum loop_event ev), void
 		for (i = 0; i < n && !stop; i++) {
 			enum loop_event ev = (enum loop_event)evs[i].data.u32;
 
-			if (is_timer(ev))
-				(void)!read(l->timer[ev], &expirations, sizeof(expirations));
+			if (is_timer(ev) &&
+			    read(l->timer[ev], &expirations, sizeof(expirations)) < 0 &&
+			    errno == ECANCELED)
+				ev = EV_CLOCK_SET;
 			stop = handle(ctx, ev);
 		}
 	}

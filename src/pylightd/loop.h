@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Everything the loop reports, by name. */
 enum loop_event {
@@ -11,6 +12,7 @@ enum loop_event {
 	EV_DEBOUNCE,     /* saves of ref.txt have settled: reload it */
 	EV_WATCH_RETRY,  /* look for ref.txt's folder again */
 	EV_ZONES,        /* the earliest zone deadline */
+	EV_SCHEDULE,     /* the next schedule edge, on the wall clock (CLOCK_REALTIME) */
 	EV_STATUS,       /* the rate-limited STATUS update */
 	EV_WATCHDOG,     /* feed systemd's watchdog, check the MQTT thread */
 	EV_STATS,        /* the rate-limited publish of the counters */
@@ -19,6 +21,9 @@ enum loop_event {
 	EV_SIGNAL,       /* the signalfd */
 	EV_WATCH,        /* inotify on ref.txt's folder */
 	EV_MQTT_ENDED,   /* the MQTT thread's pidfd */
+	/* Reported by the loop itself. */
+	EV_CLOCK_SET,    /* the wall clock was set (NTP step, date -s, resume) while
+			    EV_SCHEDULE was armed: the edges must be computed again */
 };
 
 struct loop;
@@ -40,6 +45,11 @@ void loop_release(struct loop *l, enum loop_event ev);
 void loop_timer_in(struct loop *l, enum loop_event ev, int64_t ms);
 /* ... one shot at monotonic_ms() `when` (INT64_MAX disarms, a past time fires at once)... */
 void loop_timer_at(struct loop *l, enum loop_event ev, int64_t when);
+/*
+ * ... one shot at wall-clock time `when` (time(), 0 disarms) for EV_SCHEDULE: a change of
+ * the clock cancels it and reports EV_CLOCK_SET instead...
+ */
+void loop_timer_wall(struct loop *l, enum loop_event ev, time_t when);
 /* ... or every `usec` microseconds (0 disarms). */
 void loop_timer_every(struct loop *l, enum loop_event ev, uint64_t usec);
 

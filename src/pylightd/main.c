@@ -50,6 +50,13 @@ static void on_wake(void *ctx, int64_t when)
 	loop_timer_at(d->loop, EV_ZONES, when);
 }
 
+static void on_wall(void *ctx, time_t when)
+{
+	struct daemon *d = ctx;
+
+	loop_timer_wall(d->loop, EV_SCHEDULE, when);
+}
+
 static void on_unsubscribe(void *ctx, const char *filter)
 {
 	struct daemon *d = ctx;
@@ -141,6 +148,10 @@ static bool on_event(void *ctx, enum loop_event ev)
 	case EV_ZONES:
 		control_timer(d->ctl);
 		break;
+	case EV_SCHEDULE:
+	case EV_CLOCK_SET:
+		control_clock(d->ctl, /* stepped = */ ev == EV_CLOCK_SET);
+		break;
 	case EV_STATUS:
 		status_timer(d->status);
 		break;
@@ -186,7 +197,7 @@ static int serve(const char *path)
 	struct thresholds *t = NULL;
 	struct control_out out = {
 		.publish = on_publish, .wake = on_wake, .unsubscribe = on_unsubscribe,
-		.listen = on_listen, .ctx = &d,
+		.listen = on_listen, .wall = on_wall, .ctx = &d,
 	};
 	struct mqtt_events ev = { .message = on_message, .state = on_state, .ctx = &d };
 	char err[256], summary[160];

@@ -27,6 +27,7 @@ struct zone {
 	uint32_t suppressed;         /* warnings not logged since warned_at */
 	struct feedback_state fb;    /* its lamp's reports (feedback.c) */
 	struct ownership own;        /* which instance orders it (takeover.c) */
+	int64_t vacant_at;           /* when its presence runs out (control_time.c), or NEVER */
 	double one;                  /* table: the window when smoothing is 1 */
 	char name[];
 };

@@ -80,6 +80,11 @@ RELOAD_MS = 20.0
 ADOPTING_S = 2.5         # a node's adoption window after each connect (2 s) and a margin
 SHADOW_CPU_RATIO = 0.8   # a shadow decides every reading and publishes nothing
 IDLE_EXTRA = 0.2         # wakeups/s beyond the relay's that still count as "none"
+SCHED_CPU_RATIO = 1.05   # a schedule and a presence sensor on every zone, vs none
+# Every zone inside its (all-day) window and occupied (its sensor never reports): the same
+# decisions as REF alone, with the schedule and presence checks in the path.
+SCHED_REF = "schedule = daily 00:00-00:00\noccupancy = bench/pir\n"
+SCHED_IDLE_ZONES = 10000
 MIN_TICKS = 20           # fewer clock ticks of CPU than this (a smoke run) judge nothing
 MIN_JUDGED_N = 5000      # fewer readings per run than this (a smoke run) judge no timing
 # Cluster mode. The shadow's partner owns the bench's zone; failover.c's clusters are nodes
@@ -285,6 +290,8 @@ class Controller:
                 ref += FEEDBACK_REF
             if self.kind == "pylightd-dim":
                 ref += DIM_REF
+            if self.kind == "pylightd-sched":
+                ref += SCHED_REF
             if self.kind == "pylightd-3s":
                 ref += "".join(f"[zone z{z}]\nsensors = " +
                                " ".join(f"z{z}/s{s}" for s in range(SENSORS)) + "\n"
@@ -501,6 +508,25 @@ class Bench:
             if relay:
                 relay.stop()
 
+    def measure_idle_scheduled(self):
+        """Idle with SCHED_IDLE_ZONES zones that share a schedule: one timer for the next
+        edge of them all, not one per zone, so no more wakeups than with one zone."""
+        py = Controller("pylightd-sched", self).start()
+        try:
+            self.loadgen_run(["-n", str(SCHED_IDLE_ZONES), "-w", "100",
+                              "-z", str(SCHED_IDLE_ZONES)], py.pid)
+            time.sleep(IDLE_SETTLE)
+            before = ctxt_switches(py.pid)
+            time.sleep(self.idle_s)
+            after = ctxt_switches(py.pid)
+            total = sum(after.get(t, 0) - before.get(t, 0) for t in after)
+            rate = total / self.idle_s
+            self.idle.setdefault("pylightd-sched", []).append((rate, None))
+            self.note(f"idle kind=pylightd-sched zones={SCHED_IDLE_ZONES} "
+                      f"seconds={self.idle_s} switches={total} per_s={rate:.2f}")
+        finally:
+            py.stop()
+
     def measure_reload(self):
         if not os.access(self.reload, os.X_OK):
             self.note(f"reload: {self.reload} not built, skipped")
@@ -612,7 +638,7 @@ class Bench:
     def run(self):
         self.broker.start()
         kinds = ["relay", "pylightd", "pylightd-shadow", "pylightd+explain", "relay-3s",
-                 "pylightd-3s", "relay-fb", "pylightd-fb", "pylightd-dim"]
+                 "pylightd-3s", "relay-fb", "pylightd-fb", "pylightd-dim", "pylightd-sched"]
         for rnd in range(self.rounds):
             # Alternate who goes first, so that a drift in the machine's load hits both alike.
             order = kinds if rnd % 2 == 0 else kinds[::-1]
@@ -629,6 +655,7 @@ class Bench:
                 for kind in here:
                     self.rss.setdefault((kind, zones), []).append(hwm[kind])
             self.measure_idle()
+            self.measure_idle_scheduled()
         reload = self.measure_reload()
         rename = self.measure_rename()
         for keepalive in self.keepalives if self.clusters else ():
@@ -786,6 +813,18 @@ class Bench:
             if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
                 ok = "n/a (too few ticks)"
             add(f"CPU per msg, {mode} (us)", 1, rl, py, f"<= {SHADOW_CPU_RATIO} x relay", ok, 2)
+        rows.append(("a schedule (all day) and a presence sensor on every zone, orders only; "
+                     "the ratio is to pylightd without them (the relay column shows that run)",))
+        for z in ZONE_COUNTS:
+            for mode in ("pingpong", "burst"):
+                rl, py = (self.med("pylightd", z, mode, "cpu_us_per_msg"),
+                          self.med("pylightd-sched", z, mode, "cpu_us_per_msg"))
+                ticks = [self.med(k, z, mode, "cpu_ticks") for k in ("pylightd", "pylightd-sched")]
+                ok = (py <= SCHED_CPU_RATIO * rl) if None not in (rl, py) else None
+                if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
+                    ok = "n/a (too few ticks)"
+                add(f"CPU per reading, {mode} (us)", z, rl, py,
+                    f"<= {SCHED_CPU_RATIO} x pylightd", ok, 2)
         if self.failovers:
             rows.append((f"cluster failover: {self.clusters} two-node clusters side by side, "
                          f"one zone each, its reading flipped every {FAILOVER_INTERVAL_MS} ms; "
@@ -819,6 +858,9 @@ class Bench:
         add(f"idle wakeups/s ({self.idle_s} s)", "-", rl, py, f"<= relay + {IDLE_EXTRA}/s",
             py <= rl + IDLE_EXTRA, 2)
         add("  of which pylightd's main thread", "-", None, pym, "info", None, 2, ratio=False)
+        sched = statistics.median(r for r, _ in self.idle["pylightd-sched"])
+        add(f"idle wakeups/s, {SCHED_IDLE_ZONES:,} scheduled zones", SCHED_IDLE_ZONES, rl,
+            sched, f"<= relay + {IDLE_EXTRA}/s", sched <= rl + IDLE_EXTRA, 2)
         if reload is None:
             add("reload of 10,000 zones (ms)", 10000, None, None, f"<= {RELOAD_MS:.0f} ms", None)
         else:

@@ -240,3 +240,18 @@ def test_reload_announces_a_new_section(setup):
     d.ref_path.write_text(REF + "[zone garage]\non_below = 50\n")
     config(c, topics_of(d, "garage")["light"], after=mark)
     assert not c.received(topics_of(d, "hall")["light"], after=mark)
+
+
+def test_a_zone_with_presence_sensors_has_an_occupancy_sensor(setup):
+    d, c = setup(ref=REF + "[zone room]\noccupancy = pir/room\n")
+    node, zid = node_of(d), zone_id("room")
+    occ = config(c, f"{PREFIX}/binary_sensor/{node}/{zid}_occupancy/config")
+    assert occ["unique_id"] == f"{node}_{zid}_occupancy"
+    assert occ["state_topic"] == f"{ZONE_STATE}/room"
+    assert occ["device_class"] == "occupancy"
+    assert occ["value_template"] == "{{ 'ON' if value_json.occupied else 'OFF' }}"
+    assert occ["device"]["identifiers"] == [f"{node}_{zid}"]
+    # Zones without presence sensors have none.
+    Barrier(c)()
+    assert not [m for m in announced(c) if m.topic.endswith("_occupancy/config")
+                and f"/{zid}_" not in m.topic]

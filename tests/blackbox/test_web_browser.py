@@ -396,5 +396,24 @@ def test_history_plot_draws_the_rows(daemon, web, mqtt, tmp_path):
             assert abs((sc["top"] + sc["plot-height"] - y) / sc["plot-height"] * 100 - 40) < 0.1
         p.screenshot("history")
         assert "SEVERE" not in p.console(), p.console()
+
+
+def test_schedule_and_presence_are_shown(daemon, web, tmp_path, mqtt):
+    ref = (REF + "[zone office]\nschedule = Mon-Fri 07:00-19:00\n"
+           "occupancy = pir/office\nvacancy_after = 0\n")
+    d = daemon(ref=ref)
+    w = web(d)
+    p = Page(tmp_path, w.url)
+    try:
+        p.open()
+        c = mqtt(ORDER + "/#", "pylight/zone/#")
+        c.publish(READ + "/office", "100")
+        doc = json.loads(c.wait_for("pylight/zone/office").payload)
+        p.wait_zone_text("office", "in schedule" if doc["schedule"] else "outside schedule")
+        p.wait_zone_text("office", "occupied")
+        c.publish("pir/office", "false")
+        p.wait_zone_text("office", "vacant")
+        assert "schedule" not in p.zone("hall").text
+        assert "vacant" not in p.zone("hall").text and "occupied" not in p.zone("hall").text
     finally:
         p.quit()

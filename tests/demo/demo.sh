@@ -4,7 +4,10 @@
 #
 # Usage: demo.sh PATH-TO-PYLIGHTD; pylight-web beside it serves the operators' page (on
 # DEMO_WEB_PORT, default a free port). Runs until Ctrl-C, or for DEMO_SECONDS seconds when set.
-# DEMO_DAY sets how many seconds a simulated day lasts (60). Two instances, nodes east and
+# DEMO_DAY sets how many seconds a simulated day lasts (60). A meeting room empties a second
+# into the run and goes dark when its vacancy time is over; a shop's opening hours end a few
+# seconds into the run (its window is written then, and the daemons' time zone is shifted by
+# a few seconds so that a whole minute falls there). Two instances, nodes east and
 # west, share the zones ([cluster] node, docs/cluster.md); the viewer stops one of them
 # cleanly for a while (from 40% to 80% of DEMO_SECONDS, or twice a simulated day when it
 # runs forever) so that the other is seen taking over its zones, then has it started again.
@@ -66,7 +69,7 @@ daemon_failed() {
 # Starts node's pylightd; its pid goes to daemon_pid and, for the viewer, to pylightd-NODE.pid.
 start_daemon() {
 	local node=$1
-	"$PYLIGHTD" -c "$dir/pylightd-$node.ini" 2>>"$dir/pylightd-$node.log" 3>&- &
+	TZ=$demo_tz "$PYLIGHTD" -c "$dir/pylightd-$node.ini" 2>>"$dir/pylightd-$node.log" 3>&- &
 	daemon_pid[$node]=$!
 	echo "${daemon_pid[$node]}" >"$dir/pylightd-$node.pid.tmp"
 	mv "$dir/pylightd-$node.pid.tmp" "$dir/pylightd-$node.pid"
@@ -115,6 +118,8 @@ import collections, json, math, os, random, statistics, sys, threading, time
 import paho.mqtt.client as paho
 
 GLOBAL = {"on_below": 200, "off_above": 300, "smoothing": 3}
+# The shop's opening hours end EDGE seconds after the ref is written (see tz_text).
+EDGE = 7
 ZONES = [  # name, its [zone] section, sensor: daylight peak (lux), noise (relative)
     ("hall", {"on_below": 150, "off_above": 250, "smoothing": 5,
               "feedback": "zigbee2mqtt/hall_lamp", "confirm_within": "2s", "retries": 2},
@@ -123,7 +128,30 @@ ZONES = [  # name, its [zone] section, sensor: daylight peak (lux), noise (relat
                 "feedback": "stat/office/POWER", "confirm_within": "2s", "retries": 2},
      900, 0.10),
     ("floor1/kitchen", {"on_below": 250, "off_above": 350, "smoothing": 7}, 700, 0.30),
+    # Dark rooms, lit while somebody is there / while the shop is open.
+    ("meeting", {"occupancy": "zigbee2mqtt/meeting_pir", "vacancy_after": "2s"}, 60, 0.10),
+    ("shop", {"schedule": None, "outside": "off"}, 60, 0.10),
 ]
+PIR = "zigbee2mqtt/meeting_pir"
+
+
+def tz_text():
+    """A time zone EDGE seconds short of a whole minute, for the daemons: a window's edge
+    then comes within the run however short it is."""
+    shift = math.ceil(-(time.time() + EDGE)) % 60
+    return f"DEMO-00:00:{shift:02d}"
+
+
+def shop_hours():
+    """Two hours ending at the next whole minute of local time (TZ is tz_text's, so that
+    minute comes about EDGE seconds after tz_text ran)."""
+    now = time.localtime(time.time() + EDGE - 3)
+    end = now.tm_hour * 60 + now.tm_min + 1
+    start = (end - 120) % 1440
+    end %= 1440
+    return f"daily {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
 # A zone with three sensors: the median of the fresh ones decides, so the one under a lamp,
 # which reads high whenever the lamp is on, cannot switch the room off by itself.
 LOBBY = ("lobby", {"on_below": 200, "off_above": 300, "sensors": "lobby/window lobby/door "
@@ -150,6 +178,7 @@ def ref_text():
     out = ["# pylight demo thresholds (edit while the demo runs: pylightd reloads on save)", ""]
     out += [f"{k} = {v}" for k, v in GLOBAL.items()]
     for name, keys in [(z[0], z[1]) for z in ZONES] + [LOBBY, DESK]:
+        keys = {k: shop_hours() if k == "schedule" else v for k, v in keys.items()}
         out += ["", f"[zone {name}]"] + [f"{k} = {v}" for k, v in keys.items()]
     return "\n".join(out) + "\n"
 
@@ -183,6 +212,7 @@ class Demo:
         self.light[LOBBY[0]] = "-"
         self.level = 0  # the desk's level, as last published
         self.readings = self.orders = 0
+        self.present = None  # what the meeting room's presence sensor said last
         self.t0 = time.monotonic()
         tty = sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb"
         self.colour = {"ON": "\033[1;33m", "OFF": "\033[1;34m", "dim": "\033[2m",
@@ -229,7 +259,7 @@ class Demo:
     def on_connect(self, client, userdata, flags, rc):
         client.subscribe([("value/light/#", 1), ("light/order/#", 1), ("pylight/zone/#", 1),
                           ("homeassistant/+/+/+/config", 1),
-                          ("zigbee2mqtt/hall_lamp", 1), ("stat/office/POWER", 1),
+                          ("zigbee2mqtt/hall_lamp", 1), ("stat/office/POWER", 1), (PIR, 1),
                           ("pylight/status/+", 1), ("light/level/#", 1)])
 
     def on_message(self, client, userdata, msg):
@@ -256,6 +286,10 @@ class Demo:
             self.level = int(payload)
             self.show(topic[len("light/level/"):], "level", f"{payload} %",
                       self.colour["ON"] if self.level else self.colour["OFF"])
+        elif topic == PIR:
+            there = json.loads(payload)["occupancy"]
+            self.show("meeting", "presence", "somebody there" if there else
+                      "nobody there any more", self.colour["dim"])
         elif topic.startswith("value/light/") and topic[len("value/light/"):] in SENSOR_ZONE:
             sensor = topic[len("value/light/"):]
             self.readings += 1
@@ -389,6 +423,19 @@ class Demo:
             self.expect = (want, "offline", time.monotonic() + 15)
             self.ask("stop", want)
 
+    def presence(self, elapsed):
+        """The meeting room empties a second into a short run; running forever, it is
+        occupied from 08:00 to 18:00 of each simulated day. Reported on change only, as
+        most sensors do, and retained (Zigbee2MQTT's `retain: true`): an instance started
+        again learns who is there from the broker."""
+        if self.seconds:
+            there = elapsed < 1.0
+        else:
+            there = 8 <= (5 + 24 * elapsed / self.day) % 24 < 18
+        if there != self.present:
+            self.present = there
+            self.client.publish(PIR, json.dumps({"occupancy": there}), qos=1, retain=True)
+
     def run(self):
         self.client.connect_async("127.0.0.1", self.port, keepalive=30)
         self.client.loop_start()
@@ -399,6 +446,7 @@ class Demo:
         tick = 0
         while not self.seconds or time.monotonic() - self.t0 < self.seconds:
             self.takeover(time.monotonic() - self.t0)
+            self.presence(time.monotonic() - self.t0)
             for zone, _, peak, noise in ZONES:
                 self.client.publish(f"value/light/{zone}", f"{self.lux(peak, noise)}", qos=1)
             lamp_on = self.light[LOBBY[0]] == "ON"
@@ -418,6 +466,8 @@ class Demo:
 if __name__ == "__main__":
     if sys.argv[1] == "ref":
         sys.stdout.write(ref_text())
+    elif sys.argv[1] == "tz":
+        print(tz_text())
     else:
         Demo(int(sys.argv[2]), sys.argv[4], sys.argv[5:], int(sys.argv[3]),
              float(os.environ.get("DEMO_DAY", "60"))).run()
@@ -452,7 +502,9 @@ print(s.getsockname()[1])')
 done
 [[ -n $broker_pid ]] || die "mosquitto did not start: $(tail -n 5 "$dir/mosquitto.log")"
 
-"$PY" "$dir/demo.py" ref >"$dir/ref.txt"
+# The daemons' clock: a few seconds short of a whole minute, where the shop closes.
+demo_tz=$("$PY" "$dir/demo.py" tz)
+TZ=$demo_tz "$PY" "$dir/demo.py" ref >"$dir/ref.txt"
 web_port=${DEMO_WEB_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')}
 # pylight.ini is pylight-web's; each pylightd reads it plus its [cluster] node.

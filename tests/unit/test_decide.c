@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "decide.h"
+#include "schedule.h"
 
 #define S 1000 /* one second in the engine's milliseconds */
 
@@ -779,6 +780,181 @@ static void test_reason_truncated(void **state)
 	assert_memory_equal(why(&f.d), head, strlen(head));
 }
 
+/* --- schedule and presence ------------------------------------------------------------ */
+
+static struct schedule *office(void)
+{
+	static const char text[] = "Mon-Fri 07:00-19:00";
+	struct schedule *s = NULL;
+	char err[128];
+
+	assert_int_equal(schedule_parse(text, strlen(text), &s, err, sizeof(err)), 0);
+	return s;
+}
+
+/* Outside its windows a zone does what `outside` says, whatever the daylight, at once. */
+static void test_outside_schedule(void **state)
+{
+	struct schedule *sch = office();
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.schedule = sch;
+	f.p.min_on = 600 * S;
+	reading(&f, 100, 0);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	f.z.out_of_schedule = true;
+	tick(&f, S); /* the window's end: no min_on */
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.mode, MODE_SCHEDULE);
+	assert_string_equal(why(&f.d), "outside schedule Mon-Fri 07:00-19:00: OFF");
+	/* Readings outside the window decide nothing new, but keep the level. */
+	reading(&f, 50, 2 * S);
+	assert_false(f.d.order);
+	assert_false(f.d.changed);
+	assert_int_equal(f.z.smoothed, 50);
+	assert_int_equal(f.z.mode, MODE_SCHEDULE);
+
+	/* Back inside: decides at once from the last level, no min_off, said so. */
+	f.p.min_off = 600 * S;
+	f.z.out_of_schedule = false;
+	tick(&f, 3 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_string_equal(why(&f.d), "inside schedule and 50 < on_below 300");
+
+	f.p.outside = OUTSIDE_ON;
+	f.z.out_of_schedule = true;
+	reading(&f, 1000, 4 * S);
+	assert_false(f.d.order); /* already ON */
+	assert_int_equal(f.z.light, LIGHT_ON);
+	assert_string_equal(why(&f.d), "outside schedule Mon-Fri 07:00-19:00: ON");
+
+	f.p.outside = OUTSIDE_HOLD;
+	f.z.light = LIGHT_OFF;
+	tick(&f, 5 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	assert_string_equal(why(&f.d), "outside schedule Mon-Fri 07:00-19:00: hold OFF");
+	schedule_free(sch);
+}
+
+/* Vacant is OFF at once; occupied again decides from the last level without a dwell. */
+static void test_vacant(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.vacancy_after = 15 * 60 * S;
+	f.p.min_on = f.p.min_off = 600 * S;
+	reading(&f, 120, 0);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	f.z.vacant = true;
+	tick(&f, S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+	assert_string_equal(why(&f.d), "vacant for 15m: OFF");
+	reading(&f, 120, 2 * S);
+	assert_false(f.d.order);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+
+	f.z.vacant = false;
+	tick(&f, 3 * S);
+	assert_true(f.d.order);
+	assert_true(f.d.changed);
+	assert_int_equal(f.d.light, LIGHT_ON);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_string_equal(why(&f.d), "occupied and 120 < on_below 300");
+	/* The next reading is ordinary daylight control again, dwell included. */
+	reading(&f, 1000, 4 * S);
+	assert_false(f.d.order);
+	assert_true(f.d.reason.deferred);
+
+	f.z.vacant = true;
+	f.p.vacancy_after = 2 * 3600 * S;
+	tick(&f, 6 * S);
+	assert_string_equal(why(&f.d), "vacant for 2h: OFF");
+	f.p.vacancy_after = 90 * S;
+	tick(&f, 7 * S);
+	assert_string_equal(why(&f.d), "vacant for 90s: OFF");
+}
+
+/* Outside the schedule wins over vacant: the zone says why it is really dark. */
+static void test_schedule_before_vacant(void **state)
+{
+	struct schedule *sch = office();
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.schedule = sch;
+	f.z.out_of_schedule = f.z.vacant = true;
+	reading(&f, 100, 0);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.mode, MODE_SCHEDULE);
+	f.z.out_of_schedule = false;
+	tick(&f, S);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+	assert_false(f.d.order);
+	assert_true(f.d.changed);
+	schedule_free(sch);
+}
+
+/* An override beats schedule and presence for its duration; its end hands back to them. */
+static void test_override_beats_schedule(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.z.vacant = true;
+	reading(&f, 100, 0);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	override(&f, OVERRIDE_ON, 60 * S, S);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	reading(&f, 100, 2 * S);
+	assert_int_equal(f.z.mode, MODE_OVERRIDE);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	tick(&f, 61 * S);
+	assert_true(f.d.order);
+	assert_int_equal(f.d.light, LIGHT_OFF);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+}
+
+/* Failsafe only inside the schedule and while occupied: a stale vacant zone stays OFF. */
+static void test_failsafe_only_when_occupied(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_new(&f);
+	f.p.stale_after = 10 * S;
+	f.p.failsafe = FAILSAFE_ON;
+	reading(&f, 1000, 0);
+	f.z.vacant = true;
+	tick(&f, 20 * S);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+	assert_false(f.d.went_stale);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+	/* Occupied again with a stale reading: now the failsafe applies. */
+	f.z.vacant = false;
+	tick(&f, 21 * S);
+	assert_true(f.d.went_stale);
+	assert_int_equal(f.z.mode, MODE_FAILSAFE);
+	assert_int_equal(f.z.light, LIGHT_ON);
+	/* A failsafe zone that goes vacant goes OFF. */
+	f.z.vacant = true;
+	tick(&f, 22 * S);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+	assert_int_equal(f.z.light, LIGHT_OFF);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -788,6 +964,8 @@ static void test_names(void **state)
 	assert_string_equal(mode_name(MODE_AUTO), "auto");
 	assert_string_equal(mode_name(MODE_OVERRIDE), "override");
 	assert_string_equal(mode_name(MODE_FAILSAFE), "failsafe");
+	assert_string_equal(mode_name(MODE_SCHEDULE), "schedule");
+	assert_string_equal(mode_name(MODE_VACANT), "vacant");
 }
 
 
@@ -958,6 +1136,11 @@ int main(void)
 		cmocka_unit_test(test_wake),
 		cmocka_unit_test(test_decision_filled),
 		cmocka_unit_test(test_reason_truncated),
+		cmocka_unit_test(test_outside_schedule),
+		cmocka_unit_test(test_vacant),
+		cmocka_unit_test(test_schedule_before_vacant),
+		cmocka_unit_test(test_override_beats_schedule),
+		cmocka_unit_test(test_failsafe_only_when_occupied),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_dim_level_and_light),
 		cmocka_unit_test(test_dim_dwell_holds_edges_only),

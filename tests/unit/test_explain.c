@@ -151,6 +151,45 @@ static void test_dimmed_zone_bytes(void **state)
 	assert_int_equal(ex.level, -1);
 }
 
+/* A schedule and presence sensors add "schedule" and "occupied"; the mode says which rules. */
+static void test_schedule_and_presence(void **state)
+{
+	const char *ref = "on_below = 300\n[zone office]\nschedule = Mon-Fri 07:00-19:00\n"
+			  "occupancy = pir/1\nvacancy_after = 15m\n";
+	struct errlist errs = { 0 };
+	struct thresholds *t = NULL;
+	struct zones *zs = NULL;
+	struct zone *z;
+	struct explain_ctx x = { .now = 5 * S };
+	struct decision d;
+	char why[DECIDE_REASON_MAX];
+
+	(void)state;
+	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), false, &t, &errs), 0);
+	assert_int_equal(zones_new(&zs), 0);
+	z = zones_add(zs, "office", thresholds_get(t, "office"));
+	assert_non_null(z);
+	x.t = t;
+	z->st.vacant = true;
+	decide_reading(&z->st, z->p, 120, 5 * S, &d);
+	decide_reason(&d, why, sizeof(why));
+	expect(z, why, &x,
+	       "{\"zone\":\"office\",\"state\":\"OFF\",\"mode\":\"vacant\",\"lux\":120,"
+	       "\"smoothed\":120,\"on_below\":300,\"off_above\":300,"
+	       "\"reason\":\"vacant for 15m: OFF\",\"since\":0,\"switches\":1,"
+	       "\"schedule\":true,\"occupied\":false}");
+	z->st.out_of_schedule = true;
+	decide_tick(&z->st, z->p, 6 * S, &d);
+	decide_reason(&d, why, sizeof(why));
+	expect(z, why, &x,
+	       "{\"zone\":\"office\",\"state\":\"OFF\",\"mode\":\"schedule\",\"lux\":120,"
+	       "\"smoothed\":120,\"on_below\":300,\"off_above\":300,"
+	       "\"reason\":\"outside schedule Mon-Fri 07:00-19:00: OFF\",\"since\":0,"
+	       "\"switches\":1,\"schedule\":false,\"occupied\":false}");
+	zones_free(zs);
+	thresholds_free(t);
+}
+
 static void test_parse(void **state)
 {
 	const char *text = "{\"zone\":\"z\",\"state\":\"ON\",\"mode\":\"override\","
@@ -277,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_zone_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensors_and_lamp_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dimmed_zone_bytes, setup, teardown),
+		cmocka_unit_test(test_schedule_and_presence),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_news),
 		cmocka_unit_test(test_adopt),

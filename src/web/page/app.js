@@ -60,6 +60,8 @@ function zoneDetails(z) {
     parts.push(`level ${fmt(z.level)} % (daylight ${fmt(z.daylight)}, target ${fmt(z.target_lux)})`);
   if (z.lamp !== undefined) parts.push(`lamp ${fmt(z.lamp)}` +
     (z.confirmed === false ? " (unconfirmed)" : ""));
+  if (z.schedule !== undefined) parts.push(z.schedule ? "in schedule" : "outside schedule");
+  if (z.occupied !== undefined) parts.push(z.occupied ? "occupied" : "vacant");
   if (z.sensors) {
     const s = Object.entries(z.sensors).map(([name, v]) =>
       `${name} ${fmt(v.lux)}${v.stale ? " (stale)" : ""}`);
