@@ -1091,6 +1091,53 @@ static void test_dim_failsafe(void **state)
 	assert_int_equal(decide_level(&f.z), 20);
 }
 
+/* Schedule and presence force a dimmed zone's level like any other mode, without dwell. */
+static void test_dim_schedule_and_presence(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	dimmed(&f);
+	f.p.min_on = f.p.min_off = 3600 * S;
+	f.p.vacancy_after = 15 * 60 * S;
+	reading(&f, 200, 0);
+	assert_int_equal(decide_level(&f.z), 20);
+	/* Out of its window (outside = off): level 0 at once, whatever min_on says. */
+	f.z.out_of_schedule = true;
+	tick(&f, S);
+	assert_int_equal(f.z.mode, MODE_SCHEDULE);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 0);
+	/* Back in its window: the level steps at once from the last daylight, min_off or not. */
+	f.z.out_of_schedule = false;
+	tick(&f, 2 * S);
+	assert_int_equal(f.z.mode, MODE_AUTO);
+	assert_true(f.d.order && f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 20);
+	/* Vacant: OFF at 0; occupied again: ON at once. */
+	f.z.vacant = true;
+	tick(&f, 3 * S);
+	assert_int_equal(f.z.mode, MODE_VACANT);
+	assert_int_equal(decide_level(&f.z), 0);
+	f.z.vacant = false;
+	tick(&f, 4 * S);
+	assert_int_equal(decide_level(&f.z), 20);
+	/* outside = hold keeps the level the zone had. */
+	reading(&f, 200 + 100, 5 * S);
+	assert_int_equal(decide_level(&f.z), 40);
+	f.p.outside = OUTSIDE_HOLD;
+	f.z.out_of_schedule = true;
+	tick(&f, 6 * S);
+	assert_int_equal(f.z.mode, MODE_SCHEDULE);
+	assert_false(f.d.order || f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 40);
+	/* outside = on is full light. */
+	f.p.outside = OUTSIDE_ON;
+	tick(&f, 7 * S);
+	assert_true(f.d.level_order);
+	assert_int_equal(decide_level(&f.z), 100);
+}
+
 static void test_dim_manual_publishes_no_level(void **state)
 {
 	struct fixture f;
@@ -1146,6 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_dim_dwell_holds_edges_only),
 		cmocka_unit_test(test_dim_overrides_force_levels),
 		cmocka_unit_test(test_dim_failsafe),
+		cmocka_unit_test(test_dim_schedule_and_presence),
 		cmocka_unit_test(test_dim_manual_publishes_no_level),
 	};
 
