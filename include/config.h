@@ -3,6 +3,7 @@
 #define PYLIGHT_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "errlist.h"
@@ -13,7 +14,8 @@
  * X(type, section, key, default). Each key becomes the field `section_key` of struct config.
  * Types: STR (char *), PATH (char *, relative paths resolved against the ini's folder; "" =
  * unset), TOPIC (char *, no wildcards), SECRET (char *, masked by config_dump), BOOL (bool),
- * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR).
+ * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR),
+ * DURATION (int64_t milliseconds, written like ref.txt's: 10s, 15m, 7d).
  */
 #define CONFIG_KEYS(X)                                   \
 	X(STR, mqtt, host, "localhost")                  \
@@ -47,6 +49,8 @@
 	X(LEVEL, log, level, "info")                     \
 	X(BOOL, homeassistant, discovery, "false")       \
 	X(TOPIC, homeassistant, prefix, "homeassistant") \
+	X(DURATION, homeassistant, lux_interval, "10s")  \
+	X(DURATION, homeassistant, forget_after, "7d")   \
 	X(STR, cluster, node, "")                         \
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
@@ -60,6 +64,7 @@
 #define CONFIG_CTYPE_INT int
 #define CONFIG_CTYPE_PROTO int
 #define CONFIG_CTYPE_LEVEL int
+#define CONFIG_CTYPE_DURATION int64_t
 
 /* One byte per key: the table's length as a constant. */
 struct config_key_bytes {

@@ -13,8 +13,11 @@
 #include <syslog.h>
 
 #include "cluster.h"
+#include "number.h"
 
-enum key_type { KT_STR, KT_PATH, KT_TOPIC, KT_SECRET, KT_BOOL, KT_INT, KT_PROTO, KT_LEVEL };
+enum key_type {
+	KT_STR, KT_PATH, KT_TOPIC, KT_SECRET, KT_BOOL, KT_INT, KT_PROTO, KT_LEVEL, KT_DURATION
+};
 
 enum key_id {
 #define KEY_ID(type, section, key, def) KEY_##section##_##key,
@@ -248,6 +251,10 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			expect = "debug, info, notice, warning or error";
 		else
 			*(int *)field = n;
+		break;
+	case KT_DURATION:
+		if (duration_parse(value, strlen(value), (int64_t *)field) < 0)
+			expect = "a duration such as 30s, 15m, 2h or 7d";
 		break;
 	}
 	if (expect) {
@@ -510,7 +517,7 @@ unsigned config_line(const struct config *cfg, const char *section, const char *
 void config_dump(const struct config *cfg, FILE *f)
 {
 	const char *section = NULL;
-	char num[16];
+	char num[40];
 	int id;
 
 	for (id = 0; id < KEY_COUNT; id++) {
@@ -542,6 +549,10 @@ void config_dump(const struct config *cfg, FILE *f)
 			break;
 		case KT_LEVEL:
 			v = named_name(NAMED(levels), *(const int *)field);
+			break;
+		case KT_DURATION:
+			duration_format(*(const int64_t *)field, num, sizeof(num));
+			v = num;
 			break;
 		}
 		/* no trailing blank after an empty value, so golden files stay clean */
