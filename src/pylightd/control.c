@@ -14,6 +14,7 @@
 #include "cluster.h"
 #include "decide.h"
 #include "discovery.h"
+#include "entities.h"
 #include "log.h"
 #include "monotonic.h"
 #include "number.h"
@@ -63,6 +64,7 @@ struct control {
 	char *topic;             /* scratch for "orders/ZONE" */
 	size_t topic_cap;
 	struct discovery *disc;  /* Home Assistant discovery; NULL when off */
+	struct entities *ent;    /* its zones' lux and forgetting; NULL when off */
 	struct fb_topic *fb_topics; /* lamp feedback topics, each with the zones it reports on */
 	int64_t settle_at;       /* when the retained messages of a connect are in; or NEVER */
 	struct cluster *cl;      /* the other instances; NULL alone */
@@ -103,7 +105,10 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	struct control *c = calloc(1, sizeof(*c));
 
 	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
-	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0) ||
+	    (cfg->homeassistant_discovery &&
+	     (discovery_new(cfg, &c->disc) < 0 ||
+	      entities_new(cfg->homeassistant_lux_interval, cfg->homeassistant_forget_after,
+			   &c->ent) < 0)) ||
 	    (cfg->cluster_node[0] &&
 	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
 	      asprintf(&c->node_needle, "\"node\":\"%s\"", cfg->cluster_node) < 0))) {
@@ -111,6 +116,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 			zones_free(c->zones);
 			free(c->sensors);
 			discovery_free(c->disc);
+			entities_free(c->ent);
 			cluster_free(c->cl);
 		}
 		free(c);
@@ -141,6 +147,7 @@ void control_free(struct control *c)
 	zones_free(c->zones);
 	thresholds_free(c->t);
 	discovery_free(c->disc);
+	entities_free(c->ent);
 	feedback_clear(c);
 	cluster_free(c->cl);
 	free(c->node_needle);
@@ -233,6 +240,8 @@ static void rearm(struct control *c)
 		when = c->beat + c->beat_every;
 	if (c->expire_at < when)
 		when = c->expire_at;
+	if (c->ent && entities_next(c->ent) < when)
+		when = entities_next(c->ent);
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -624,13 +633,50 @@ static void announce_section(void *ctx, const char *zone, const struct zone_para
 	announce(ctx, zone);
 }
 
-/* Zones with no section of their own: those with one are announced by announce_section. */
+/* Whether the zone still has entities: a zone forgotten for its silence has none. */
+static bool ha_known(const struct control *c, const char *zone)
+{
+	char zid[512];
+
+	discovery_zone_id(zone, zid, sizeof(zid));
+	return entities_known(c->ent, zid);
+}
+
+/* The lux sensor's state, retained: Home Assistant reads it again when it restarts. */
+static void publish_lux(struct control *c, const char *zone, double lux)
+{
+	char topic[1024], text[32];
+
+	discovery_lux_topic(c->disc, zone, topic, sizeof(topic));
+	number_format(lux, text, sizeof(text));
+	c->out.publish(c->out.ctx, topic, text, strlen(text), /* retain = */ true);
+}
+
+/*
+ * Zones with no section of their own (those with one are announced by announce_section),
+ * and the states of every zone this instance owns: a restarted Home Assistant or broker may
+ * have lost them.
+ */
 static void announce_alive(struct zone *z, void *ctx)
 {
 	struct control *c = ctx;
+	char zid[512];
+	struct decision d;
+	double lux;
 
+	discovery_zone_id(z->name, zid, sizeof(zid));
+	if (!entities_known(c->ent, zid))
+		return;
 	if (!thresholds_has_section(c->t, z->name))
 		announce(c, z->name);
+	if (!z->mine)
+		return;
+	if (entities_published(c->ent, zid, &lux))
+		publish_lux(c, z->name, lux);
+	if (c->cfg->topics_zone_state[0] && (z->st.has_reading || z->st.light != LIGHT_UNKNOWN)) {
+		decide_tick(&z->st, z->p, monotonic_ms(), &d);
+		apply_news(c, z, &d, monotonic_ms(), true);
+	}
 }
 
 /* Every zone of ref.txt and every zone alive: after a connect, or when Home Assistant starts. */
@@ -638,6 +684,74 @@ static void announce_all(struct control *c)
 {
 	thresholds_foreach_section(c->t, announce_section, c);
 	zones_foreach(c->zones, announce_alive, c);
+}
+
+/* A zone came into being or was heard from: one that has no entities (any more) gets them. */
+static void ha_heard(struct control *c, struct zone *z, int64_t now)
+{
+	char zid[512];
+	int rc;
+
+	discovery_zone_id(z->name, zid, sizeof(zid));
+	rc = entities_heard(c->ent, zid, z->name, now);
+	if (rc < 0)
+		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its discovery", z->name);
+	else if (rc > 0 && !thresholds_has_section(c->t, z->name))
+		announce(c, z->name); /* zones of ref.txt were announced with it */
+}
+
+/* A reading was applied: the zone's decided lux goes out, at most once per lux_interval. */
+static void ha_reading(struct control *c, struct zone *z, int64_t now)
+{
+	char zid[512];
+
+	ha_heard(c, z, now);
+	if (!z->mine || !z->st.has_reading)
+		return;
+	discovery_zone_id(z->name, zid, sizeof(zid));
+	if (entities_lux(c->ent, zid, z->st.smoothed, now))
+		publish_lux(c, z->name, z->st.smoothed);
+}
+
+static void ha_due_lux(void *ctx, const char *zone, double lux)
+{
+	struct control *c = ctx;
+	struct zone *z = zones_find(c->zones, zone);
+
+	if (z && z->mine)
+		publish_lux(c, zone, lux);
+}
+
+static void ha_forget(void *ctx, const char *zid)
+{
+	struct control *c = ctx;
+	char after[40];
+
+	discovery_forget(c->disc, zid, publish_config, c);
+	duration_format(c->cfg->homeassistant_forget_after, after, sizeof(after));
+	log_msg(LOG_NOTICE, "homeassistant: cleared the entities of %s, without a reading for %s",
+		zid, after);
+}
+
+static bool ha_sectioned(void *ctx, const char *zone)
+{
+	const struct control *c = ctx;
+
+	return zone && thresholds_has_section(c->t, zone);
+}
+
+static struct entities_out ha_out(struct control *c)
+{
+	return (struct entities_out){ .lux = ha_due_lux, .forget = ha_forget,
+				      .sectioned = ha_sectioned, .ctx = c };
+}
+
+/* Lux changes whose interval is over, zones silent for forget_after. */
+static void ha_due(struct control *c, int64_t now)
+{
+	struct entities_out out = ha_out(c);
+
+	entities_due(c->ent, now, &out);
 }
 
 static void keep_section(void *ctx, const char *zone, const struct zone_params *p)
@@ -648,17 +762,29 @@ static void keep_section(void *ctx, const char *zone, const struct zone_params *
 
 static void keep_alive(struct zone *z, void *ctx)
 {
-	discovery_keep(ctx, z->name);
+	struct control *c = ctx;
+
+	if (ha_known(c, z->name))
+		discovery_keep(c->disc, z->name);
 }
 
-/* Clears the retained configs of zones that are neither in ref.txt nor alive. */
+/* A zone with entities that this process has not heard from: its forget clock starts now. */
+static void keep_known(void *ctx, const char *zid)
+{
+	struct control *c = ctx;
+
+	if (entities_heard(c->ent, zid, NULL, monotonic_ms()) < 0)
+		log_msg(LOG_ERR, "homeassistant: out of memory for %s", zid);
+}
+
+/* Clears the retained configs that are not of one of our zones' entities. */
 static void sweep(struct control *c)
 {
 	size_t n;
 
 	thresholds_foreach_section(c->t, keep_section, c->disc);
-	zones_foreach(c->zones, keep_alive, c->disc);
-	n = discovery_sweep(c->disc, publish_config, c);
+	zones_foreach(c->zones, keep_alive, c);
+	n = discovery_sweep(c->disc, publish_config, keep_known, c);
 	if (c->out.unsubscribe)
 		c->out.unsubscribe(c->out.ctx, discovery_config_filter(c->disc));
 	if (n)
@@ -684,19 +810,48 @@ static bool on_discovery(struct control *c, const char *topic, const void *paylo
 	return true;
 }
 
-/* A reload announces the sections it adds: the others, and alive zones, are retained already. */
+/* What a reload hands to every section, new and old. */
 struct reload_news {
 	struct control *c;
-	const struct thresholds *old;
+	const struct thresholds *other; /* the table on the other side of the reload */
 };
 
+/* A reload announces the sections it adds: the others, and alive zones, are retained already. */
 static void announce_new_section(void *ctx, const char *zone, const struct zone_params *p)
 {
 	const struct reload_news *n = ctx;
 
 	(void)p;
-	if (!thresholds_has_section(n->old, zone) && !zones_find(n->c->zones, zone))
+	if (!thresholds_has_section(n->other, zone) && !zones_find(n->c->zones, zone))
 		announce(n->c, zone);
+}
+
+/* A section the reload removed: a zone never heard from is gone with it. */
+static void sweep_old_section(void *ctx, const char *zone, const struct zone_params *p)
+{
+	const struct reload_news *n = ctx;
+	char zid[512];
+
+	(void)p;
+	if (thresholds_has_section(n->other, zone) || ha_known(n->c, zone))
+		return;
+	discovery_zone_id(zone, zid, sizeof(zid));
+	discovery_forget(n->c->disc, zid, publish_config, n->c);
+	log_msg(LOG_NOTICE, "homeassistant: cleared the entities of zone '%s', gone from %s",
+		zone, n->c->cfg->thresholds_file);
+}
+
+/*
+ * After a reload: new sections are announced, removed ones never heard from are cleared,
+ * and zones that lost their section are forgotten after forget_after without a reading.
+ */
+static void ha_reloaded(struct control *c, const struct thresholds *old, int64_t now)
+{
+	struct entities_out out = ha_out(c);
+
+	thresholds_foreach_section(c->t, announce_new_section, &(struct reload_news){ c, old });
+	thresholds_foreach_section(old, sweep_old_section, &(struct reload_news){ c, c->t });
+	entities_replan(c->ent, now, &out);
 }
 
 /* The zone for an accepted input, created on first use within max_zones. */
@@ -725,9 +880,8 @@ static struct zone *zone_get(struct control *c, const char *name, int64_t now)
 	z->mine = !c->cl || cluster_owns(c->cl, name);
 	c->owned += z->mine;
 	feedback_link(c, z);
-	/* Zones of ref.txt were announced with it; this one comes into being now. */
-	if (c->disc && !thresholds_has_section(c->t, name))
-		announce(c, name);
+	if (c->disc)
+		ha_heard(c, z, now);
 	return z;
 }
 
@@ -1200,6 +1354,8 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 		if (!sensor_reading(c, z, sensor, lux, now, &d))
 			return;
 	}
+	if (c->disc)
+		ha_reading(c, z, now);
 	apply(c, z, &d, now);
 }
 
@@ -1275,6 +1431,8 @@ void control_timer(struct control *c)
 		settle(c);
 	if (c->expire_at <= now)
 		expire(c, now);
+	if (c->ent)
+		ha_due(c, now);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -1350,7 +1508,7 @@ int control_reload(struct control *c, struct thresholds *t)
 	zones_foreach(c->zones, zone_reload, &r);
 	listen_feedback(c);
 	if (c->disc)
-		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
+		ha_reloaded(c, old, r.now);
 	rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);
