@@ -415,3 +415,21 @@ def test_reload_clears_the_entities_of_a_removed_section(setup):
         c.wait_for(topic, "", after=mark)
     d.wait_log(r"^notice: homeassistant: cleared the entities of zone 'garage', gone from ")
     assert not c.received(topics_of(d, "hall")["light"], "", after=mark)
+
+
+def test_in_a_cluster_only_the_owner_publishes_the_lux_state(daemon, mqtt, broker):
+    from test_cluster import NAMES, Cluster, pick
+
+    ini = {n: {"homeassistant": {"discovery": "true", "lux_interval": "1s"}} for n in NAMES}
+    cl = Cluster(daemon, mqtt, broker, ini=ini)
+    cl.start(*NAMES)
+    zone = pick("lux", "b")
+    topic = f"{PREFIX}/sensor/Pylight/{zone_id(zone)}_lux/state"
+    c = mqtt(topic)
+    for value in ("150", "250"):
+        c.publish(f"{READ}/{zone}", value)
+        c.wait_for(topic, value)
+    cl.sync()  # every node has handled both readings
+    assert [t for t in cl.published("b", PREFIX) if t == topic] == [topic, topic]
+    for n in ("a", "c"):
+        assert topic not in cl.published(n, PREFIX)
