@@ -130,7 +130,9 @@ size_t discovery_slug(const char *text, char *buf, size_t cap)
 		if (cp >= 0x300 && cp <= 0x36F)
 			continue; /* a combining accent: "u" + U+0308 is "u" */
 		if (cp >= 0 && cp < 0x80) {
-			one[0] = cp >= 'A' && cp <= 'Z' ? (char)(cp - 'A' + 'a') : (char)cp;
+			one[0] = (char)s[-1]; /* that one byte */
+			if (one[0] >= 'A' && one[0] <= 'Z')
+				one[0] = (char)(one[0] - 'A' + 'a');
 			out = one;
 		} else if (cp >= 0xA0 && cp < 0x180) {
 			out = latin[cp - 0xA0];
@@ -286,7 +288,7 @@ static void add_string(json_object *o, const char *key, const char *value)
 static void entity_object_id(const struct discovery *d, enum entity e, const char *zone,
 			     char *buf, size_t cap)
 {
-	char node[ID_MAX], name[ID_MAX];
+	char node[ID_MAX] = "", name[ID_MAX] = "";
 	size_t room, fixed;
 
 	discovery_slug(d->cfg->mqtt_client_id, node, sizeof(node));

@@ -102,6 +102,7 @@ static int heap_push(struct entities *e, struct record *r)
 {
 	if (e->heap_len == e->heap_cap) {
 		size_t cap = e->heap_cap ? e->heap_cap * 2 : 16;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct record **h = realloc(e->heap, cap * sizeof(*h));
 
 		if (!h)
@@ -176,6 +177,8 @@ bool entities_known(const struct entities *e, const char *zid)
 static void drop(struct entities *e, struct record *r)
 {
 	heap_remove(e, r);
+	/* The analyzer loses track of uthash's list links here. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-unix.Malloc) */
 	HASH_DEL(e->all, r);
 	free(r->zone);
 	free(r);
