@@ -3,6 +3,7 @@
 #define PYLIGHT_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "errlist.h"
@@ -14,7 +15,8 @@
  * Types: STR (char *), PATH (char *, relative paths resolved against the ini's folder; "" =
  * unset), TOPIC (char *, no wildcards), SECRET (char *, masked by config_dump), BOOL (bool),
  * INT (int, range-checked in config.c), PROTO (int: 311 or 5), LEVEL (int: LOG_DEBUG..LOG_ERR),
- * LPAYLOAD (enum level_payload), DEG (double, decimal degrees range-checked in config.c; "" = unset, NAN).
+ * LPAYLOAD (enum level_payload), DEG (double, decimal degrees range-checked in config.c; "" =
+ * unset, NAN), DURATION (int64_t milliseconds, written like ref.txt's: 10s, 15m, 7d).
  */
 #define CONFIG_KEYS(X)                                   \
 	X(STR, mqtt, host, "localhost")                  \
@@ -51,6 +53,8 @@
 	X(LEVEL, log, level, "info")                     \
 	X(BOOL, homeassistant, discovery, "false")       \
 	X(TOPIC, homeassistant, prefix, "homeassistant") \
+	X(DURATION, homeassistant, lux_interval, "10s")  \
+	X(DURATION, homeassistant, forget_after, "7d")   \
 	X(STR, cluster, node, "")                         \
 	X(STR, web, listen, "127.0.0.1:8080")            \
 	X(STR, web, user, "admin")                       \
@@ -71,6 +75,7 @@
 #define CONFIG_CTYPE_LEVEL int
 #define CONFIG_CTYPE_LPAYLOAD enum level_payload
 #define CONFIG_CTYPE_DEG double
+#define CONFIG_CTYPE_DURATION int64_t
 
 /* How a dimmed zone's level is published: "40", or Zigbee2MQTT's {"state":..,"brightness":..}. */
 enum level_payload { LEVEL_PAYLOAD_PERCENT, LEVEL_PAYLOAD_Z2M };

@@ -20,11 +20,13 @@ void number_trim(const char **s, size_t *len);
 int number_parse(const char *s, size_t len, double *out);
 
 /*
- * Parses a duration: a number >= 0 as above, optionally followed by `s`, `m` or `h`
+ * Parses a duration: a number >= 0 as above, optionally followed by `s`, `m`, `h` or `d`
  * (seconds without a suffix). The result is in milliseconds, rounded. Returns 0, -EINVAL,
  * -ERANGE (negative or too large).
  */
 int duration_parse(const char *s, size_t len, int64_t *ms);
+/* Writes `ms` back in the largest unit that holds it whole: "7d", "90s", "1.5s". */
+void duration_format(int64_t ms, char *buf, size_t size);
 
 /*
  * Writes the shortest of %.15g and %.17g that reads back as the same double: 0.1 stays

@@ -26,7 +26,8 @@ enum key_type {
 	KT_PROTO,
 	KT_LEVEL,
 	KT_LPAYLOAD,
-	KT_DEG
+	KT_DEG,
+	KT_DURATION
 };
 
 enum key_id {
@@ -292,6 +293,10 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			*(double *)field = v;
 		break;
 	}
+	case KT_DURATION:
+		if (duration_parse(value, strlen(value), (int64_t *)field) < 0)
+			expect = "a duration such as 30s, 15m, 2h or 7d";
+		break;
 	}
 	if (expect) {
 		ctx->key_bad[id] = true;
@@ -530,7 +535,7 @@ unsigned config_line(const struct config *cfg, const char *section, const char *
 void config_dump(const struct config *cfg, FILE *f)
 {
 	const char *section = NULL;
-	char num[32];
+	char num[40];
 	int id;
 
 	for (id = 0; id < KEY_COUNT; id++) {
@@ -571,6 +576,10 @@ void config_dump(const struct config *cfg, FILE *f)
 				number_format(*(const double *)field, num, sizeof(num));
 				v = num;
 			}
+			break;
+		case KT_DURATION:
+			duration_format(*(const int64_t *)field, num, sizeof(num));
+			v = num;
 			break;
 		}
 		/* no trailing blank after an empty value, so golden files stay clean */

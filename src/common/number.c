@@ -129,6 +129,10 @@ int duration_parse(const char *s, size_t len, int64_t *ms)
 			unit = 3600 * 1000;
 			len--;
 			break;
+		case 'd':
+			unit = 86400 * 1000;
+			len--;
+			break;
 		}
 	}
 	/* The suffix belongs to the number: "15 m" is more likely a mistake than a style. */
@@ -141,6 +145,24 @@ int duration_parse(const char *s, size_t len, int64_t *ms)
 		return -ERANGE;
 	*ms = (int64_t)(v + 0.5);
 	return 0;
+}
+
+void duration_format(int64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		int64_t ms;
+		char unit;
+	} units[] = { { 86400000, 'd' }, { 3600000, 'h' }, { 60000, 'm' }, { 1000, 's' } };
+	char num[32];
+
+	for (size_t i = 0; ms && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, size, "%lld%c", (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	}
+	number_format((double)ms / 1000, num, sizeof(num));
+	snprintf(buf, size, "%ss", num);
 }
 
 void number_format(double v, char *buf, size_t size)

@@ -850,6 +850,13 @@ static void parse_header(struct parser *ps, unsigned line, const char *s, size_t
 		errlist_add(ps->errs, ps->path, line, "missing zone name in [zone]");
 		return;
 	}
+	/* No client can publish a reading there. ('#' starts a comment: "missing ']'".) */
+	if (memchr(name, '+', name_len)) {
+		errlist_add(ps->errs, ps->path, line,
+			    "zone name '%.*s' is not a topic: '+' is a wildcard", SHOW(name_len),
+			    name);
+		return;
+	}
 	if (close == s + len - 1)
 		ps->cur.dest = zone_section_add(ps, line, name, name_len);
 }

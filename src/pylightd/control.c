@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "decide.h"
 #include "discovery.h"
+#include "entities.h"
 #include "explain.h"
 #include "feedback.h"
 #include "log.h"
@@ -32,7 +33,10 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	struct control *c = calloc(1, sizeof(*c));
 
 	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
-	    (cfg->homeassistant_discovery && discovery_new(cfg, &c->disc) < 0) ||
+	    (cfg->homeassistant_discovery &&
+	     (discovery_new(cfg, &c->disc) < 0 ||
+	      entities_new(cfg->homeassistant_lux_interval, cfg->homeassistant_forget_after,
+			   &c->ent) < 0)) ||
 	    (cfg->cluster_node[0] &&
 	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
 	      asprintf(&c->node_needle, "\"node\":\"%s\"", cfg->cluster_node) < 0))) {
@@ -40,6 +44,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 			zones_free(c->zones);
 			sensors_free(c->sensors);
 			discovery_free(c->disc);
+			entities_free(c->ent);
 			cluster_free(c->cl);
 		}
 		free(c);
@@ -64,6 +69,7 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 		zones_free(c->zones);
 		sensors_free(c->sensors);
 		discovery_free(c->disc);
+		entities_free(c->ent);
 		cluster_free(c->cl);
 		free(c->node_needle);
 		pthread_mutex_destroy(&c->lock);
@@ -82,6 +88,7 @@ void control_free(struct control *c)
 	control_time_free(c);
 	thresholds_free(c->t);
 	discovery_free(c->disc);
+	entities_free(c->ent);
 	feedback_unlink_all(&c->fb_topics);
 	cluster_free(c->cl);
 	free(c->node_needle);
@@ -147,6 +154,8 @@ void control_rearm(struct control *c)
 		when = c->settle_at;
 	if (cluster < when)
 		when = cluster;
+	if (c->ent && entities_next(c->ent) < when)
+		when = entities_next(c->ent);
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -348,110 +357,6 @@ void control_listen(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* --- Home Assistant discovery -------------------------------------------------------- */
-
-static void publish_config(void *ctx, const char *topic, const char *payload)
-{
-	struct control *c = ctx;
-
-	c->out.publish(c->out.ctx, topic, payload, strlen(payload), /* retain = */ true);
-}
-
-static void announce(struct control *c, const char *zone)
-{
-	if (discovery_announce(c->disc, zone, publish_config, c) < 0 ||
-	    (thresholds_get(c->t, zone)->target_lux > 0 &&
-	     discovery_announce_level(c->disc, zone, publish_config, c) < 0) ||
-	    (thresholds_get(c->t, zone)->occupancy &&
-	     discovery_announce_occupancy(c->disc, zone, publish_config, c) < 0))
-		log_zone(LOG_ERR, zone, "zone '%s': out of memory for its discovery", zone);
-}
-
-static void announce_section(void *ctx, const char *zone, const struct zone_params *p)
-{
-	(void)p;
-	announce(ctx, zone);
-}
-
-/* Zones with no section of their own: those with one are announced by announce_section. */
-static void announce_alive(struct zone *z, void *ctx)
-{
-	struct control *c = ctx;
-
-	if (!thresholds_has_section(c->t, z->name))
-		announce(c, z->name);
-}
-
-/* Every zone of ref.txt and every zone alive: after a connect, or when Home Assistant starts. */
-static void announce_all(struct control *c)
-{
-	thresholds_foreach_section(c->t, announce_section, c);
-	zones_foreach(c->zones, announce_alive, c);
-}
-
-static void keep_section(void *ctx, const char *zone, const struct zone_params *p)
-{
-	discovery_keep(ctx, zone);
-	if (p->target_lux > 0)
-		discovery_keep_level(ctx, zone);
-}
-
-static void keep_alive(struct zone *z, void *ctx)
-{
-	discovery_keep(ctx, z->name);
-	if (z->p->target_lux > 0)
-		discovery_keep_level(ctx, z->name);
-}
-
-/* Clears the retained configs of zones that are neither in ref.txt nor alive. */
-static void sweep(struct control *c)
-{
-	size_t n;
-
-	thresholds_foreach_section(c->t, keep_section, c->disc);
-	zones_foreach(c->zones, keep_alive, c->disc);
-	n = discovery_sweep(c->disc, publish_config, c);
-	if (c->out.unsubscribe)
-		c->out.unsubscribe(c->out.ctx, discovery_config_filter(c->disc));
-	if (n)
-		log_msg(LOG_NOTICE, "homeassistant: cleared %zu config%s of zones that are gone", n,
-			n == 1 ? "" : "s");
-}
-
-/* A message under Home Assistant's prefix. Returns false when it is none of discovery's. */
-static bool on_discovery(struct control *c, const char *topic, const void *payload,
-			 size_t len, bool retained)
-{
-	if (strcmp(topic, discovery_status_topic(c->disc)) == 0) {
-		/* Home Assistant (re)started: it forgot what it was told. */
-		if (len == 6 && memcmp(payload, "online", 6) == 0)
-			announce_all(c);
-		return true;
-	}
-	if (!discovery_owns(c->disc, topic))
-		return false;
-	/* Live copies of our own configs come back too; only retained ones can be ghosts. */
-	if (retained && c->settle_at != DECIDE_NEVER && discovery_seen(c->disc, topic) < 0)
-		log_msg(LOG_ERR, "homeassistant: out of memory for %s, not cleared", topic);
-	return true;
-}
-
-/* A reload announces the sections it adds: the others, and alive zones, are retained already. */
-struct reload_news {
-	struct control *c;
-	const struct thresholds *old;
-};
-
-static void announce_new_section(void *ctx, const char *zone, const struct zone_params *p)
-{
-	const struct reload_news *n = ctx;
-
-	(void)p;
-	if (!thresholds_has_section(n->old, zone) && !zones_find(n->c->zones, zone))
-		announce(n->c, zone);
-}
-
-
 /* The zone for an accepted input, created on first use within max_zones. */
 struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 {
@@ -479,9 +384,8 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	z->vacant_at = DECIDE_NEVER;
 	control_time_zone(c, z, now);
 	link_feedback(c, z);
-	/* Zones of ref.txt were announced with it; this one comes into being now. */
-	if (c->disc && !thresholds_has_section(c->t, name))
-		announce(c, name);
+	if (c->disc)
+		control_ha_heard(c, z, now);
 	return z;
 }
 
@@ -490,7 +394,7 @@ static void settle(struct control *c)
 {
 	c->settle_at = DECIDE_NEVER;
 	if (c->disc)
-		sweep(c);
+		control_ha_sweep(c);
 	if (c->cl && takeover_settle(&c->tk, c->cl))
 		log_msg(LOG_WARNING, "cluster: node %s has not heard its own online on %s/%s "
 			"yet: it publishes no order until it does (may it publish there?)",
@@ -503,7 +407,7 @@ void control_connected(struct control *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (c->disc)
-		announce_all(c);
+		control_ha_announce_all(c);
 	if (c->cl) {
 		/* Nobody is known live until the statuses come again, this instance included. */
 		takeover_connected(&c->tk, c->cl, monotonic_ms());
@@ -567,6 +471,8 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 		if (!sensors_reading(c->sensors, &z->st, z->p, (unsigned)sensor, lux, now, &d))
 			return;
 	}
+	if (c->disc)
+		control_ha_reading(c, z, now);
 	control_apply(c, z, &d, now, false);
 }
 
@@ -618,7 +524,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	} else if (control_on_presence(c, topic, payload, len, retained, now) ||
 		   (c->cl && control_on_cluster(c, topic, payload, len, retained, now))) {
 		/* handled */
-	} else if (!(c->disc && on_discovery(c, topic, payload, len, retained)) &&
+	} else if (!(c->disc && control_ha_message(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {
 		/* "value/light/" and the like: under a subscription, yet naming no zone. */
 		c->st.rejected++;
@@ -655,6 +561,8 @@ void control_timer(struct control *c)
 		settle(c);
 	if (c->tk.expire_at <= now)
 		control_expire(c, now);
+	if (c->ent)
+		control_ha_due(c, now);
 	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -711,7 +619,7 @@ int control_reload(struct control *c, struct thresholds *t)
 	zones_foreach(c->zones, zone_reload, &r);
 	listen_feedback(c);
 	if (c->disc)
-		thresholds_foreach_section(t, announce_new_section, &(struct reload_news){ c, old });
+		control_ha_reloaded(c, old, r.now);
 	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 	thresholds_free(old);

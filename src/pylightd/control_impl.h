@@ -36,6 +36,7 @@ struct control {
 	char *topic; /* scratch for "orders/ZONE" */
 	size_t topic_cap;
 	struct discovery *disc;            /* Home Assistant discovery; NULL when off */
+	struct entities *ent;              /* its zones' lux and forgetting; NULL when off */
 	struct feedback_topics *fb_topics; /* the zones by the topic their lamp reports on */
 	int64_t settle_at;  /* when the retained messages of a connect are in; or NEVER */
 	struct cluster *cl; /* the other instances; NULL alone */
@@ -106,5 +107,24 @@ bool control_on_cluster(struct control *c, const char *topic, const void *payloa
 void control_dim_publish(struct control *c, struct zone *z);
 /* A level on a zone's levels topic, from whichever instance: a takeover compares against it. */
 void control_dim_seen(struct control *c, const char *zone, const void *payload, size_t len);
+
+/* control_ha.c: Home Assistant discovery, with discovery on (c->disc). */
+
+/* Every zone of ref.txt and every zone alive, with their states: after a connect, or when
+ * Home Assistant starts. */
+void control_ha_announce_all(struct control *c);
+/* A zone came into being or was heard from: one without entities (any more) gets them. */
+void control_ha_heard(struct control *c, struct zone *z, int64_t now);
+/* A reading was applied: the zone's lux state goes out, at most once per lux_interval. */
+void control_ha_reading(struct control *c, struct zone *z, int64_t now);
+/* Lux changes whose interval is over; zones silent for forget_after. */
+void control_ha_due(struct control *c, int64_t now);
+/* The retained messages of a connect are in: clears configs that are none of our zones'. */
+void control_ha_sweep(struct control *c);
+/* A message under Home Assistant's prefix. Returns false when it is none of discovery's. */
+bool control_ha_message(struct control *c, const char *topic, const void *payload, size_t len,
+			bool retained);
+/* After a reload from `old`: new sections announced, removed ones cleared or forgotten. */
+void control_ha_reloaded(struct control *c, const struct thresholds *old, int64_t now);
 
 #endif

@@ -15,6 +15,7 @@
 #include "topic.h"
 
 #define ID_MAX 256 /* sanitized ids longer than this are cut: the hash keeps them apart */
+#define ENTITY_ID_MAX 255 /* Home Assistant's MAX_LENGTH_STATE_ENTITY_ID */
 
 /* One of our retained configs found on the broker after a connect. */
 struct seen {
@@ -66,6 +67,106 @@ static void sanitize(const char *s, char *buf, size_t cap)
 		buf[n++] = c;
 	}
 	buf[n] = '\0';
+}
+
+/*
+ * What Home Assistant's slugify (python-slugify over unidecode) makes of U+00A0..U+017F, in
+ * lower case; a space stands for a separator. Other scripts are not transliterated here:
+ * their letters count as separators, and the zone's hash keeps the ids apart.
+ */
+static const char *const latin[0x180 - 0xA0] = {
+	" ", " ", "c ", "ps", "  ", "y ", " ", "ss",  /* U+00A0 */
+	" ", " c ", "a", "  ", " ", "", " r ", " ",  /* U+00A8 */
+	"deg", "  ", "2", "3", " ", "m", "p", " ",  /* U+00B0 */
+	" ", "1", "o", "  ", "1 4", "1 2", "3 4", " ",  /* U+00B8 */
+	"a", "a", "a", "a", "a", "a", "ae", "c",  /* U+00C0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",  /* U+00C8 */
+	"d", "n", "o", "o", "o", "o", "o", "x",  /* U+00D0 */
+	"o", "u", "u", "u", "u", "y", "th", "ss",  /* U+00D8 */
+	"a", "a", "a", "a", "a", "a", "ae", "c",  /* U+00E0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",  /* U+00E8 */
+	"d", "n", "o", "o", "o", "o", "o", " ",  /* U+00F0 */
+	"o", "u", "u", "u", "u", "y", "th", "y",  /* U+00F8 */
+	"a", "a", "a", "a", "a", "a", "c", "c",  /* U+0100 */
+	"c", "c", "c", "c", "c", "c", "d", "d",  /* U+0108 */
+	"d", "d", "e", "e", "e", "e", "e", "e",  /* U+0110 */
+	"e", "e", "e", "e", "g", "g", "g", "g",  /* U+0118 */
+	"g", "g", "g", "g", "h", "h", "h", "h",  /* U+0120 */
+	"i", "i", "i", "i", "i", "i", "i", "i",  /* U+0128 */
+	"i", "i", "ij", "ij", "j", "j", "k", "k",  /* U+0130 */
+	"k", "l", "l", "l", "l", "l", "l", "l ",  /* U+0138 */
+	"l ", "l", "l", "n", "n", "n", "n", "n",  /* U+0140 */
+	"n", " n", "ng", "ng", "o", "o", "o", "o",  /* U+0148 */
+	"o", "o", "oe", "oe", "r", "r", "r", "r",  /* U+0150 */
+	"r", "r", "s", "s", "s", "s", "s", "s",  /* U+0158 */
+	"s", "s", "t", "t", "t", "t", "t", "t",  /* U+0160 */
+	"u", "u", "u", "u", "u", "u", "u", "u",  /* U+0168 */
+	"u", "u", "u", "u", "w", "w", "y", "y",  /* U+0170 */
+	"y", "z", "z", "z", "z", "z", "z", "s",  /* U+0178 */
+};
+
+/* The code point at *s (UTF-8), advancing *s; -1 for a byte that starts no valid sequence. */
+static long utf8_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	unsigned n = p[0] >= 0xF0 ? 3 : p[0] >= 0xE0 ? 2 : p[0] >= 0xC0 ? 1 : 0;
+	long cp = n == 3 ? p[0] & 0x07 : n == 2 ? p[0] & 0x0F : p[0] & 0x1F;
+
+	if (p[0] < 0x80 || p[0] >= 0xF8 || n == 0) {
+		(*s)++;
+		return p[0] < 0x80 ? p[0] : -1;
+	}
+	for (unsigned i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80) {
+			(*s)++;
+			return -1;
+		}
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	*s += n + 1;
+	return cp;
+}
+
+size_t discovery_slug(const char *text, char *buf, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = 0;
+	bool gap = false; /* a separator since the last character kept */
+
+	while (*s && cap) {
+		long cp = utf8_next(&s);
+		char one[2] = { 0 };
+		const char *out = " ";
+
+		if (cp >= 0x300 && cp <= 0x36F)
+			continue; /* a combining accent: "u" + U+0308 is "u" */
+		if (cp >= 0 && cp < 0x80) {
+			one[0] = (char)s[-1]; /* that one byte */
+			if (one[0] >= 'A' && one[0] <= 'Z')
+				one[0] = (char)(one[0] - 'A' + 'a');
+			out = one;
+		} else if (cp >= 0xA0 && cp < 0x180) {
+			out = latin[cp - 0xA0];
+		}
+		for (; *out; out++) {
+			if (!((*out >= 'a' && *out <= 'z') || (*out >= '0' && *out <= '9'))) {
+				gap = true;
+				continue;
+			}
+			bool sep = gap && n;
+
+			if (n + sep + 2 > cap)
+				goto full;
+			if (sep)
+				buf[n++] = '_';
+			gap = false;
+			buf[n++] = *out;
+		}
+	}
+full:
+	if (cap)
+		buf[n] = '\0';
+	return n;
 }
 
 /* FNV-1a, 32 bits: zones whose names sanitize alike ("a/b", "a b") still differ. */
@@ -148,9 +249,57 @@ static void config_topic(const struct discovery *d, enum entity e, const char *z
 		 entities[e].component, d->node, zid, entities[e].suffix);
 }
 
+/* The lux sensor's own retained state: PREFIX/sensor/NODE/ZID_lux/state. */
+static void state_topic(const struct discovery *d, const char *zid, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s/%s/%s_%s/state", d->cfg->homeassistant_prefix,
+		 entities[ENTITY_LUX].component, d->node, zid, entities[ENTITY_LUX].suffix);
+}
+
+void discovery_lux_topic(const struct discovery *d, const char *zone, char *buf, size_t cap)
+{
+	char zid[ID_MAX + 16];
+
+	discovery_zone_id(zone, zid, sizeof(zid));
+	state_topic(d, zid, buf, cap);
+}
+
+void discovery_forget(const struct discovery *d, const char *zid, discovery_emit *emit,
+		      void *ctx)
+{
+	char topic[1024];
+
+	for (enum entity e = 0; e < ENTITY_COUNT; e++) {
+		config_topic(d, e, zid, topic, sizeof(topic));
+		emit(ctx, topic, "");
+	}
+	state_topic(d, zid, topic, sizeof(topic));
+	emit(ctx, topic, "");
+}
+
 static void add_string(json_object *o, const char *key, const char *value)
 {
 	json_object_object_add(o, key, json_object_new_string(value));
+}
+
+/*
+ * The entity id after the platform's dot: Home Assistant's slug of "NODE ZONE HASH SUFFIX",
+ * so that it matches its VALID_ENTITY_ID (a-z, 0-9, single '_' inside). The zone's part is
+ * cut so that the whole id stays within Home Assistant's 255 characters.
+ */
+static void entity_object_id(const struct discovery *d, enum entity e, const char *zone,
+			     char *buf, size_t cap)
+{
+	char node[ID_MAX] = "", name[ID_MAX] = "";
+	size_t room, fixed;
+
+	discovery_slug(d->cfg->mqtt_client_id, node, sizeof(node));
+	fixed = strlen(entities[e].component) + 1 + strlen(node) + 1 + 8 + 1 +
+		strlen(entities[e].suffix) + 1;
+	room = fixed < ENTITY_ID_MAX ? ENTITY_ID_MAX - fixed + 1 : 1;
+	discovery_slug(zone[0] ? zone : "default", name, room < sizeof(name) ? room : sizeof(name));
+	snprintf(buf, cap, "%s%s%s%s%08x_%s", node, node[0] ? "_" : "", name, name[0] ? "_" : "",
+		 fnv1a(zone), entities[e].suffix);
 }
 
 /* What every entity of the zone shares: ids, availability, its device, the origin. */
@@ -164,11 +313,7 @@ static json_object *entity_json(const struct discovery *d, enum entity e, const 
 	if (!o)
 		return NULL;
 	snprintf(uid, sizeof(uid), "%s_%s_%s", d->node, zid, entities[e].suffix);
-	/* Entity ids are lower case; object_id for Home Assistant before 2025.10. */
-	snprintf(slug, sizeof(slug), "%s", uid);
-	for (char *p = slug; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	entity_object_id(d, e, zone, slug, sizeof(slug));
 	add_string(o, "name", entities[e].name);
 	add_string(o, "unique_id", uid);
 	add_string(o, "object_id", slug);
@@ -235,20 +380,32 @@ int discovery_announce(struct discovery *d, const char *zone, discovery_emit *em
 	discovery_zone_id(zone, zid, sizeof(zid));
 
 	o = entity_json(d, ENTITY_LIGHT, zone, zid);
-	if (!o || add_topic(o, "state_topic", c->topics_orders, zone, &state, &state_cap) < 0)
+	if (!o)
 		goto out;
-	add_string(o, "payload_on", c->orders_on_payload);
-	add_string(o, "payload_off", c->orders_off_payload);
+	if (c->topics_zone_state[0]) {
+		/* Retained, unlike the orders: Home Assistant reads it again when it restarts. */
+		if (add_topic(o, "state_topic", c->topics_zone_state, zone, &state, &state_cap) < 0)
+			goto out;
+		add_string(o, "value_template",
+			   "{{ value_json.state if value_json.state in ('ON', 'OFF') else 'None' }}");
+		add_string(o, "payload_on", "ON");
+		add_string(o, "payload_off", "OFF");
+	} else {
+		if (add_topic(o, "state_topic", c->topics_orders, zone, &state, &state_cap) < 0)
+			goto out;
+		add_string(o, "payload_on", c->orders_on_payload);
+		add_string(o, "payload_off", c->orders_off_payload);
+	}
 	add_string(o, "device_class", "light");
 	config_topic(d, ENTITY_LIGHT, zid, topic, sizeof(topic));
 	emit_json(o, topic, emit, ctx);
 
 	if (c->topics_zone_state[0]) {
 		o = entity_json(d, ENTITY_LUX, zone, zid);
-		if (!o || add_topic(o, "state_topic", c->topics_zone_state, zone, &state,
-				    &state_cap) < 0)
+		if (!o)
 			goto out;
-		add_string(o, "value_template", "{{ value_json.smoothed }}");
+		state_topic(d, zid, topic, sizeof(topic));
+		add_string(o, "state_topic", topic);
 		add_string(o, "unit_of_measurement", "lx");
 		add_string(o, "device_class", "illuminance");
 		add_string(o, "state_class", "measurement");
@@ -407,16 +564,51 @@ void discovery_keep(struct discovery *d, const char *zone)
 	}
 }
 
-size_t discovery_sweep(struct discovery *d, discovery_emit *emit, void *ctx)
+/*
+ * The zone id of one of our config topics, in buf, when its object id ends in the suffix of
+ * the entity its component names ("PREFIX/sensor/NODE/hall_1b2c3d4e_lux/config").
+ */
+static bool config_zone_id(const struct discovery *d, const char *topic, char *buf, size_t cap)
+{
+	const char *comp = topic + strlen(d->cfg->homeassistant_prefix) + 1;
+	const char *object = comp + strcspn(comp, "/") + 1 + strlen(d->node) + 1;
+	size_t clen = strcspn(comp, "/"), olen = strcspn(object, "/");
+
+	for (enum entity e = 0; e < ENTITY_COUNT; e++) {
+		size_t slen = strlen(entities[e].suffix);
+
+		if (strlen(entities[e].component) != clen ||
+		    strncmp(comp, entities[e].component, clen) != 0 || olen <= slen + 1 ||
+		    object[olen - slen - 1] != '_' ||
+		    strncmp(object + olen - slen, entities[e].suffix, slen) != 0)
+			continue;
+		if (e == ENTITY_LUX && !d->cfg->topics_zone_state[0])
+			return false; /* no explanations, no lux entity: clear a stale one */
+		if (olen - slen - 1 >= cap)
+			return false;
+		memcpy(buf, object, olen - slen - 1);
+		buf[olen - slen - 1] = '\0';
+		return true;
+	}
+	return false;
+}
+
+size_t discovery_sweep(struct discovery *d, discovery_emit *emit,
+		       void (*known)(void *ctx, const char *zid), void *ctx)
 {
 	struct seen *s, *tmp;
 	size_t cleared = 0;
+	char zid[ID_MAX + 16];
 
 	HASH_ITER(hh, d->seen, s, tmp) {
-		if (!s->keep) {
-			emit(ctx, s->topic, "");
-			cleared++;
+		if (s->keep)
+			continue;
+		if (config_zone_id(d, s->topic, zid, sizeof(zid))) {
+			known(ctx, zid);
+			continue;
 		}
+		emit(ctx, s->topic, "");
+		cleared++;
 	}
 	seen_clear(d);
 	return cleared;

@@ -323,6 +323,8 @@ static void test_syntax_accepted(void **state)
 static void test_value_errors(void **state)
 {
 	(void)state;
+	expect_error("[homeassistant]\nforget_after = 7 days\n", 2,
+		     "bad value '7 days' for forget_after: expected a duration such as 30s, 15m, 2h or 7d");
 	expect_error("[mqtt]\nport = abc\n", 2, "bad value 'abc' for port: expected an integer 1..65535");
 	expect_error("[mqtt]\nport = 12abc\n", 2, "bad value '12abc' for port: expected an integer 1..65535");
 	expect_error("[mqtt]\nport = 0\n", 2, "bad value '0' for port: expected an integer 1..65535");
@@ -666,6 +668,7 @@ static void test_dump(void **state)
 		 "\n[thresholds]\nfile = %s/ref.txt\n"
 		 "\n[log]\nlevel = warning\n"
 		 "\n[homeassistant]\ndiscovery = false\nprefix = homeassistant\n"
+		 "lux_interval = 10s\nforget_after = 7d\n"
 		 "\n[cluster]\nnode =\n"
 		 "\n[web]\nlisten = 127.0.0.1:8080\nuser = admin\npassword_file =\n"
 		 "history = /var/lib/pylight/history.db\nhistory_days = 14\nmetrics_zones = 1000\n"

@@ -126,6 +126,8 @@ static void test_duration_units(void **state)
 	assert_int_equal(ms, 15 * 60000);
 	assert_int_equal(DURATION("1.5h", &ms), 0);
 	assert_int_equal(ms, 5400000);
+	assert_int_equal(DURATION("7d", &ms), 0);
+	assert_int_equal(ms, 7 * 86400000LL);
 	assert_int_equal(DURATION("30", &ms), 0);
 	assert_int_equal(ms, 30000);
 	assert_int_equal(DURATION(" 2m \r\n", &ms), 0);
@@ -184,6 +186,30 @@ static void test_duration_range(void **state)
 	assert_int_equal(DURATION("1e300", &ms), -ERANGE);
 }
 
+static void test_duration_format(void **state)
+{
+	static const struct {
+		int64_t ms;
+		const char *text;
+	} cases[] = {
+		{ 0, "0s" },	      { 10000, "10s" },	      { 90000, "90s" }, { 120000, "2m" },
+		{ 5400000, "90m" },   { 7200000, "2h" },      { 604800000, "7d" },
+		{ 1500, "1.5s" },     { 1, "0.001s" },
+	};
+	char buf[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t back = -1;
+
+		duration_format(cases[i].ms, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].text);
+		/* What -t prints reads back as the same duration. */
+		assert_int_equal(duration_parse(buf, strlen(buf), &back), 0);
+		assert_int_equal(back, cases[i].ms);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_number_reads_only_len_bytes),
 		cmocka_unit_test(test_number_rejects_overlong),
 		cmocka_unit_test(test_duration_units),
+		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_duration_rounds_to_ms),
 		cmocka_unit_test(test_duration_rejects),
 		cmocka_unit_test(test_duration_range),

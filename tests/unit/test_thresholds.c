@@ -592,6 +592,10 @@ static void test_error_sensors(void **state)
 		     "ref.txt:2: bad aggregate 'average' (median, mean, min or max)");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = a/+\n",
 		     "ref.txt:3: sensor 'a/+' is not a topic: '+' is a wildcard in [zone a]");
+	PARSE_ERRORS("on_below = 1\n[zone a+b]\non_below = 2\n",
+		     "ref.txt:2: zone name 'a+b' is not a topic: '+' is a wildcard");
+	PARSE_ERRORS("on_below = 1\n[zone a#b]\non_below = 2\n",
+		     "ref.txt:2: missing ']' in section header");
 	PARSE_ERRORS("on_below = 1\n[zone a]\nsensors = x\nsensors = y\n",
 		     "ref.txt:4: duplicate key 'sensors' in [zone a]");
 }
