@@ -396,6 +396,8 @@ def test_history_plot_draws_the_rows(daemon, web, mqtt, tmp_path):
             assert abs((sc["top"] + sc["plot-height"] - y) / sc["plot-height"] * 100 - 40) < 0.1
         p.screenshot("history")
         assert "SEVERE" not in p.console(), p.console()
+    finally:
+        p.quit()
 
 
 def test_schedule_and_presence_are_shown(daemon, web, tmp_path, mqtt):
