@@ -13,7 +13,8 @@ struct sensor_value *sensors_new(const struct thresholds *t, const struct sensor
 	if (!v)
 		return NULL;
 	for (unsigned i = 0; i < n; i++) {
-		int was = old ? thresholds_sensor(old_t, thresholds_sensor_name(t, i), &zone) : -1;
+		int was = old && old_t ?
+				  thresholds_sensor(old_t, thresholds_sensor_name(t, i), &zone) : -1;
 
 		v[i] = was >= 0 ? old[was] : (struct sensor_value){ .at = SENSOR_NEVER_SEEN };
 		v[i].zone = NULL; /* the sensor may belong to another zone now */
