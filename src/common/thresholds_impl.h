@@ -1,0 +1,136 @@
+/*
+ * thresholds_impl.h -- what the ref.txt parser (thresholds_parse.c) and the table it builds
+ * (thresholds.c) share: the table's layout and the key table. Private to those two files.
+ *
+ * A new key: its id in enum key_id, its row in keys[] (thresholds.c), its default in
+ * `defaults` (thresholds_parse.c); a new kind of value also needs its case in value_parse
+ * (thresholds_parse.c) and in params_dump (thresholds.c).
+ */
+#ifndef PYLIGHT_THRESHOLDS_IMPL_H
+#define PYLIGHT_THRESHOLDS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An allocation failure must reject the file, not exit the daemon. */
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
+
+#include "thresholds.h"
+/* A parsed [zone NAME] section: the zone's effective parameters. */
+struct zone_section {
+	UT_hash_handle hh;
+	struct zone_params p;
+	unsigned line; /* of its header, to point a duplicate at the first one */
+	char name[];
+};
+
+/*
+ * A name listed in a zone's `sensors`: readings on its topic feed that zone. A building may
+ * list tens of thousands, so they are kept small: names in one arena, looked up through an
+ * open-addressing index of their numbers.
+ */
+struct sensor {
+	const struct zone_section *zone; /* NULL for a section being discarded */
+	uint32_t name;                   /* offset of its NUL-terminated name in `names` */
+	unsigned line;
+};
+
+/* A text value (a feedback topic or field), kept as long as the table. */
+struct text {
+	struct text *next;
+	char s[];
+};
+
+/* A schedule or an occupancy list, one malloc'd block kept as long as the table. */
+struct owned {
+	struct owned *next;
+	void *p;
+};
+
+struct thresholds {
+	struct zone_params global;
+	struct text *texts;
+	struct owned *owned;
+	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
+	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
+	unsigned nsensors, sensor_cap;
+	char *names;
+	size_t names_len, names_cap;
+	uint32_t *index; /* sensor number + 1, 0 for a free slot; index_mask + 1 slots */
+	uint32_t index_mask;
+};
+
+/*
+ * KEY_COUNT: a whole number lo..hi (smoothing, min_sensors, retries); KEY_PERCENT the same in
+ * a byte (the dimming keys); KEY_TARGET a lux > 0, or empty for an on/off zone.
+ */
+enum key_type {
+	KEY_LUX,
+	KEY_DURATION,
+	KEY_COUNT,
+	KEY_FAILSAFE,
+	KEY_SENSORS,
+	KEY_AGGREGATE,
+	KEY_TOPIC,
+	KEY_FIELD,
+	KEY_MANUAL,
+	KEY_TARGET,
+	KEY_PERCENT,
+	KEY_SCHEDULE,
+	KEY_OUTSIDE,
+	KEY_OCCUPANCY
+};
+
+/* Every key of ref.txt, in the order thresholds_dump writes them. */
+enum key_id {
+	K_ON_BELOW,
+	K_OFF_ABOVE,
+	K_MIN_ON,
+	K_MIN_OFF,
+	K_SMOOTHING,
+	K_LAMP_LUX,
+	K_OVERRIDE_FOR,
+	K_STALE_AFTER,
+	K_FAILSAFE,
+	K_SENSORS,
+	K_AGGREGATE,
+	K_MIN_SENSORS,
+	K_FEEDBACK,
+	K_FEEDBACK_FIELD,
+	K_CONFIRM_WITHIN,
+	K_RETRIES,
+	K_MANUAL,
+	K_TARGET_LUX,
+	K_LEVEL_MIN,
+	K_MAX_STEP,
+	K_DEADBAND,
+	K_SCHEDULE,
+	K_OUTSIDE,
+	K_OCCUPANCY,
+	K_OCCUPANCY_FIELD,
+	K_VACANCY_AFTER,
+	NKEYS
+};
+_Static_assert(NKEYS <= 32, "key sets are bits of an unsigned");
+
+/* One key of ref.txt: its name, the kind of value, and where it lives in zone_params. */
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset, size;
+	unsigned lo, hi; /* KEY_COUNT, KEY_PERCENT */
+};
+
+/* Every key, indexed by key_id, in the order thresholds_dump writes them. */
+extern const struct key keys[NKEYS];
+
+static inline const char *sensor_name(const struct thresholds *t, const struct sensor *sn)
+{
+	return t->names + sn->name;
+}
+
+/* The index slot of the `len` bytes at `name`: the one that holds it, or the free one it would take. */
+uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len);
+
+#endif
