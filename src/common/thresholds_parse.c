@@ -17,9 +17,14 @@
 #include "schedule.h"
 #include "thresholds_impl.h"
 
-/* ref.txt is typed by people; anything this big is a mistake, not a configuration. */
-#define FILE_MAX_MIB 16
-#define FILE_MAX ((size_t)FILE_MAX_MIB << 20)
+/*
+ * ref.txt is typed by people, or generated for a city: a file larger than a generous
+ * section per allowed zone, plus as much again for the global section and comments, is a
+ * mistake (a runaway generator), not a configuration.
+ */
+#define FILE_BASE_MIB 16
+#define FILE_PER_ZONE 1024
+#define FILE_ZONES_UNBOUNDED 10000000 /* max_zones 0: the largest pylight.ini allows */
 /* Longest key or value quoted in a message, so that a garbage line gives a readable error. */
 #define SHOW_MAX 64
 #define SHOW(n) ((int)((n) > SHOW_MAX ? SHOW_MAX : (n)))
@@ -67,7 +72,8 @@ enum style { STYLE_NONE, STYLE_NUMBERS, STYLE_KEYS };
 
 struct parser {
 	const char *path;
-	bool site; /* pylight.ini has a [site]: sunrise and sunset can be computed */
+	const struct thresholds_opts *opts;
+	size_t nsections; /* [zone] headers with a name so far, the table's or not */
 	struct errlist *errs;
 	struct thresholds *t;
 	struct section global, cur; /* cur: the zone section being read */
@@ -269,7 +275,7 @@ static int schedule_value(struct parser *ps, struct section *sec, unsigned line,
 		section_error(ps, sec, line, "bad schedule: %s", err);
 		return r;
 	}
-	if (schedule_uses_sun(sch) && !ps->site) {
+	if (schedule_uses_sun(sch) && !ps->opts->site) {
 		section_error(ps, sec, line,
 			      "schedule uses sunrise or sunset: set [site] latitude and longitude "
 			      "in pylight.ini");
@@ -685,6 +691,11 @@ static void parse_header(struct parser *ps, unsigned line, const char *s, size_t
 		errlist_add(ps->errs, ps->path, line, "missing zone name in [zone]");
 		return;
 	}
+	/* Each section is a zone that readings may create: more than max_zones cannot all be. */
+	if (++ps->nsections == ps->opts->max_zones + 1 && ps->opts->max_zones)
+		errlist_add(ps->errs, ps->path, line,
+			    "section [zone %.*s] is one more than [readings] max_zones %zu allows",
+			    SHOW(name_len), name, ps->opts->max_zones);
 	if (close == s + len - 1)
 		ps->cur.dest = zone_section_add(ps, line, name, name_len);
 }
@@ -819,10 +830,11 @@ static int section_cmp(const struct zone_section *a, const struct zone_section *
 	return strcmp(a->name, b->name);
 }
 
-int thresholds_parse(const char *path, const char *text, size_t len, bool site,
-		     struct thresholds **out, struct errlist *errs)
+int thresholds_parse(const char *path, const char *text, size_t len,
+		     const struct thresholds_opts *opts, struct thresholds **out,
+		     struct errlist *errs)
 {
-	struct parser ps = { .path = path, .site = site, .errs = errs };
+	struct parser ps = { .path = path, .opts = opts, .errs = errs };
 	const char *p = text, *end = text + len;
 	size_t errors = errs->count;
 	unsigned line = 0;
@@ -867,23 +879,33 @@ int thresholds_parse(const char *path, const char *text, size_t len, bool site,
 	return 0;
 }
 
-int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs)
+size_t thresholds_max_bytes(size_t max_zones)
+{
+	return ((size_t)FILE_BASE_MIB << 20) +
+	       (max_zones ? max_zones : FILE_ZONES_UNBOUNDED) * (size_t)FILE_PER_ZONE;
+}
+
+int thresholds_load(const char *path, const struct thresholds_opts *opts,
+		    struct thresholds **out, struct errlist *errs)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
 	*out = NULL;
-	r = file_read(path, FILE_MAX, &text, &len);
+	r = file_read(path, thresholds_max_bytes(opts->max_zones), &text, &len);
 	if (r == -EFBIG) {
-		errlist_add(errs, path, 0, "file is larger than %d MiB", FILE_MAX_MIB);
+		errlist_add(errs, path, 0,
+			    "file is larger than %zu MiB (%d MiB and %d bytes per zone of "
+			    "[readings] max_zones %zu)", thresholds_max_bytes(opts->max_zones) >> 20,
+			    FILE_BASE_MIB, FILE_PER_ZONE, opts->max_zones);
 		return r;
 	}
 	if (r < 0) {
 		errlist_add(errs, path, 0, "%s", strerror(-r));
 		return r;
 	}
-	r = thresholds_parse(path, text, len, site, out, errs);
+	r = thresholds_parse(path, text, len, opts, out, errs);
 	free(text);
 	return r;
 }

@@ -153,7 +153,11 @@ static int load_all(struct daemon *d, const char *path, struct thresholds **t)
 
 	if (config_load(path, &d->cfg, &errs, &warns) < 0) {
 		rc = EX_CONFIG;
-	} else if (thresholds_load(d->cfg.thresholds_file, config_has_site(&d->cfg), t, &errs) < 0) {
+	} else if (thresholds_load(d->cfg.thresholds_file,
+					  &(struct thresholds_opts){
+						  .site = config_has_site(&d->cfg),
+						  .max_zones = (size_t)d->cfg.readings_max_zones },
+					  t, &errs) < 0) {
 		config_free(&d->cfg);
 		rc = EX_CONFIG;
 	}

@@ -30,7 +30,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), /* site = */ false, &f->t,
+	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), &(struct thresholds_opts){ .site = false }, &f->t,
 					  &errs),
 			 0);
 	assert_int_equal(zones_new(&f->zs), 0);
