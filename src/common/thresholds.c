@@ -63,10 +63,36 @@ uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, si
 	}
 }
 
+uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len)
+{
+	unsigned h;
+
+	HASH_VALUE(name, len, h);
+	for (;; h++) {
+		uint32_t *slot = &t->by_name[h & t->by_name_mask];
+		const char *s;
+
+		if (!*slot)
+			return slot;
+		s = section_name(t, &t->sections[*slot - 1]);
+		if (strncmp(s, name, len) == 0 && s[len] == '\0')
+			return slot;
+	}
+}
+
+/* The section named `zone`, or NULL. */
+static const struct zone_section *section_find(const struct thresholds *t, const char *zone)
+{
+	const uint32_t *slot;
+
+	if (!t->nsections)
+		return NULL;
+	slot = thresholds_section_slot(t, zone, strlen(zone));
+	return *slot ? &t->sections[*slot - 1] : NULL;
+}
+
 void thresholds_free(struct thresholds *t)
 {
-	struct zone_section *z, *tmp;
-
 	if (!t)
 		return;
 	while (t->texts) {
@@ -85,12 +111,8 @@ void thresholds_free(struct thresholds *t)
 	free(t->sensors);
 	free(t->names);
 	free(t->index);
-	HASH_ITER(hh, t->sections, z, tmp) {
-		/* The analyzer loses track of uthash's list links here. */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(t->sections, z);
-		free(z);
-	}
+	free(t->sections);
+	free(t->by_name);
 	free(t);
 }
 
@@ -116,9 +138,8 @@ struct topic_seen {
 void thresholds_foreach_feedback(const struct thresholds *t,
 				 void (*fn)(const char *topic, void *ctx), void *ctx)
 {
-	size_t n = HASH_COUNT(t->sections) + 1, used = 0;
+	size_t n = t->nsections + 1, used = 0, next = 0;
 	struct topic_seen *seen = NULL, *all = calloc(n, sizeof(*all)), *s;
-	const struct zone_section *z = NULL;
 	const char *topic = t->global.feedback;
 
 	/* Zones may share a lamp's topic: each topic once. */
@@ -132,10 +153,9 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 				used++;
 			}
 		}
-		z = z ? z->hh.next : t->sections;
-		if (!z)
+		if (next == t->nsections)
 			break;
-		topic = z->p.feedback;
+		topic = t->sections[next++].p.feedback;
 	}
 	HASH_CLEAR(hh, seen);
 	free(all);
@@ -184,9 +204,8 @@ const char *aggregate_name(enum aggregate a)
 
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
 {
-	struct zone_section *z;
+	const struct zone_section *z = section_find(t, zone);
 
-	HASH_FIND_STR(t->sections, zone, z);
 	return z ? &z->p : &t->global;
 }
 
@@ -199,7 +218,7 @@ int thresholds_sensor(const struct thresholds *t, const char *name, const char *
 	slot = thresholds_index_slot(t, name, strlen(name));
 	if (!*slot)
 		return -1;
-	*zone = t->sensors[*slot - 1].zone->name;
+	*zone = t->names + t->sensors[*slot - 1].zone;
 	return (int)(*slot - 1);
 }
 
@@ -215,20 +234,17 @@ const char *thresholds_sensor_name(const struct thresholds *t, unsigned index)
 
 bool thresholds_has_section(const struct thresholds *t, const char *zone)
 {
-	struct zone_section *z;
-
-	HASH_FIND_STR(t->sections, zone, z);
-	return z != NULL;
+	return section_find(t, zone) != NULL;
 }
 
 size_t thresholds_sections(const struct thresholds *t)
 {
-	return HASH_COUNT(t->sections);
+	return t->nsections;
 }
 
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 {
-	size_t n = HASH_COUNT(t->sections);
+	size_t n = t->nsections;
 	char on[32], off[32];
 
 	number_format(t->global.on_below, on, sizeof(on));
@@ -340,19 +356,15 @@ void thresholds_foreach_section(const struct thresholds *t,
 				void (*fn)(void *ctx, const char *zone, const struct zone_params *p),
 				void *ctx)
 {
-	const struct zone_section *z;
-
-	for (z = t->sections; z; z = z->hh.next)
-		fn(ctx, z->name, &z->p);
+	for (size_t i = 0; i < t->nsections; i++)
+		fn(ctx, section_name(t, &t->sections[i]), &t->sections[i].p);
 }
 
 void thresholds_dump(const struct thresholds *t, FILE *f)
 {
-	const struct zone_section *z;
-
 	params_dump(t, &t->global, f);
-	for (z = t->sections; z; z = z->hh.next) {
-		fprintf(f, "\n[zone %s]\n", z->name);
-		params_dump(t, &z->p, f);
+	for (size_t i = 0; i < t->nsections; i++) {
+		fprintf(f, "\n[zone %s]\n", section_name(t, &t->sections[i]));
+		params_dump(t, &t->sections[i].p, f);
 	}
 }

@@ -17,13 +17,20 @@
 #include <uthash.h>
 
 #include "thresholds.h"
-/* A parsed [zone NAME] section: the zone's effective parameters. */
+
+/*
+ * A parsed [zone NAME] section: the zone's effective parameters. A city has a million: they
+ * are kept in one array, their names in the table's name arena, and found through an
+ * open-addressing index of their numbers, with no allocation of their own.
+ */
 struct zone_section {
-	UT_hash_handle hh;
-	struct zone_params p;
+	uint32_t name; /* offset of its NUL-terminated name in `names` */
 	unsigned line; /* of its header, to point a duplicate at the first one */
-	char name[];
+	struct zone_params p;
 };
+
+/* A sensor's zone while its section is being discarded. */
+#define NO_SECTION UINT32_MAX
 
 /*
  * A name listed in a zone's `sensors`: readings on its topic feed that zone. A building may
@@ -31,8 +38,8 @@ struct zone_section {
  * open-addressing index of their numbers.
  */
 struct sensor {
-	const struct zone_section *zone; /* NULL for a section being discarded */
-	uint32_t name;                   /* offset of its NUL-terminated name in `names` */
+	uint32_t zone; /* its section's name (an offset in `names`), NO_SECTION if discarded */
+	uint32_t name; /* offset of its NUL-terminated name in `names` */
 	unsigned line;
 };
 
@@ -53,9 +60,12 @@ struct thresholds {
 	struct text *texts;
 	struct owned *owned;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
-	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
+	size_t nsections, section_cap;
+	uint32_t *by_name; /* section number + 1, 0 for a free slot; by_name_mask + 1 slots */
+	uint32_t by_name_mask;
+	struct sensor *sensors; /* by number: a zone's sensors in the order listed */
 	unsigned nsensors, sensor_cap;
-	char *names;
+	char *names; /* the sections' and the sensors' names, each NUL-terminated */
 	size_t names_len, names_cap;
 	uint32_t *index; /* sensor number + 1, 0 for a free slot; index_mask + 1 slots */
 	uint32_t index_mask;
@@ -130,7 +140,14 @@ static inline const char *sensor_name(const struct thresholds *t, const struct s
 	return t->names + sn->name;
 }
 
-/* The index slot of the `len` bytes at `name`: the one that holds it, or the free one it would take. */
+static inline const char *section_name(const struct thresholds *t, const struct zone_section *z)
+{
+	return t->names + z->name;
+}
+
+/* The slot of sensor `name` (`len` bytes): the one that holds it, or the free one it would take. */
 uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len);
+/* The same in the index of sections, by_name (which must exist). */
+uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len);
 
 #endif

@@ -149,6 +149,50 @@ static int index_grow(struct thresholds *t)
 	return 0;
 }
 
+/* Copies `len` bytes of `name` to the name arena, NUL-terminated; *at is their offset. */
+static int name_add(struct parser *ps, const char *name, size_t len, uint32_t *at)
+{
+	struct thresholds *t = ps->t;
+
+	if (t->names_len + len + 1 > UINT32_MAX ||
+	    buf_grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0) {
+		ps->oom = true;
+		return -ENOMEM;
+	}
+	memcpy(t->names + t->names_len, name, len);
+	t->names[t->names_len + len] = '\0';
+	*at = (uint32_t)t->names_len;
+	t->names_len += len + 1;
+	return 0;
+}
+
+/* Keeps the section index at most half full, for one more section. Returns 0 or -ENOMEM. */
+static int section_index_grow(struct thresholds *t)
+{
+	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
+	uint32_t *old = t->by_name;
+
+	if (2 * (t->nsections + 1) <= slots)
+		return 0;
+	while (n < 2 * (t->nsections + 1))
+		n *= 2;
+	if (n > (size_t)UINT32_MAX + 1)
+		return -ENOMEM;
+	t->by_name = calloc(n, sizeof(*t->by_name));
+	if (!t->by_name) {
+		t->by_name = old;
+		return -ENOMEM;
+	}
+	t->by_name_mask = (uint32_t)(n - 1);
+	for (size_t i = 0; i < t->nsections; i++) {
+		const char *name = section_name(t, &t->sections[i]);
+
+		*thresholds_section_slot(t, name, strlen(name)) = (uint32_t)i + 1;
+	}
+	free(old);
+	return 0;
+}
+
 /*
  * Files one name of a `sensors` list under the section being read. A sensor belongs to one
  * zone: a second listing, in the same zone or another, is an error at the later line.
@@ -158,7 +202,7 @@ static int sensor_add(struct parser *ps, struct section *sec, unsigned line, con
 {
 	struct thresholds *t = ps->t;
 	size_t cap = t->sensor_cap;
-	uint32_t *slot;
+	uint32_t *slot, zone = sec->dest ? sec->dest->name : NO_SECTION, at;
 
 	if (memchr(name, '+', len)) {
 		section_error(ps, sec, line, "sensor '%.*s' is not a topic: '+' is a wildcard",
@@ -168,29 +212,24 @@ static int sensor_add(struct parser *ps, struct section *sec, unsigned line, con
 	if (t->index && *(slot = thresholds_index_slot(t, name, len))) {
 		const struct sensor *first = &t->sensors[*slot - 1];
 
-		if (first->zone == sec->dest)
+		if (first->zone == zone)
 			section_error(ps, sec, line, "sensor '%.*s' listed twice", SHOW(len), name);
 		else
 			errlist_add(ps->errs, ps->path, line,
 				    "sensor '%.*s' in [zone %.*s] is already listed in [zone %s] "
 				    "at line %u", SHOW(len), name, sec->label_len, sec->label,
-				    first->zone ? first->zone->name : "?", first->line);
+				    first->zone == NO_SECTION ? "?" : t->names + first->zone,
+				    first->line);
 		return -EINVAL;
 	}
-	if (t->names_len + len + 1 > UINT32_MAX ||
-	    buf_grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0 ||
+	if (name_add(ps, name, len, &at) < 0 ||
 	    buf_grow(&t->sensors, &cap, t->nsensors + 1, sizeof(*t->sensors)) < 0 ||
 	    index_grow(t) < 0) {
 		ps->oom = true;
 		return -ENOMEM;
 	}
 	t->sensor_cap = (unsigned)cap;
-	t->sensors[t->nsensors++] = (struct sensor){
-		.zone = sec->dest, .name = (uint32_t)t->names_len, .line = line,
-	};
-	memcpy(t->names + t->names_len, name, len);
-	t->names[t->names_len + len] = '\0';
-	t->names_len += len + 1;
+	t->sensors[t->nsensors++] = (struct sensor){ .zone = zone, .name = at, .line = line };
 	*thresholds_index_slot(t, name, len) = t->nsensors;
 	return 0;
 }
@@ -624,30 +663,25 @@ static bool style_check(struct parser *ps, unsigned line, enum style style)
 static struct zone_section *zone_section_add(struct parser *ps, unsigned line, const char *name,
 					     size_t len)
 {
-	struct zone_section *z, *dup;
+	struct thresholds *t = ps->t;
+	struct zone_section *z;
+	uint32_t *slot, at;
 
-	z = malloc(sizeof(*z) + len + 1);
-	if (!z) {
+	if (t->by_name && *(slot = thresholds_section_slot(t, name, len))) {
+		errlist_add(ps->errs, ps->path, line, "duplicate section [zone %.*s], first at line %u",
+			    (int)len, name, t->sections[*slot - 1].line);
+		return NULL;
+	}
+	if (t->nsections >= UINT32_MAX - 1 || name_add(ps, name, len, &at) < 0 ||
+	    buf_grow(&t->sections, &t->section_cap, t->nsections + 1, sizeof(*t->sections)) < 0 ||
+	    section_index_grow(t) < 0) {
 		ps->oom = true;
 		return NULL;
 	}
-	memcpy(z->name, name, len);
-	z->name[len] = '\0';
+	z = &t->sections[t->nsections++];
+	z->name = at;
 	z->line = line;
-
-	HASH_FIND_STR(ps->t->sections, z->name, dup);
-	if (dup) {
-		errlist_add(ps->errs, ps->path, line,
-			    "duplicate section [zone %s], first at line %u", z->name, dup->line);
-		free(z);
-		return NULL;
-	}
-	HASH_ADD_STR(ps->t->sections, name, z);
-	if (!z->hh.tbl) {
-		ps->oom = true;
-		free(z);
-		return NULL;
-	}
+	*thresholds_section_slot(t, name, len) = (uint32_t)t->nsections;
 	return z;
 }
 
@@ -813,21 +847,77 @@ static void sensors_check(struct parser *ps)
 {
 	const struct thresholds *t = ps->t;
 
-	for (unsigned i = 0; i < t->nsensors; i++) {
+	for (unsigned i = 0; i < t->nsensors && t->nsections; i++) {
 		const struct sensor *sn = &t->sensors[i];
-		struct zone_section *z;
+		const char *name = sensor_name(t, sn);
+		const uint32_t *slot;
+		const struct zone_section *z;
 
-		HASH_FIND_STR(t->sections, sensor_name(t, sn), z);
-		if (z && z != sn->zone)
+		slot = thresholds_section_slot(t, name, strlen(name));
+		z = *slot ? &t->sections[*slot - 1] : NULL;
+		if (z && z->name != sn->zone)
 			errlist_add(ps->errs, ps->path, sn->line,
-				    "sensor '%s' is named like the section [zone %s] at line %u",
-				    sensor_name(t, sn), z->name, z->line);
+				    "sensor '%s' is named like the section [zone %s] at line %u", name,
+				    section_name(t, z), z->line);
 	}
 }
 
-static int section_cmp(const struct zone_section *a, const struct zone_section *b)
+static int section_cmp(const void *a, const void *b, void *arg)
 {
-	return strcmp(a->name, b->name);
+	const struct thresholds *t = arg;
+
+	return strcmp(section_name(t, &t->sections[*(const uint32_t *)a]),
+		      section_name(t, &t->sections[*(const uint32_t *)b]));
+}
+
+/*
+ * Puts the sections in name order, for dumps and lists that do not depend on the file's
+ * order. A generated file is usually in order already: then this is one pass. Otherwise the
+ * order is sorted as numbers and applied in place, so that a million sections are never
+ * held twice. Returns 0 or -ENOMEM.
+ */
+static int sections_sort(struct thresholds *t)
+{
+	size_t n = t->nsections, i;
+	uint32_t *order;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(section_name(t, &t->sections[i - 1]), section_name(t, &t->sections[i])) > 0)
+			break;
+	if (i >= n)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, n, sizeof(*order), section_cmp, t);
+	/* Position i takes the section at order[i]: follow each cycle once, marking it done. */
+	for (i = 0; i < n; i++) {
+		struct zone_section keep;
+		size_t j = i;
+
+		if (order[i] == i)
+			continue;
+		keep = t->sections[i];
+		while (order[j] != i) {
+			size_t from = order[j];
+
+			t->sections[j] = t->sections[from];
+			order[j] = (uint32_t)j;
+			j = from;
+		}
+		t->sections[j] = keep;
+		order[j] = (uint32_t)j;
+	}
+	free(order);
+	memset(t->by_name, 0, ((size_t)t->by_name_mask + 1) * sizeof(*t->by_name));
+	for (i = 0; i < n; i++) {
+		const char *name = section_name(t, &t->sections[i]);
+
+		*thresholds_section_slot(t, name, strlen(name)) = (uint32_t)i + 1;
+	}
+	return 0;
 }
 
 int thresholds_parse(const char *path, const char *text, size_t len,
@@ -864,6 +954,8 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 	} else if (!(ps.global.seen & ON_BELOW)) {
 		errlist_add(errs, path, 0, "missing on_below in the global section");
 	}
+	if (!ps.oom && errs->count == errors && sections_sort(ps.t) < 0)
+		ps.oom = true;
 	if (ps.oom)
 		errlist_add(errs, path, 0, "out of memory");
 
@@ -872,9 +964,6 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 		return ps.oom ? -ENOMEM : -EINVAL;
 	}
 	ps.t->global = ps.global.p;
-	/* The analyzer loses track of uthash's list links here, as in thresholds_free. */
-	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-	HASH_SRT(hh, ps.t->sections, section_cmp);
 	*out = ps.t;
 	return 0;
 }
