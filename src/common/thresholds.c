@@ -260,15 +260,58 @@ void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 /* Milliseconds as seconds with no trailing zeros: 30000 -> "30", 1500 -> "1.5". */
 static void format_seconds(int64_t ms, char *buf, size_t size)
 {
-	int n;
+	char tmp[32], *s = tmp + sizeof(tmp);
+	int64_t whole = ms / 1000;
+	int frac = (int)(ms % 1000), n;
 
-	if (ms % 1000 == 0) {
-		snprintf(buf, size, "%lld", (long long)(ms / 1000));
+	if (ms < 0) { /* never in a parsed table, which refuses negative durations */
+		n = snprintf(buf, size, "%lld.%03d", (long long)whole, frac);
+		while (n > 0 && buf[n - 1] == '0')
+			buf[--n] = '\0';
 		return;
 	}
-	n = snprintf(buf, size, "%lld.%03d", (long long)(ms / 1000), (int)(ms % 1000));
-	while (n > 0 && buf[n - 1] == '0')
-		buf[--n] = '\0';
+	*--s = '\0';
+	if (frac) {
+		for (n = 3; frac % 10 == 0; n--)
+			frac /= 10;
+		while (n-- > 0) {
+			*--s = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		*--s = '.';
+	}
+	do
+		*--s = (char)('0' + whole % 10);
+	while (whole /= 10);
+	if ((size_t)(tmp + sizeof(tmp) - s) <= size)
+		memcpy(buf, s, (size_t)(tmp + sizeof(tmp) - s));
+	else if (size)
+		buf[0] = '\0';
+}
+
+/* An unsigned number in decimal, written at the end of buf[24]; returns where it starts. */
+static const char *format_unsigned(unsigned v, char buf[24])
+{
+	char *s = buf + 23;
+
+	*s = '\0';
+	do
+		*--s = (char)('0' + v % 10);
+	while (v /= 10);
+	return s;
+}
+
+/*
+ * "KEY = VALUE\n", or "KEY =\n" when VALUE is empty, without printf: -t writes 27 lines of
+ * these per section, 27 million for a city.
+ */
+static void put_key(FILE *f, const char *key, const char *value, const char *unit)
+{
+	fputs_unlocked(key, f);
+	fputs_unlocked(*value ? " = " : " =", f);
+	fputs_unlocked(value, f);
+	fputs_unlocked(unit, f);
+	putc_unlocked('\n', f);
 }
 
 /* The windows in their canonical spelling; empty without a schedule. */
@@ -290,60 +333,57 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 
 	for (size_t k = 0; k < NKEYS; k++) {
 		const void *v = (const char *)p + keys[k].offset;
+		const char *name = keys[k].name;
 
 		switch (keys[k].type) {
 		case KEY_LUX:
 			number_format(*(const double *)v, buf, sizeof(buf));
-			fprintf(f, "%s = %s\n", keys[k].name, buf);
+			put_key(f, name, buf, "");
 			break;
 		case KEY_DURATION:
 			format_seconds(*(const int64_t *)v, buf, sizeof(buf));
-			fprintf(f, "%s = %ss\n", keys[k].name, buf);
+			put_key(f, name, buf, "s");
 			break;
 		case KEY_COUNT:
-			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
+			put_key(f, name, format_unsigned(*(const unsigned *)v, buf), "");
 			break;
 		case KEY_FAILSAFE:
-			fprintf(f, "%s = %s\n", keys[k].name,
-				failsafe_name(*(const enum failsafe *)v));
+			put_key(f, name, failsafe_name(*(const enum failsafe *)v), "");
 			break;
 		case KEY_SENSORS:
 			if (!p->sensors)
 				break;
-			fprintf(f, "%s =", keys[k].name);
+			fprintf(f, "%s =", name);
 			for (unsigned i = 0; i < p->sensors; i++)
 				fprintf(f, " %s",
 					thresholds_sensor_name(t, p->sensor_first + i));
 			fprintf(f, "\n");
 			break;
 		case KEY_AGGREGATE:
-			fprintf(f, "%s = %s\n", keys[k].name,
-				aggregate_name(*(const enum aggregate *)v));
+			put_key(f, name, aggregate_name(*(const enum aggregate *)v), "");
 			break;
 		case KEY_TOPIC:
 		case KEY_FIELD:
-			fprintf(f, "%s =%s%s\n", keys[k].name, **(const char *const *)v ? " " : "",
-				*(const char *const *)v);
+			put_key(f, name, *(const char *const *)v, "");
 			break;
 		case KEY_MANUAL:
-			fprintf(f, "%s = %s\n", keys[k].name, manual_name(*(const enum manual *)v));
+			put_key(f, name, manual_name(*(const enum manual *)v), "");
 			break;
 		case KEY_TARGET:
 			number_format(*(const double *)v, buf, sizeof(buf));
-			fprintf(f, "%s =%s%s\n", keys[k].name, p->target_lux > 0 ? " " : "",
-				p->target_lux > 0 ? buf : "");
+			put_key(f, name, p->target_lux > 0 ? buf : "", "");
 			break;
 		case KEY_PERCENT:
-			fprintf(f, "%s = %u\n", keys[k].name, *(const uint8_t *)v);
+			put_key(f, name, format_unsigned(*(const uint8_t *)v, buf), "");
 			break;
 		case KEY_SCHEDULE:
 			schedule_dump(p->schedule, f);
 			break;
 		case KEY_OUTSIDE:
-			fprintf(f, "%s = %s\n", keys[k].name, outside_name(p->outside));
+			put_key(f, name, outside_name(p->outside), "");
 			break;
 		case KEY_OCCUPANCY:
-			fprintf(f, "%s =", keys[k].name);
+			fprintf(f, "%s =", name);
 			for (unsigned i = 0; p->occupancy && i < p->occupancy->n; i++)
 				fprintf(f, " %s", p->occupancy->topic[i]);
 			fprintf(f, "\n");
@@ -362,9 +402,13 @@ void thresholds_foreach_section(const struct thresholds *t,
 
 void thresholds_dump(const struct thresholds *t, FILE *f)
 {
+	flockfile(f);
 	params_dump(t, &t->global, f);
 	for (size_t i = 0; i < t->nsections; i++) {
-		fprintf(f, "\n[zone %s]\n", section_name(t, &t->sections[i]));
+		fputs_unlocked("\n[zone ", f);
+		fputs_unlocked(section_name(t, &t->sections[i]), f);
+		fputs_unlocked("]\n", f);
 		params_dump(t, &t->sections[i].p, f);
 	}
+	funlockfile(f);
 }
