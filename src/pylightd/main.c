@@ -1,5 +1,6 @@
 /* main.c -- pylightd: the command line, and the wiring of the modules to one main loop */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #include "thresholds.h"
 
 #define SHUTDOWN_FLUSH_MS 2000
+/* glibc's default before it adjusts it: larger blocks are mappings of their own. */
+#define MMAP_THRESHOLD (128 * 1024)
 
 struct daemon {
 	struct config cfg;
@@ -185,6 +188,14 @@ static int serve(const char *path)
 	int rc, status = EXIT_FAILURE;
 
 	log_open();
+	/*
+	 * A reload frees a whole table of thresholds: a city's is a few large arrays. glibc
+	 * would raise its mmap threshold to the size of the first one freed and serve the next
+	 * table from the heap, whose freed middle is never given back (RSS grew 1.65 x over ten
+	 * reloads of 100,000 sections). A fixed threshold keeps each large array its own mapping,
+	 * returned to the system when the table it belongs to is freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	/*
 	 * The signals first: a SIGHUP or SIGUSR1 that comes while a large ref.txt loads is
 	 * handled once the loop runs, instead of ending the process (their default action).
