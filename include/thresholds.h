@@ -59,8 +59,8 @@ struct zone_params {
 	uint8_t max_step;  /* percent 1..100: the largest change one reading causes */
 	uint8_t deadband;  /* percent 0..50: smaller changes are not published */
 	/* Time and presence. The pointed-to values live as long as the table. */
+	enum outside outside;              /* first: it fills the bytes' padding (a city has a million) */
 	const struct schedule *schedule;   /* NULL: no schedule, always inside */
-	enum outside outside;
 	const struct occupancy *occupancy; /* NULL: no presence sensors */
 	const char *occupancy_field;       /* dotted path of the presence in a JSON report */
 	int64_t vacancy_after;
