@@ -63,18 +63,22 @@ uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, si
 	}
 }
 
-uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len)
+uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
+				  uint32_t *tag)
 {
 	unsigned h;
 
 	HASH_VALUE(name, len, h);
+	*tag = h & SECTION_TAG_BITS;
 	for (;; h++) {
 		uint32_t *slot = &t->by_name[h & t->by_name_mask];
 		const char *s;
 
 		if (!*slot)
 			return slot;
-		s = section_name(t, &t->sections[*slot - 1]);
+		if ((*slot & SECTION_TAG_BITS) != *tag)
+			continue;
+		s = section_name(t, &t->sections[section_number(*slot) - 1]);
 		if (strncmp(s, name, len) == 0 && s[len] == '\0')
 			return slot;
 	}
@@ -84,11 +88,12 @@ uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, 
 static const struct zone_section *section_find(const struct thresholds *t, const char *zone)
 {
 	const uint32_t *slot;
+	uint32_t tag;
 
 	if (!t->nsections)
 		return NULL;
-	slot = thresholds_section_slot(t, zone, strlen(zone));
-	return *slot ? &t->sections[*slot - 1] : NULL;
+	slot = thresholds_section_slot(t, zone, strlen(zone), &tag);
+	return *slot ? &t->sections[section_number(*slot) - 1] : NULL;
 }
 
 void thresholds_free(struct thresholds *t)

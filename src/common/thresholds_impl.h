@@ -61,7 +61,7 @@ struct thresholds {
 	struct owned *owned;
 	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
 	size_t nsections, section_cap;
-	uint32_t *by_name; /* section number + 1, 0 for a free slot; by_name_mask + 1 slots */
+	uint32_t *by_name; /* section slots (see section_number); by_name_mask + 1 of them */
 	uint32_t by_name_mask;
 	struct sensor *sensors; /* by number: a zone's sensors in the order listed */
 	unsigned nsensors, sensor_cap;
@@ -147,7 +147,25 @@ static inline const char *section_name(const struct thresholds *t, const struct 
 
 /* The slot of sensor `name` (`len` bytes): the one that holds it, or the free one it would take. */
 uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len);
-/* The same in the index of sections, by_name (which must exist). */
-uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len);
+/*
+ * A slot of the index of sections holds the top 8 bits of its name's hash (so that a probe
+ * past another name rarely reads that name: at a million sections every read is a cache
+ * miss) above the section's number + 1; 0 is a free slot.
+ */
+#define SECTION_TAG_BITS 0xff000000u
+#define SECTIONS_MAX (~SECTION_TAG_BITS - 1)
+
+/* The section number + 1 in a slot of by_name, 0 for a free one. */
+static inline uint32_t section_number(uint32_t slot)
+{
+	return slot & ~SECTION_TAG_BITS;
+}
+
+/*
+ * The slot of section `name` in by_name (which must exist), or the free one it would take;
+ * *tag gets the bits a new slot for it is to hold beside its number.
+ */
+uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
+				  uint32_t *tag);
 
 #endif

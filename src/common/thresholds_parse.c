@@ -166,15 +166,19 @@ static int name_add(struct parser *ps, const char *name, size_t len, uint32_t *a
 	return 0;
 }
 
-/* Keeps the section index at most half full, for one more section. Returns 0 or -ENOMEM. */
-static int section_index_grow(struct thresholds *t)
+/*
+ * Keeps the section index at most half full, for `more` more sections. Returns 0 or -ENOMEM.
+ * thresholds_parse asks once for all the headers the text may hold, so that a million
+ * sections are not indexed again at every doubling.
+ */
+static int section_index_grow(struct thresholds *t, size_t more)
 {
 	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
 	uint32_t *old = t->by_name;
 
-	if (2 * (t->nsections + 1) <= slots)
+	if (2 * (t->nsections + more) <= slots)
 		return 0;
-	while (n < 2 * (t->nsections + 1))
+	while (n < 2 * (t->nsections + more))
 		n *= 2;
 	if (n > (size_t)UINT32_MAX + 1)
 		return -ENOMEM;
@@ -186,8 +190,9 @@ static int section_index_grow(struct thresholds *t)
 	t->by_name_mask = (uint32_t)(n - 1);
 	for (size_t i = 0; i < t->nsections; i++) {
 		const char *name = section_name(t, &t->sections[i]);
+		uint32_t tag, *slot = thresholds_section_slot(t, name, strlen(name), &tag);
 
-		*thresholds_section_slot(t, name, strlen(name)) = (uint32_t)i + 1;
+		*slot = tag | ((uint32_t)i + 1);
 	}
 	free(old);
 	return 0;
@@ -665,23 +670,27 @@ static struct zone_section *zone_section_add(struct parser *ps, unsigned line, c
 {
 	struct thresholds *t = ps->t;
 	struct zone_section *z;
-	uint32_t *slot, at;
+	uint32_t *slot, at, tag;
 
-	if (t->by_name && *(slot = thresholds_section_slot(t, name, len))) {
-		errlist_add(ps->errs, ps->path, line, "duplicate section [zone %.*s], first at line %u",
-			    (int)len, name, t->sections[*slot - 1].line);
+	if (t->nsections >= SECTIONS_MAX || section_index_grow(t, 1) < 0) {
+		ps->oom = true;
 		return NULL;
 	}
-	if (t->nsections >= UINT32_MAX - 1 || name_add(ps, name, len, &at) < 0 ||
-	    buf_grow(&t->sections, &t->section_cap, t->nsections + 1, sizeof(*t->sections)) < 0 ||
-	    section_index_grow(t) < 0) {
+	slot = thresholds_section_slot(t, name, len, &tag);
+	if (*slot) {
+		errlist_add(ps->errs, ps->path, line, "duplicate section [zone %.*s], first at line %u",
+			    (int)len, name, t->sections[section_number(*slot) - 1].line);
+		return NULL;
+	}
+	if (name_add(ps, name, len, &at) < 0 ||
+	    buf_grow(&t->sections, &t->section_cap, t->nsections + 1, sizeof(*t->sections)) < 0) {
 		ps->oom = true;
 		return NULL;
 	}
 	z = &t->sections[t->nsections++];
 	z->name = at;
 	z->line = line;
-	*thresholds_section_slot(t, name, len) = (uint32_t)t->nsections;
+	*slot = tag | (uint32_t)t->nsections;
 	return z;
 }
 
@@ -852,14 +861,28 @@ static void sensors_check(struct parser *ps)
 		const char *name = sensor_name(t, sn);
 		const uint32_t *slot;
 		const struct zone_section *z;
+		uint32_t tag;
 
-		slot = thresholds_section_slot(t, name, strlen(name));
-		z = *slot ? &t->sections[*slot - 1] : NULL;
+		slot = thresholds_section_slot(t, name, strlen(name), &tag);
+		z = *slot ? &t->sections[section_number(*slot) - 1] : NULL;
 		if (z && z->name != sn->zone)
 			errlist_add(ps->errs, ps->path, sn->line,
 				    "sensor '%s' is named like the section [zone %s] at line %u", name,
 				    section_name(t, z), z->line);
 	}
+}
+
+/* How many section headers `text` may hold: its '[', or one more than max_zones allows. */
+static size_t sections_bound(const char *text, size_t len, size_t max_zones)
+{
+	const char *p = text, *end = text + len;
+	size_t n = 0;
+
+	while ((p = memchr(p, '[', (size_t)(end - p))) && (!max_zones || n <= max_zones)) {
+		n++;
+		p++;
+	}
+	return n;
 }
 
 static int section_cmp(const void *a, const void *b, void *arg)
@@ -879,7 +902,7 @@ static int section_cmp(const void *a, const void *b, void *arg)
 static int sections_sort(struct thresholds *t)
 {
 	size_t n = t->nsections, i;
-	uint32_t *order;
+	uint32_t *order, *moved;
 
 	for (i = 1; i < n; i++)
 		if (strcmp(section_name(t, &t->sections[i - 1]), section_name(t, &t->sections[i])) > 0)
@@ -887,11 +910,23 @@ static int sections_sort(struct thresholds *t)
 	if (i >= n)
 		return 0;
 	order = malloc(n * sizeof(*order));
-	if (!order)
+	moved = malloc(n * sizeof(*moved));
+	if (!order || !moved) {
+		free(order);
+		free(moved);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
 	qsort_r(order, n, sizeof(*order), section_cmp, t);
+	/* The index keeps its slots: only the numbers in them change, to where each section goes. */
+	for (i = 0; i < n; i++)
+		moved[order[i]] = (uint32_t)i;
+	for (i = 0; i <= t->by_name_mask; i++)
+		if (t->by_name[i])
+			t->by_name[i] = (t->by_name[i] & SECTION_TAG_BITS) |
+					(moved[section_number(t->by_name[i]) - 1] + 1);
+	free(moved);
 	/* Position i takes the section at order[i]: follow each cycle once, marking it done. */
 	for (i = 0; i < n; i++) {
 		struct zone_section keep;
@@ -911,12 +946,6 @@ static int sections_sort(struct thresholds *t)
 		order[j] = (uint32_t)j;
 	}
 	free(order);
-	memset(t->by_name, 0, ((size_t)t->by_name_mask + 1) * sizeof(*t->by_name));
-	for (i = 0; i < n; i++) {
-		const char *name = section_name(t, &t->sections[i]);
-
-		*thresholds_section_slot(t, name, strlen(name)) = (uint32_t)i + 1;
-	}
 	return 0;
 }
 
@@ -936,6 +965,9 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 		return -ENOMEM;
 	}
 	ps.global.p = defaults;
+	/* Room in the index for every '[' of the text, up to max_zones: it is made once. */
+	if (section_index_grow(ps.t, sections_bound(text, len, opts->max_zones)) < 0)
+		ps.oom = true;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
