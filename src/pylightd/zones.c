@@ -12,7 +12,7 @@
  * Zones are only ever added, and freed all together: they are cut one after the other from
  * blocks of this size, so that a city's million zones cost no allocation header each.
  */
-#define BLOCK_SIZE (64 * 1024)
+#define BLOCK_SIZE ((size_t)64 * 1024)
 
 struct block {
 	struct block *next;
