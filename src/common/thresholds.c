@@ -1,4 +1,5 @@
-/* thresholds.c -- the table parsed from ref.txt: its key table, lookups, names and dump */
+/* thresholds.c -- ref.txt's table: the key table, the sections' index and order, lookups, dump */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -82,6 +83,113 @@ uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, 
 		if (strncmp(s, name, len) == 0 && s[len] == '\0')
 			return slot;
 	}
+}
+
+/*
+ * (thresholds_impl.h) thresholds_parse asks once for all the headers the text may hold, so
+ * that a million sections are not indexed again at every doubling.
+ */
+int thresholds_sections_room(struct thresholds *t, size_t more)
+{
+	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
+	uint32_t *old = t->by_name;
+
+	if (2 * (t->nsections + more) <= slots)
+		return 0;
+	while (n < 2 * (t->nsections + more))
+		n *= 2;
+	if (n > (size_t)UINT32_MAX + 1)
+		return -ENOMEM;
+	t->by_name = calloc(n, sizeof(*t->by_name));
+	if (!t->by_name) {
+		t->by_name = old;
+		return -ENOMEM;
+	}
+	t->by_name_mask = (uint32_t)(n - 1);
+	for (size_t i = 0; i < t->nsections; i++) {
+		const char *name = section_name(t, &t->sections[i]);
+		uint32_t tag, *slot = thresholds_section_slot(t, name, strlen(name), &tag);
+
+		*slot = tag | ((uint32_t)i + 1);
+	}
+	free(old);
+	return 0;
+}
+
+/* How many section headers `text` may hold: its '[', or one more than max_zones allows. */
+size_t thresholds_sections_bound(const char *text, size_t len, size_t max_zones)
+{
+	const char *p = text, *end = text + len;
+	size_t n = 0;
+
+	while ((p = memchr(p, '[', (size_t)(end - p))) && (!max_zones || n <= max_zones)) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static int section_cmp(const void *a, const void *b, void *arg)
+{
+	const struct thresholds *t = arg;
+
+	return strcmp(section_name(t, &t->sections[*(const uint32_t *)a]),
+		      section_name(t, &t->sections[*(const uint32_t *)b]));
+}
+
+/*
+ * (thresholds_impl.h) A generated file is usually in order already: then this is one pass.
+ * Otherwise the order is sorted as numbers and applied in place, so that a million sections
+ * are never held twice, and the index's slots are renumbered, not rebuilt.
+ */
+int thresholds_sections_sort(struct thresholds *t)
+{
+	size_t n = t->nsections, i;
+	uint32_t *order, *moved;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(section_name(t, &t->sections[i - 1]), section_name(t, &t->sections[i])) > 0)
+			break;
+	if (i >= n)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	moved = malloc(n * sizeof(*moved));
+	if (!order || !moved) {
+		free(order);
+		free(moved);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, n, sizeof(*order), section_cmp, t);
+	/* The index keeps its slots: only the numbers in them change, to where each section goes. */
+	for (i = 0; i < n; i++)
+		moved[order[i]] = (uint32_t)i;
+	for (i = 0; i <= t->by_name_mask; i++)
+		if (t->by_name[i])
+			t->by_name[i] = (t->by_name[i] & SECTION_TAG_BITS) |
+					(moved[section_number(t->by_name[i]) - 1] + 1);
+	free(moved);
+	/* Position i takes the section at order[i]: follow each cycle once, marking it done. */
+	for (i = 0; i < n; i++) {
+		struct zone_section keep;
+		size_t j = i;
+
+		if (order[i] == i)
+			continue;
+		keep = t->sections[i];
+		while (order[j] != i) {
+			size_t from = order[j];
+
+			t->sections[j] = t->sections[from];
+			order[j] = (uint32_t)j;
+			j = from;
+		}
+		t->sections[j] = keep;
+		order[j] = (uint32_t)j;
+	}
+	free(order);
+	return 0;
 }
 
 /* The section named `zone`, or NULL. */

@@ -167,5 +167,11 @@ static inline uint32_t section_number(uint32_t slot)
  */
 uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
 				  uint32_t *tag);
+/* Keeps the index of sections at most half full for `more` more. Returns 0 or -ENOMEM. */
+int thresholds_sections_room(struct thresholds *t, size_t more);
+/* How many section headers `text` may hold: its '[', counted up to one beyond max_zones. */
+size_t thresholds_sections_bound(const char *text, size_t len, size_t max_zones);
+/* Puts the sections in name order, for dumps that do not depend on the file's. 0 or -ENOMEM. */
+int thresholds_sections_sort(struct thresholds *t);
 
 #endif

@@ -167,38 +167,6 @@ static int name_add(struct parser *ps, const char *name, size_t len, uint32_t *a
 }
 
 /*
- * Keeps the section index at most half full, for `more` more sections. Returns 0 or -ENOMEM.
- * thresholds_parse asks once for all the headers the text may hold, so that a million
- * sections are not indexed again at every doubling.
- */
-static int section_index_grow(struct thresholds *t, size_t more)
-{
-	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
-	uint32_t *old = t->by_name;
-
-	if (2 * (t->nsections + more) <= slots)
-		return 0;
-	while (n < 2 * (t->nsections + more))
-		n *= 2;
-	if (n > (size_t)UINT32_MAX + 1)
-		return -ENOMEM;
-	t->by_name = calloc(n, sizeof(*t->by_name));
-	if (!t->by_name) {
-		t->by_name = old;
-		return -ENOMEM;
-	}
-	t->by_name_mask = (uint32_t)(n - 1);
-	for (size_t i = 0; i < t->nsections; i++) {
-		const char *name = section_name(t, &t->sections[i]);
-		uint32_t tag, *slot = thresholds_section_slot(t, name, strlen(name), &tag);
-
-		*slot = tag | ((uint32_t)i + 1);
-	}
-	free(old);
-	return 0;
-}
-
-/*
  * Files one name of a `sensors` list under the section being read. A sensor belongs to one
  * zone: a second listing, in the same zone or another, is an error at the later line.
  */
@@ -672,7 +640,7 @@ static struct zone_section *zone_section_add(struct parser *ps, unsigned line, c
 	struct zone_section *z;
 	uint32_t *slot, at, tag;
 
-	if (t->nsections >= SECTIONS_MAX || section_index_grow(t, 1) < 0) {
+	if (t->nsections >= SECTIONS_MAX || thresholds_sections_room(t, 1) < 0) {
 		ps->oom = true;
 		return NULL;
 	}
@@ -872,83 +840,6 @@ static void sensors_check(struct parser *ps)
 	}
 }
 
-/* How many section headers `text` may hold: its '[', or one more than max_zones allows. */
-static size_t sections_bound(const char *text, size_t len, size_t max_zones)
-{
-	const char *p = text, *end = text + len;
-	size_t n = 0;
-
-	while ((p = memchr(p, '[', (size_t)(end - p))) && (!max_zones || n <= max_zones)) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
-static int section_cmp(const void *a, const void *b, void *arg)
-{
-	const struct thresholds *t = arg;
-
-	return strcmp(section_name(t, &t->sections[*(const uint32_t *)a]),
-		      section_name(t, &t->sections[*(const uint32_t *)b]));
-}
-
-/*
- * Puts the sections in name order, for dumps and lists that do not depend on the file's
- * order. A generated file is usually in order already: then this is one pass. Otherwise the
- * order is sorted as numbers and applied in place, so that a million sections are never
- * held twice. Returns 0 or -ENOMEM.
- */
-static int sections_sort(struct thresholds *t)
-{
-	size_t n = t->nsections, i;
-	uint32_t *order, *moved;
-
-	for (i = 1; i < n; i++)
-		if (strcmp(section_name(t, &t->sections[i - 1]), section_name(t, &t->sections[i])) > 0)
-			break;
-	if (i >= n)
-		return 0;
-	order = malloc(n * sizeof(*order));
-	moved = malloc(n * sizeof(*moved));
-	if (!order || !moved) {
-		free(order);
-		free(moved);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	qsort_r(order, n, sizeof(*order), section_cmp, t);
-	/* The index keeps its slots: only the numbers in them change, to where each section goes. */
-	for (i = 0; i < n; i++)
-		moved[order[i]] = (uint32_t)i;
-	for (i = 0; i <= t->by_name_mask; i++)
-		if (t->by_name[i])
-			t->by_name[i] = (t->by_name[i] & SECTION_TAG_BITS) |
-					(moved[section_number(t->by_name[i]) - 1] + 1);
-	free(moved);
-	/* Position i takes the section at order[i]: follow each cycle once, marking it done. */
-	for (i = 0; i < n; i++) {
-		struct zone_section keep;
-		size_t j = i;
-
-		if (order[i] == i)
-			continue;
-		keep = t->sections[i];
-		while (order[j] != i) {
-			size_t from = order[j];
-
-			t->sections[j] = t->sections[from];
-			order[j] = (uint32_t)j;
-			j = from;
-		}
-		t->sections[j] = keep;
-		order[j] = (uint32_t)j;
-	}
-	free(order);
-	return 0;
-}
-
 int thresholds_parse(const char *path, const char *text, size_t len,
 		     const struct thresholds_opts *opts, struct thresholds **out,
 		     struct errlist *errs)
@@ -966,7 +857,7 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 	}
 	ps.global.p = defaults;
 	/* Room in the index for every '[' of the text, up to max_zones: it is made once. */
-	if (section_index_grow(ps.t, sections_bound(text, len, opts->max_zones)) < 0)
+	if (thresholds_sections_room(ps.t, thresholds_sections_bound(text, len, opts->max_zones)) < 0)
 		ps.oom = true;
 
 	while (p < end) {
@@ -986,7 +877,7 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 	} else if (!(ps.global.seen & ON_BELOW)) {
 		errlist_add(errs, path, 0, "missing on_below in the global section");
 	}
-	if (!ps.oom && errs->count == errors && sections_sort(ps.t) < 0)
+	if (!ps.oom && errs->count == errors && thresholds_sections_sort(ps.t) < 0)
 		ps.oom = true;
 	if (ps.oom)
 		errlist_add(errs, path, 0, "out of memory");
