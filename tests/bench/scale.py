@@ -36,7 +36,7 @@ REF = "on_below = 300\noff_above = 300\n"  # loadgen's threshold, as bench.py's 
 def ref_text(zones, sections, flip=False):
     """ref.txt for `zones` zones; with sections, each its own [zone zK] with one or two keys,
     in name order (z0, z1, z10, ...) as a generator that sorts writes them: pylightd then has
-    nothing to sort (a file out of order costs it a sort, about 0.3 s for a million)."""
+    nothing to sort (a file out of order costs it a sort, about 0.2 s for a million)."""
     if not sections:
         return REF
     head = REF if not flip else REF + "min_off = 0s\n"
