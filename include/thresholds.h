@@ -59,8 +59,8 @@ struct zone_params {
 	uint8_t max_step;  /* percent 1..100: the largest change one reading causes */
 	uint8_t deadband;  /* percent 0..50: smaller changes are not published */
 	/* Time and presence. The pointed-to values live as long as the table. */
+	enum outside outside;              /* first: it fills the bytes' padding (a city has a million) */
 	const struct schedule *schedule;   /* NULL: no schedule, always inside */
-	enum outside outside;
 	const struct occupancy *occupancy; /* NULL: no presence sensors */
 	const char *occupancy_field;       /* dotted path of the presence in a JSON report */
 	int64_t vacancy_after;
@@ -73,16 +73,29 @@ struct zone_params {
 
 struct thresholds;
 
+/* What pylight.ini says about the ref.txt it may accept. */
+struct thresholds_opts {
+	bool site;        /* pylight.ini has a [site]: schedules may use sunrise and sunset */
+	size_t max_zones; /* [readings] max_zones: at most this many [zone] sections; 0: no limit */
+};
+
 /*
- * Parses `len` bytes of `text` (ref.txt's content; `path` only names it in messages).
- * `site`: whether pylight.ini has a [site]; without one a schedule with sunrise or sunset is
- * an error. On success returns 0 and a new table in *out. On any error every error is added
+ * Parses `len` bytes of `text` (ref.txt's content; `path` only names it in messages). Without
+ * opts->site a schedule with sunrise or sunset is an error; a section beyond opts->max_zones
+ * is one. On success returns 0 and a new table in *out. On any error every error is added
  * to `errs` as "PATH:LINE: message", *out is left NULL and -EINVAL is returned.
  */
-int thresholds_parse(const char *path, const char *text, size_t len, bool site,
-		     struct thresholds **out, struct errlist *errs);
-/* Reads and parses the file at `path`; an unreadable file is one error "PATH: strerror". */
-int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs);
+int thresholds_parse(const char *path, const char *text, size_t len,
+		     const struct thresholds_opts *opts, struct thresholds **out,
+		     struct errlist *errs);
+/*
+ * Reads and parses the file at `path`; an unreadable file is one error "PATH: strerror", and
+ * so is a file larger than thresholds_max_bytes(opts->max_zones) (-EFBIG).
+ */
+int thresholds_load(const char *path, const struct thresholds_opts *opts,
+		    struct thresholds **out, struct errlist *errs);
+/* The largest ref.txt that `max_zones` sections allow (0: no limit, still a bound). */
+size_t thresholds_max_bytes(size_t max_zones);
 void thresholds_free(struct thresholds *t);
 
 /* Parameters for `zone`: its [zone NAME] section if any, else the global ones. Never NULL. */

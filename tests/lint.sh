@@ -33,12 +33,12 @@ status=0
 # Suppressed, with the reason:
 # - variableScope: locals are declared at the top of the function (the tree's kernel style),
 #   not in the innermost block.
-# - knownConditionTrueFalse in thresholds.c: cppcheck misses that parse_line adds to the
+# - knownConditionTrueFalse in thresholds_parse.c: cppcheck misses that parse_line adds to the
 #   error list through the parser struct, so "no new error" looks always true.
-# - nullPointerArithmeticRedundantCheck in thresholds.c: file_read allocates the buffer
+# - nullPointerArithmeticRedundantCheck in thresholds_parse.c: file_read allocates the buffer
 #   before the first read whenever it is NULL; cppcheck does not follow that.
-# - unreachableCode in zones.c, and in web/history.c and web/metrics.c: uthash's HASH_ADD expands to exit() on out-of-memory inside a
-#   condition; cppcheck takes it as unconditional.
+# - unreachableCode in web/history.c and web/metrics.c: uthash's HASH_ADD expands to exit() on
+#   out-of-memory inside a condition; cppcheck takes it as unconditional.
 # - readdirCalled: readdir_r is deprecated by glibc; readdir is safe on a stream that one
 #   thread owns, as mqtt.c's scan of /proc/self/task is.
 # - uninitvar in decide.c: window_median is only called with at least one reading in the
@@ -49,9 +49,8 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portabili
 	--std=c11 --library=posix -D_GNU_SOURCE -DPYLIGHT_VERSION='"lint"' -Iinclude -Isrc/pylightd -Isrc/web -I"$sys" \
 	$(pkg-config --cflags-only-I $PKGS) \
 	--suppress=variableScope --suppress=readdirCalled \
-	--suppress=knownConditionTrueFalse:src/common/thresholds.c \
-	--suppress=nullPointerArithmeticRedundantCheck:src/common/thresholds.c \
-	--suppress=unreachableCode:src/pylightd/zones.c \
+	--suppress=knownConditionTrueFalse:src/common/thresholds_parse.c \
+	--suppress=nullPointerArithmeticRedundantCheck:src/common/thresholds_parse.c \
 	--suppress=unreachableCode:src/web/history.c --suppress=unreachableCode:src/web/metrics.c \
 	--suppress=uninitvar:src/pylightd/decide.c \
 	--template='{file}:{line}: {severity}: {message} [{id}]' \

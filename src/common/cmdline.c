@@ -64,7 +64,11 @@ int cmdline_check(const char *path, cmdline_check_fn *extra)
 	if (rc == 0 && extra)
 		rc = extra(&cfg, &errs, &warns);
 	if (rc == 0)
-		rc = thresholds_load(cfg.thresholds_file, config_has_site(&cfg), &t, &errs);
+		rc = thresholds_load(cfg.thresholds_file,
+				     &(struct thresholds_opts){
+					     .site = config_has_site(&cfg),
+					     .max_zones = (size_t)cfg.readings_max_zones },
+				     &t, &errs);
 	errlist_print(&warns, stderr_line, "warning: ");
 	errlist_print(&errs, stderr_line, "");
 	if (rc == 0 && !errs.count) {

@@ -165,8 +165,34 @@ void duration_format(int64_t ms, char *buf, size_t size)
 	snprintf(buf, size, "%ss", num);
 }
 
+/* Copies `n` bytes of `s` (its NUL the last) into `size` bytes, cut short as snprintf would. */
+static void copy_cut(char *buf, size_t size, const char *s, size_t n)
+{
+	if (!size)
+		return;
+	if (n > size)
+		n = size;
+	memcpy(buf, s, n);
+	buf[n - 1] = '\0';
+}
+
 void number_format(double v, char *buf, size_t size)
 {
+	/* Whole numbers, most thresholds, as %.15g writes them but without printf: -t writes
+	 * millions of them for a city. */
+	if (v > -1e15 && v < 1e15 && v == (double)(long long)v && (v != 0 || !signbit(v))) {
+		char tmp[24], *s = tmp + sizeof(tmp);
+		unsigned long long u = v < 0 ? (unsigned long long)-(long long)v : (unsigned long long)v;
+
+		*--s = '\0';
+		do
+			*--s = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v < 0)
+			*--s = '-';
+		copy_cut(buf, size, s, (size_t)(tmp + sizeof(tmp) - s));
+		return;
+	}
 	snprintf(buf, size, "%.15g", v);
 	if (strtod(buf, NULL) != v)
 		snprintf(buf, size, "%.17g", v);

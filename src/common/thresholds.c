@@ -1,140 +1,20 @@
-/* thresholds.c -- ref.txt parsed into an immutable table of zone parameters, all errors reported */
+/* thresholds.c -- ref.txt's table: the key table, the sections' index and order, lookups, dump */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* An allocation failure must reject the file, not exit the daemon. */
-#define HASH_NONFATAL_OOM 1
-#include <uthash.h>
-
-#include "buf.h"
-#include "file.h"
 #include "number.h"
 #include "schedule.h"
-#include "thresholds.h"
-
-/* ref.txt is typed by people; anything this big is a mistake, not a configuration. */
-#define FILE_MAX_MIB 16
-#define FILE_MAX ((size_t)FILE_MAX_MIB << 20)
-/* Longest key or value quoted in a message, so that a garbage line gives a readable error. */
-#define SHOW_MAX 64
-#define SHOW(n) ((int)((n) > SHOW_MAX ? SHOW_MAX : (n)))
-
-/* A parsed [zone NAME] section: the zone's effective parameters. */
-struct zone_section {
-	UT_hash_handle hh;
-	struct zone_params p;
-	unsigned line; /* of its header, to point a duplicate at the first one */
-	char name[];
-};
-
-/*
- * A name listed in a zone's `sensors`: readings on its topic feed that zone. A building may
- * list tens of thousands, so they are kept small: names in one arena, looked up through an
- * open-addressing index of their numbers.
- */
-struct sensor {
-	const struct zone_section *zone; /* NULL for a section being discarded */
-	uint32_t name;                   /* offset of its NUL-terminated name in `names` */
-	unsigned line;
-};
-
-/* A text value (a feedback topic or field), kept as long as the table. */
-struct text {
-	struct text *next;
-	char s[];
-};
-
-/* A schedule or an occupancy list, one malloc'd block kept as long as the table. */
-struct owned {
-	struct owned *next;
-	void *p;
-};
-
-struct thresholds {
-	struct zone_params global;
-	struct text *texts;
-	struct owned *owned;
-	struct zone_section *sections; /* sorted by name once parsed: dumps are deterministic */
-	struct sensor *sensors;        /* by number: a zone's sensors in the order listed */
-	unsigned nsensors, sensor_cap;
-	char *names;
-	size_t names_len, names_cap;
-	uint32_t *index; /* sensor number + 1, 0 for a free slot; index_mask + 1 slots */
-	uint32_t index_mask;
-};
-
-/*
- * KEY_COUNT: a whole number lo..hi (smoothing, min_sensors, retries); KEY_PERCENT the same in
- * a byte (the dimming keys); KEY_TARGET a lux > 0, or empty for an on/off zone.
- */
-enum key_type {
-	KEY_LUX,
-	KEY_DURATION,
-	KEY_COUNT,
-	KEY_FAILSAFE,
-	KEY_SENSORS,
-	KEY_AGGREGATE,
-	KEY_TOPIC,
-	KEY_FIELD,
-	KEY_MANUAL,
-	KEY_TARGET,
-	KEY_PERCENT,
-	KEY_SCHEDULE,
-	KEY_OUTSIDE,
-	KEY_OCCUPANCY
-};
-
-/* Every key of ref.txt, in the order thresholds_dump writes them. */
-enum key_id {
-	K_ON_BELOW,
-	K_OFF_ABOVE,
-	K_MIN_ON,
-	K_MIN_OFF,
-	K_SMOOTHING,
-	K_LAMP_LUX,
-	K_OVERRIDE_FOR,
-	K_STALE_AFTER,
-	K_FAILSAFE,
-	K_SENSORS,
-	K_AGGREGATE,
-	K_MIN_SENSORS,
-	K_FEEDBACK,
-	K_FEEDBACK_FIELD,
-	K_CONFIRM_WITHIN,
-	K_RETRIES,
-	K_MANUAL,
-	K_TARGET_LUX,
-	K_LEVEL_MIN,
-	K_MAX_STEP,
-	K_DEADBAND,
-	K_SCHEDULE,
-	K_OUTSIDE,
-	K_OCCUPANCY,
-	K_OCCUPANCY_FIELD,
-	K_VACANCY_AFTER,
-	NKEYS
-};
-_Static_assert(NKEYS <= 32, "key sets are bits of an unsigned");
+#include "thresholds_impl.h"
 
 #define KEY(id, field, key_type, ...)                                                    \
 	[id] = { .name = #field, .type = key_type, .offset = offsetof(struct zone_params, field), \
 		 .size = sizeof(((struct zone_params *)0)->field), __VA_ARGS__ }
 
-static const struct key {
-	const char *name;
-	enum key_type type;
-	size_t offset, size;
-	unsigned lo, hi; /* KEY_COUNT, KEY_PERCENT */
-} keys[NKEYS] = {
+const struct key keys[NKEYS] = {
 	KEY(K_ON_BELOW, on_below, KEY_LUX),
 	KEY(K_OFF_ABOVE, off_above, KEY_LUX),
 	KEY(K_MIN_ON, min_on, KEY_DURATION),
@@ -166,107 +46,8 @@ static const struct key {
 	KEY(K_VACANCY_AFTER, vacancy_after, KEY_DURATION),
 };
 
-/* Key sets: one bit per key_id. */
-#define ON_BELOW (1u << K_ON_BELOW)
-#define OFF_ABOVE (1u << K_OFF_ABOVE)
-#define SENSORS (1u << K_SENSORS)
-#define LAMP_LUX (1u << K_LAMP_LUX)
-#define TARGET_LUX (1u << K_TARGET_LUX)
-
-/* on_below has no default and off_above defaults to its scope's on_below. */
-static const struct zone_params defaults = {
-	.override_for = 3600 * 1000LL,
-	.smoothing = 1,
-	.failsafe = FAILSAFE_HOLD,
-	.aggregate = AGGREGATE_MEDIAN,
-	.min_sensors = 1,
-	.feedback = "",
-	.feedback_field = "state",
-	.confirm_within = 5000,
-	.retries = 3,
-	.manual = MANUAL_OVERRIDE,
-	.level_min = 10,
-	.max_step = 20,
-	.deadband = 2,
-	.outside = OUTSIDE_OFF,
-	.occupancy_field = "occupancy",
-	.vacancy_after = 15LL * 60 * 1000,
-};
-
-/* The global section, or one [zone NAME] section while it is being read. */
-struct section {
-	struct zone_params p;
-	unsigned seen;  /* keys written in the section, by bit of keys[] */
-	unsigned valid; /* ... with a value that parsed */
-	unsigned line[NKEYS];
-	const char *kind; /* messages say " in [KIND LABEL]"; NULL in the global section */
-	const char *label;
-	int label_len;
-	struct zone_section *dest; /* gets the effective values; NULL for a discarded section */
-};
-
-enum style { STYLE_NONE, STYLE_NUMBERS, STYLE_KEYS };
-
-struct parser {
-	const char *path;
-	bool site; /* pylight.ini has a [site]: sunrise and sunset can be computed */
-	struct errlist *errs;
-	struct thresholds *t;
-	struct section global, cur; /* cur: the zone section being read */
-	bool in_zone;
-	enum style style;
-	unsigned numbers_line;
-	bool oom;
-};
-
-
-
-static void *field(struct zone_params *p, const struct key *k)
-{
-	return (char *)p + k->offset;
-}
-
-static int key_find(const char *s, size_t len)
-{
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strlen(keys[i].name) == len && memcmp(keys[i].name, s, len) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* An error about a line of a section: a zone section's adds " in [zone NAME]". */
-static void section_error(struct parser *ps, const struct section *sec, unsigned line,
-			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void section_error(struct parser *ps, const struct section *sec, unsigned line,
-			  const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		errlist_add(ps->errs, ps->path, line, "out of memory");
-		return;
-	}
-	if (sec->kind)
-		errlist_add(ps->errs, ps->path, line, "%s in [%s%.*s]", msg, sec->kind,
-			    sec->label_len, sec->label);
-	else
-		errlist_add(ps->errs, ps->path, line, "%s", msg);
-	free(msg);
-}
-
-static const char *sensor_name(const struct thresholds *t, const struct sensor *sn)
-{
-	return t->names + sn->name;
-}
-
 /* The slot of the `len` bytes at `name`: the one that holds it, or the free one it would take. */
-static uint32_t *index_slot(const struct thresholds *t, const char *name, size_t len)
+uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len)
 {
 	unsigned h;
 
@@ -283,787 +64,148 @@ static uint32_t *index_slot(const struct thresholds *t, const char *name, size_t
 	}
 }
 
-/* Keeps the index at most half full, for one more sensor. Returns 0 or -ENOMEM. */
-static int index_grow(struct thresholds *t)
+uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
+				  uint32_t *tag)
 {
-	uint32_t slots = t->index ? t->index_mask + 1 : 0, n = slots ? slots : 32;
-	uint32_t *old = t->index;
+	unsigned h;
 
-	if (2 * ((size_t)t->nsensors + 1) <= slots)
+	HASH_VALUE(name, len, h);
+	*tag = h & SECTION_TAG_BITS;
+	for (;; h++) {
+		uint32_t *slot = &t->by_name[h & t->by_name_mask];
+		const char *s;
+
+		if (!*slot)
+			return slot;
+		if ((*slot & SECTION_TAG_BITS) != *tag)
+			continue;
+		s = section_name(t, &t->sections[section_number(*slot) - 1]);
+		if (strncmp(s, name, len) == 0 && s[len] == '\0')
+			return slot;
+	}
+}
+
+/*
+ * (thresholds_impl.h) thresholds_parse asks once for all the headers the text may hold, so
+ * that a million sections are not indexed again at every doubling.
+ */
+int thresholds_sections_room(struct thresholds *t, size_t more)
+{
+	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
+	uint32_t *old = t->by_name;
+
+	if (2 * (t->nsections + more) <= slots)
 		return 0;
-	while (n < 2 * ((size_t)t->nsensors + 1))
+	while (n < 2 * (t->nsections + more))
 		n *= 2;
-	t->index = calloc(n, sizeof(*t->index));
-	if (!t->index) {
-		t->index = old;
+	if (n > (size_t)UINT32_MAX + 1)
+		return -ENOMEM;
+	t->by_name = calloc(n, sizeof(*t->by_name));
+	if (!t->by_name) {
+		t->by_name = old;
 		return -ENOMEM;
 	}
-	t->index_mask = n - 1;
-	for (unsigned i = 0; i < t->nsensors; i++) {
-		const char *name = sensor_name(t, &t->sensors[i]);
+	t->by_name_mask = (uint32_t)(n - 1);
+	for (size_t i = 0; i < t->nsections; i++) {
+		const char *name = section_name(t, &t->sections[i]);
+		uint32_t tag, *slot = thresholds_section_slot(t, name, strlen(name), &tag);
 
-		*index_slot(t, name, strlen(name)) = i + 1;
+		*slot = tag | ((uint32_t)i + 1);
 	}
 	free(old);
 	return 0;
 }
 
-/*
- * Files one name of a `sensors` list under the section being read. A sensor belongs to one
- * zone: a second listing, in the same zone or another, is an error at the later line.
- */
-static int sensor_add(struct parser *ps, struct section *sec, unsigned line, const char *name,
-		      size_t len)
+/* How many section headers `text` may hold: its '[', or one more than max_zones allows. */
+size_t thresholds_sections_bound(const char *text, size_t len, size_t max_zones)
 {
-	struct thresholds *t = ps->t;
-	size_t cap = t->sensor_cap;
-	uint32_t *slot;
-
-	if (memchr(name, '+', len)) {
-		section_error(ps, sec, line, "sensor '%.*s' is not a topic: '+' is a wildcard",
-			      SHOW(len), name);
-		return -EINVAL;
-	}
-	if (t->index && *(slot = index_slot(t, name, len))) {
-		const struct sensor *first = &t->sensors[*slot - 1];
-
-		if (first->zone == sec->dest)
-			section_error(ps, sec, line, "sensor '%.*s' listed twice", SHOW(len), name);
-		else
-			errlist_add(ps->errs, ps->path, line,
-				    "sensor '%.*s' in [zone %.*s] is already listed in [zone %s] "
-				    "at line %u", SHOW(len), name, sec->label_len, sec->label,
-				    first->zone ? first->zone->name : "?", first->line);
-		return -EINVAL;
-	}
-	if (t->names_len + len + 1 > UINT32_MAX ||
-	    buf_grow(&t->names, &t->names_cap, t->names_len + len + 1, 1) < 0 ||
-	    buf_grow(&t->sensors, &cap, t->nsensors + 1, sizeof(*t->sensors)) < 0 ||
-	    index_grow(t) < 0) {
-		ps->oom = true;
-		return -ENOMEM;
-	}
-	t->sensor_cap = (unsigned)cap;
-	t->sensors[t->nsensors++] = (struct sensor){
-		.zone = sec->dest, .name = (uint32_t)t->names_len, .line = line,
-	};
-	memcpy(t->names + t->names_len, name, len);
-	t->names[t->names_len + len] = '\0';
-	t->names_len += len + 1;
-	*index_slot(t, name, len) = t->nsensors;
-	return 0;
-}
-
-/* `sensors = a b c`: white-space separated readings-topic suffixes, in a zone section. */
-static int sensors_parse(struct parser *ps, struct section *sec, unsigned line, const char *s,
-			 size_t len)
-{
-	unsigned first = ps->t->nsensors, n = 0;
-	int r = 0;
-
-	if (!sec->kind) {
-		section_error(ps, sec, line, "sensors can only be listed in a [zone NAME] section");
-		return -EINVAL;
-	}
-	while (len > 0) {
-		size_t i = 0;
-
-		while (i < len && !number_is_space(s[i]))
-			i++;
-		if (++n > SENSORS_MAX) {
-			section_error(ps, sec, line, "more than %d sensors", SENSORS_MAX);
-			return -EINVAL;
-		}
-		if (sensor_add(ps, sec, line, s, i) < 0)
-			r = -EINVAL;
-		s += i;
-		len -= i;
-		number_trim(&s, &len);
-	}
-	sec->p.sensors = n;
-	sec->p.sensor_first = first;
-	return r;
-}
-
-/* Keeps a copy of a text value for the table's lifetime and points *dst at it. */
-static int text_set(struct parser *ps, void *dst, const char *s, size_t len)
-{
-	struct text *t = malloc(sizeof(*t) + len + 1);
-
-	if (!t) {
-		ps->oom = true;
-		return -ENOMEM;
-	}
-	memcpy(t->s, s, len);
-	t->s[len] = '\0';
-	t->next = ps->t->texts;
-	ps->t->texts = t;
-	*(const char **)dst = t->s;
-	return 0;
-}
-
-/* Keeps a malloc'd block for the table's lifetime; frees it when that fails. */
-static int owned_add(struct parser *ps, void *p)
-{
-	struct owned *o = malloc(sizeof(*o));
-
-	if (!o) {
-		free(p);
-		ps->oom = true;
-		return -ENOMEM;
-	}
-	o->p = p;
-	o->next = ps->t->owned;
-	ps->t->owned = o;
-	return 0;
-}
-
-/* `schedule = Mon-Fri 07:00-19:00, ...`: see schedule.h for the grammar. */
-static int schedule_value(struct parser *ps, struct section *sec, unsigned line, void *dst,
-			  const char *s, size_t len)
-{
-	struct schedule *sch;
-	char err[160];
-	int r = schedule_parse(s, len, &sch, err, sizeof(err));
-
-	if (r == -ENOMEM) {
-		ps->oom = true;
-		return r;
-	}
-	if (r < 0) {
-		section_error(ps, sec, line, "bad schedule: %s", err);
-		return r;
-	}
-	if (schedule_uses_sun(sch) && !ps->site) {
-		section_error(ps, sec, line,
-			      "schedule uses sunrise or sunset: set [site] latitude and longitude "
-			      "in pylight.ini");
-		free(sch);
-		return -EINVAL;
-	}
-	if (owned_add(ps, sch) < 0)
-		return -ENOMEM;
-	*(const struct schedule **)dst = sch;
-	return 0;
-}
-
-/* `occupancy = TOPIC ...`: full topics, white-space separated, each once. */
-static int occupancy_value(struct parser *ps, struct section *sec, unsigned line, void *dst,
-			   const char *s, size_t len)
-{
-	const char *tok[OCCUPANCY_MAX];
-	size_t tok_len[OCCUPANCY_MAX], n = 0, names = 0;
-	struct occupancy *occ;
-	char *at;
-
-	while (len > 0) {
-		size_t i = 0;
-
-		while (i < len && !number_is_space(s[i]))
-			i++;
-		if (n == OCCUPANCY_MAX) {
-			section_error(ps, sec, line, "more than %d occupancy sensors", OCCUPANCY_MAX);
-			return -EINVAL;
-		}
-		if (memchr(s, '+', i) || memchr(s, '#', i) || s[i - 1] == '/') {
-			section_error(ps, sec, line,
-				      "occupancy '%.*s' is not a topic: no wildcards, no trailing '/'",
-				      SHOW(i), s);
-			return -EINVAL;
-		}
-		for (size_t j = 0; j < n; j++)
-			if (tok_len[j] == i && memcmp(tok[j], s, i) == 0) {
-				section_error(ps, sec, line, "occupancy sensor '%.*s' listed twice",
-					      SHOW(i), s);
-				return -EINVAL;
-			}
-		tok[n] = s;
-		tok_len[n++] = i;
-		names += i + 1;
-		s += i;
-		len -= i;
-		number_trim(&s, &len);
-	}
-	occ = malloc(sizeof(*occ) + names);
-	if (!occ || owned_add(ps, occ) < 0) {
-		ps->oom = true;
-		return -ENOMEM;
-	}
-	occ->n = (unsigned)n;
-	at = (char *)(occ + 1);
-	for (size_t j = 0; j < n; j++) {
-		memcpy(at, tok[j], tok_len[j]);
-		at[tok_len[j]] = '\0';
-		occ->topic[j] = at;
-		at += tok_len[j] + 1;
-	}
-	*(const struct occupancy **)dst = occ;
-	return 0;
-}
-
-/* Parses the value of keys[k] into sec->p. Returns 0 or -EINVAL after reporting why. */
-static int value_parse(struct parser *ps, struct section *sec, unsigned line, size_t k,
-		       const char *s, size_t len)
-{
-	const struct key *key = &keys[k];
-	void *dst = field(&sec->p, key);
-	int64_t ms;
-	double v;
-	int r;
-
-	/* `feedback =` turns feedback off, `target_lux =` makes an on/off zone of a dimmed one */
-	if (len == 0 && key->type != KEY_TOPIC && key->type != KEY_TARGET) {
-		/* `schedule =` and `occupancy =` turn off a global one in a zone. */
-		if (key->type == KEY_SCHEDULE || key->type == KEY_OCCUPANCY) {
-			*(const void **)dst = NULL;
-			return 0;
-		}
-		section_error(ps, sec, line, "missing value for %s", key->name);
-		return -EINVAL;
-	}
-	switch (key->type) {
-	case KEY_LUX:
-		if (number_parse(s, len, &v) < 0) {
-			section_error(ps, sec, line, "bad number '%.*s' for %s", SHOW(len), s,
-				      key->name);
-			return -EINVAL;
-		}
-		if (v < 0) {
-			section_error(ps, sec, line, "negative value '%.*s' for %s", SHOW(len), s,
-				      key->name);
-			return -EINVAL;
-		}
-		*(double *)dst = v;
-		return 0;
-	case KEY_DURATION:
-		r = duration_parse(s, len, &ms);
-		if (r == -ERANGE && s[0] == '-')
-			section_error(ps, sec, line, "negative duration '%.*s' for %s", SHOW(len),
-				      s, key->name);
-		else if (r == -ERANGE)
-			section_error(ps, sec, line, "duration '%.*s' for %s is over 100 years",
-				      SHOW(len), s, key->name);
-		else if (r < 0)
-			section_error(ps, sec, line, "bad duration '%.*s' for %s", SHOW(len), s,
-				      key->name);
-		else
-			*(int64_t *)dst = ms;
-		return r < 0 ? -EINVAL : 0;
-	case KEY_COUNT:
-		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
-		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line, "%s '%.*s' is not an integer from %u to %u",
-				      key->name, SHOW(len), s, key->lo, key->hi);
-			return -EINVAL;
-		}
-		*(unsigned *)dst = (unsigned)v;
-		return 0;
-	case KEY_PERCENT:
-		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
-		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line, "%s '%.*s' is not an integer from %u to %u",
-				      key->name, SHOW(len), s, key->lo, key->hi);
-			return -EINVAL;
-		}
-		*(uint8_t *)dst = (uint8_t)v;
-		return 0;
-	case KEY_TARGET:
-		v = 0;
-		if (len && (number_parse(s, len, &v) < 0 || v <= 0)) {
-			section_error(ps, sec, line,
-				      "bad target_lux '%.*s': a number > 0, or empty for an on/off zone",
-				      SHOW(len), s);
-			return -EINVAL;
-		}
-		*(double *)dst = v;
-		return 0;
-	case KEY_TOPIC:
-		if (memchr(s, '+', len) || (len && s[len - 1] == '/')) {
-			section_error(ps, sec, line,
-				      "%s '%.*s' is not a topic: no wildcards, no trailing '/'",
-				      key->name, SHOW(len), s);
-			return -EINVAL;
-		}
-		return text_set(ps, dst, s, len);
-	case KEY_FIELD:
-		if (s[0] == '.' || s[len - 1] == '.' || memmem(s, len, "..", 2) ||
-		    memchr(s, ' ', len)) {
-			section_error(ps, sec, line, "%s '%.*s' is not a dotted path like state or a.b",
-				      key->name, SHOW(len), s);
-			return -EINVAL;
-		}
-		return text_set(ps, dst, s, len);
-	case KEY_MANUAL:
-		for (enum manual m = MANUAL_OVERRIDE; m <= MANUAL_IGNORE; m++) {
-			const char *name = manual_name(m);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum manual *)dst = m;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad manual '%.*s' (override, enforce or ignore)",
-			      SHOW(len), s);
-		return -EINVAL;
-	case KEY_FAILSAFE:
-		for (enum failsafe f = FAILSAFE_HOLD; f <= FAILSAFE_OFF; f++) {
-			const char *name = failsafe_name(f);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum failsafe *)dst = f;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad failsafe '%.*s' (hold, on or off)", SHOW(len), s);
-		return -EINVAL;
-	case KEY_AGGREGATE:
-		for (enum aggregate a = AGGREGATE_MEDIAN; a <= AGGREGATE_MAX; a++) {
-			const char *name = aggregate_name(a);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum aggregate *)dst = a;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad aggregate '%.*s' (median, mean, min or max)",
-			      SHOW(len), s);
-		return -EINVAL;
-	case KEY_SENSORS:
-		return sensors_parse(ps, sec, line, s, len);
-	case KEY_SCHEDULE:
-		return schedule_value(ps, sec, line, dst, s, len);
-	case KEY_OCCUPANCY:
-		return occupancy_value(ps, sec, line, dst, s, len);
-	case KEY_OUTSIDE:
-		for (enum outside o = OUTSIDE_OFF; o <= OUTSIDE_HOLD; o++) {
-			const char *name = outside_name(o);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum outside *)dst = o;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad outside '%.*s' (off, on or hold)", SHOW(len), s);
-		return -EINVAL;
-	}
-	return -EINVAL;
-}
-
-/* "off_above 100 is below on_below 200", a value taken from the global section marked so. */
-static void pair_error(struct parser *ps, const struct section *sec, unsigned line,
-		       const struct zone_params *p, bool off_global, bool on_global)
-{
-	char on[32], off[32];
-
-	number_format(p->off_above, off, sizeof(off));
-	number_format(p->on_below, on, sizeof(on));
-	section_error(ps, sec, line, "off_above %s%s is below on_below %s%s", off,
-		      off_global ? " (global)" : "", on, on_global ? " (global)" : "");
-}
-
-/*
- * Records keys[k] as written on `line`, so that it counts as present even when its value is
- * bad. A pair written in one section is checked at once, at the line that completes it.
- */
-static void key_set(struct parser *ps, struct section *sec, unsigned line, size_t k,
-		    const char *val, size_t len)
-{
-	sec->seen |= 1u << k;
-	sec->line[k] = line;
-	if (value_parse(ps, sec, line, k, val, len) < 0)
-		return;
-	sec->valid |= 1u << k;
-	if ((k == K_ON_BELOW || k == K_OFF_ABOVE) &&
-	    (sec->valid & (ON_BELOW | OFF_ABOVE)) == (ON_BELOW | OFF_ABOVE) &&
-	    sec->p.off_above < sec->p.on_below)
-		pair_error(ps, sec, line, &sec->p, false, false);
-}
-
-/*
- * A dimmed zone estimates daylight by taking its lamp's share away from the reading, so it
- * needs that share. Reported at the line of the section's own half of the pair, the later
- * one when it wrote both; a pair wholly inherited was reported in the global section.
- */
-static void dim_check(struct parser *ps, const struct section *sec, const struct zone_params *eff)
-{
-	unsigned own = sec->seen & (TARGET_LUX | LAMP_LUX), line;
-	char target[32];
-
-	if (eff->target_lux <= 0 || eff->lamp_lux > 0 || !own ||
-	    ((own & TARGET_LUX) && !(sec->valid & TARGET_LUX)) ||
-	    ((own & LAMP_LUX) && !(sec->valid & LAMP_LUX)))
-		return;
-	if (own == (TARGET_LUX | LAMP_LUX))
-		line = sec->line[K_TARGET_LUX] > sec->line[K_LAMP_LUX] ? sec->line[K_TARGET_LUX]
-								       : sec->line[K_LAMP_LUX];
-	else
-		line = sec->line[own == TARGET_LUX ? K_TARGET_LUX : K_LAMP_LUX];
-	number_format(eff->target_lux, target, sizeof(target));
-	section_error(ps, sec, line,
-		      "target_lux %s%s needs lamp_lux > 0 (the lamp's light at the sensor at 100%%)",
-		      target, own & TARGET_LUX ? "" : " (global)");
-}
-
-/* The global section is complete: off_above defaults to on_below. */
-static void global_end(struct parser *ps)
-{
-	struct section *g = &ps->global;
-
-	dim_check(ps, g, &g->p);
-	if (!(g->seen & OFF_ABOVE)) {
-		g->p.off_above = g->p.on_below;
-		if (g->valid & ON_BELOW)
-			g->valid |= OFF_ABOVE;
-	}
-}
-
-/*
- * A zone section is complete: its effective values are the global ones overridden by its own.
- * off_above inherits the global off_above only when that one was written; otherwise it is the
- * zone's on_below, as in the global section. A pair half inherited is checked here, at the line
- * of the zone's half; a pair written in the zone was checked by key_set.
- */
-static void zone_end(struct parser *ps)
-{
-	struct section *g = &ps->global, *s = &ps->cur;
-	struct zone_params eff = g->p;
-
-	for (size_t k = 0; k < NKEYS; k++)
-		if (s->valid & (1u << k))
-			memcpy(field(&eff, &keys[k]), field(&s->p, &keys[k]), keys[k].size);
-
-	switch (s->seen & (ON_BELOW | OFF_ABOVE)) {
-	case ON_BELOW:
-		if (!(g->seen & OFF_ABOVE))
-			eff.off_above = eff.on_below;
-		else if ((s->valid & ON_BELOW) && (g->valid & OFF_ABOVE) &&
-			 eff.off_above < eff.on_below)
-			pair_error(ps, s, s->line[K_ON_BELOW], &eff, true, false);
-		break;
-	case OFF_ABOVE:
-		if ((s->valid & OFF_ABOVE) && (g->valid & ON_BELOW) && eff.off_above < eff.on_below)
-			pair_error(ps, s, s->line[K_OFF_ABOVE], &eff, false, true);
-		break;
-	}
-	if (s->valid & SENSORS) {
-		bool own = s->seen & (1u << K_MIN_SENSORS);
-
-		eff.sensor_first = s->p.sensor_first;
-		if (eff.min_sensors > eff.sensors)
-			section_error(ps, s, own ? s->line[K_MIN_SENSORS] : s->line[K_SENSORS],
-				      "min_sensors %u%s is above the %u sensor%s listed",
-				      eff.min_sensors, own ? "" : " (global)", eff.sensors,
-				      eff.sensors == 1 ? "" : "s");
-	}
-	dim_check(ps, s, &eff);
-	if (s->dest)
-		s->dest->p = eff;
-}
-
-static void section_end(struct parser *ps)
-{
-	if (ps->in_zone)
-		zone_end(ps);
-	else
-		global_end(ps);
-}
-
-/* Only the first non-blank line chooses the file's form; the other form is an error. */
-static bool style_check(struct parser *ps, unsigned line, enum style style)
-{
-	if (ps->style == STYLE_NONE)
-		ps->style = style;
-	if (ps->style == style)
-		return true;
-	errlist_add(ps->errs, ps->path, line, "numbers cannot be mixed with 'key = value' lines");
-	return false;
-}
-
-/* Returns the new zone, NULL after reporting a duplicate or running out of memory. */
-static struct zone_section *zone_section_add(struct parser *ps, unsigned line, const char *name,
-					     size_t len)
-{
-	struct zone_section *z, *dup;
-
-	z = malloc(sizeof(*z) + len + 1);
-	if (!z) {
-		ps->oom = true;
-		return NULL;
-	}
-	memcpy(z->name, name, len);
-	z->name[len] = '\0';
-	z->line = line;
-
-	HASH_FIND_STR(ps->t->sections, z->name, dup);
-	if (dup) {
-		errlist_add(ps->errs, ps->path, line,
-			    "duplicate section [zone %s], first at line %u", z->name, dup->line);
-		free(z);
-		return NULL;
-	}
-	HASH_ADD_STR(ps->t->sections, name, z);
-	if (!z->hh.tbl) {
-		ps->oom = true;
-		free(z);
-		return NULL;
-	}
-	return z;
-}
-
-/*
- * "[zone NAME]". A bad header still opens a section, one that is checked and discarded, so
- * that its keys are neither lost to nor blamed on the previous section.
- */
-static void parse_header(struct parser *ps, unsigned line, const char *s, size_t len)
-{
-	const char *close = memrchr(s, ']', len), *in = s + 1, *name;
-	size_t in_len, name_len;
-
-	section_end(ps);
-	ps->in_zone = true;
-	ps->cur = (struct section){ .kind = "" };
-
-	if (!close) {
-		errlist_add(ps->errs, ps->path, line, "missing ']' in section header");
-		in_len = len - 1;
-	} else if (close != s + len - 1) {
-		errlist_add(ps->errs, ps->path, line, "text after ']' in section header");
-		in_len = (size_t)(close - in);
-	} else {
-		in_len = (size_t)(close - in);
-	}
-	number_trim(&in, &in_len);
-	ps->cur.label = in;
-	ps->cur.label_len = (int)in_len;
-
-	if (in_len < 4 || memcmp(in, "zone", 4) != 0 || (in_len > 4 && !number_is_space(in[4]))) {
-		errlist_add(ps->errs, ps->path, line, "unknown section [%.*s]", SHOW(in_len), in);
-		return;
-	}
-	name = in + 4;
-	name_len = in_len - 4;
-	number_trim(&name, &name_len);
-	ps->cur.kind = "zone ";
-	ps->cur.label = name;
-	ps->cur.label_len = (int)name_len;
-	if (name_len == 0) {
-		errlist_add(ps->errs, ps->path, line, "missing zone name in [zone]");
-		return;
-	}
-	/* No client can publish a reading there. ('#' starts a comment: "missing ']'".) */
-	if (memchr(name, '+', name_len)) {
-		errlist_add(ps->errs, ps->path, line,
-			    "zone name '%.*s' is not a topic: '+' is a wildcard", SHOW(name_len),
-			    name);
-		return;
-	}
-	if (close == s + len - 1)
-		ps->cur.dest = zone_section_add(ps, line, name, name_len);
-}
-
-static void parse_assignment(struct parser *ps, unsigned line, const char *s, size_t len,
-			     const char *eq)
-{
-	struct section *sec = ps->in_zone ? &ps->cur : &ps->global;
-	const char *key = s, *val = eq + 1;
-	size_t key_len = (size_t)(eq - s), val_len = (size_t)(s + len - val);
-	int k;
-
-	number_trim(&key, &key_len);
-	number_trim(&val, &val_len);
-	if (key_len == 0) {
-		section_error(ps, sec, line, "missing key before '='");
-		return;
-	}
-	k = key_find(key, key_len);
-	if (k < 0) {
-		section_error(ps, sec, line, "unknown key '%.*s'", SHOW(key_len), key);
-		return;
-	}
-	if (sec->seen & (1u << k)) {
-		section_error(ps, sec, line, "duplicate key '%s'", keys[k].name);
-		return;
-	}
-	key_set(ps, sec, line, (size_t)k, val, val_len);
-}
-
-/* The legacy forms: "T" or "A B", on one line of the whole file. */
-static void parse_numbers(struct parser *ps, unsigned line, const char *s, size_t len)
-{
-	struct section *g = &ps->global;
-	const char *tok[3];
-	size_t tok_len[3], n = 0;
-
-	while (len > 0 && n < 3) {
-		size_t i = 0;
-
-		while (i < len && !number_is_space(s[i]))
-			i++;
-		tok[n] = s;
-		tok_len[n++] = i;
-		s += i;
-		len -= i;
-		number_trim(&s, &len);
-	}
-
-	if (ps->numbers_line) {
-		errlist_add(ps->errs, ps->path, line,
-			    "more than one line of numbers, first at line %u", ps->numbers_line);
-		return;
-	}
-	ps->numbers_line = line;
-	if (n > 2) {
-		g->seen |= ON_BELOW | OFF_ABOVE;
-		errlist_add(ps->errs, ps->path, line, "more than two numbers");
-		return;
-	}
-	/* keys[0] and keys[1] are on_below and off_above, in the order the numbers come. */
-	for (size_t k = 0; k < n; k++)
-		key_set(ps, g, line, k, tok[k], tok_len[k]);
-}
-
-static void parse_line(struct parser *ps, unsigned line, const char *s, size_t len)
-{
-	struct section *sec = ps->in_zone ? &ps->cur : &ps->global;
-	const char *p;
-	int k;
-
-	if (memchr(s, '\0', len)) {
-		errlist_add(ps->errs, ps->path, line, "NUL byte in line");
-		return;
-	}
-	p = memchr(s, '#', len);
-	if (p)
-		len = (size_t)(p - s);
-	number_trim(&s, &len);
-	if (len == 0)
-		return;
-
-	if (s[0] == '[') {
-		if (style_check(ps, line, STYLE_KEYS))
-			parse_header(ps, line, s, len);
-		return;
-	}
-	p = memchr(s, '=', len);
-	if (p) {
-		if (style_check(ps, line, STYLE_KEYS))
-			parse_assignment(ps, line, s, len, p);
-		return;
-	}
-	/* "on_below 300" is a forgotten '=', not a bad legacy number nor a missing key. */
-	for (p = s; p < s + len && !number_is_space(*p); p++)
-		;
-	k = key_find(s, (size_t)(p - s));
-	if (k >= 0) {
-		if (style_check(ps, line, STYLE_KEYS)) {
-			sec->seen |= 1u << k;
-			sec->line[k] = line;
-			section_error(ps, sec, line, "missing '=' after '%s'", keys[k].name);
-		}
-		return;
-	}
-	if (style_check(ps, line, STYLE_NUMBERS))
-		parse_numbers(ps, line, s, len);
-}
-
-/*
- * Readings on a sensor's topic feed its zone, so a sensor cannot also be the topic of another
- * zone's section: that zone would never hear from it. Checked once every section is known.
- */
-static void sensors_check(struct parser *ps)
-{
-	const struct thresholds *t = ps->t;
-
-	for (unsigned i = 0; i < t->nsensors; i++) {
-		const struct sensor *sn = &t->sensors[i];
-		struct zone_section *z;
-
-		HASH_FIND_STR(t->sections, sensor_name(t, sn), z);
-		if (z && z != sn->zone)
-			errlist_add(ps->errs, ps->path, sn->line,
-				    "sensor '%s' is named like the section [zone %s] at line %u",
-				    sensor_name(t, sn), z->name, z->line);
-	}
-}
-
-static int section_cmp(const struct zone_section *a, const struct zone_section *b)
-{
-	return strcmp(a->name, b->name);
-}
-
-int thresholds_parse(const char *path, const char *text, size_t len, bool site,
-		     struct thresholds **out, struct errlist *errs)
-{
-	struct parser ps = { .path = path, .site = site, .errs = errs };
 	const char *p = text, *end = text + len;
-	size_t errors = errs->count;
-	unsigned line = 0;
+	size_t n = 0;
 
-	*out = NULL;
-	ps.t = calloc(1, sizeof(*ps.t));
-	if (!ps.t) {
-		errlist_add(errs, path, 0, "out of memory");
+	while ((p = memchr(p, '[', (size_t)(end - p))) && (!max_zones || n <= max_zones)) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static int section_cmp(const void *a, const void *b, void *arg)
+{
+	const struct thresholds *t = arg;
+
+	return strcmp(section_name(t, &t->sections[*(const uint32_t *)a]),
+		      section_name(t, &t->sections[*(const uint32_t *)b]));
+}
+
+/*
+ * (thresholds_impl.h) A generated file is usually in order already: then this is one pass.
+ * Otherwise the order is sorted as numbers and applied in place, so that a million sections
+ * are never held twice, and the index's slots are renumbered, not rebuilt.
+ */
+int thresholds_sections_sort(struct thresholds *t)
+{
+	size_t n = t->nsections, i;
+	uint32_t *order, *moved;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(section_name(t, &t->sections[i - 1]), section_name(t, &t->sections[i])) > 0)
+			break;
+	if (i >= n)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	moved = malloc(n * sizeof(*moved));
+	if (!order || !moved) {
+		free(order);
+		free(moved);
 		return -ENOMEM;
 	}
-	ps.global.p = defaults;
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, n, sizeof(*order), section_cmp, t);
+	/* The index keeps its slots: only the numbers in them change, to where each section goes. */
+	for (i = 0; i < n; i++)
+		moved[order[i]] = (uint32_t)i;
+	for (i = 0; i <= t->by_name_mask; i++)
+		if (t->by_name[i])
+			t->by_name[i] = (t->by_name[i] & SECTION_TAG_BITS) |
+					(moved[section_number(t->by_name[i]) - 1] + 1);
+	free(moved);
+	/* Position i takes the section at order[i]: follow each cycle once, marking it done. */
+	for (i = 0; i < n; i++) {
+		struct zone_section keep;
+		size_t j = i;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
+		if (order[i] == i)
+			continue;
+		keep = t->sections[i];
+		while (order[j] != i) {
+			size_t from = order[j];
 
-		parse_line(&ps, ++line, p, (size_t)(eol - p));
-		p = nl ? nl + 1 : end;
+			t->sections[j] = t->sections[from];
+			order[j] = (uint32_t)j;
+			j = from;
+		}
+		t->sections[j] = keep;
+		order[j] = (uint32_t)j;
 	}
-	section_end(&ps);
-	sensors_check(&ps);
-
-	if (ps.style == STYLE_NONE) {
-		/* A file whose only lines were rejected is not also reported empty. */
-		if (errs->count == errors)
-			errlist_add(errs, path, 0, "no thresholds (the file is empty)");
-	} else if (!(ps.global.seen & ON_BELOW)) {
-		errlist_add(errs, path, 0, "missing on_below in the global section");
-	}
-	if (ps.oom)
-		errlist_add(errs, path, 0, "out of memory");
-
-	if (errs->count != errors) {
-		thresholds_free(ps.t);
-		return ps.oom ? -ENOMEM : -EINVAL;
-	}
-	ps.t->global = ps.global.p;
-	/* The analyzer loses track of uthash's list links here, as in thresholds_free. */
-	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-	HASH_SRT(hh, ps.t->sections, section_cmp);
-	*out = ps.t;
+	free(order);
 	return 0;
 }
 
-int thresholds_load(const char *path, bool site, struct thresholds **out, struct errlist *errs)
+/* The section named `zone`, or NULL. */
+static const struct zone_section *section_find(const struct thresholds *t, const char *zone)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int r;
+	const uint32_t *slot;
+	uint32_t tag;
 
-	*out = NULL;
-	r = file_read(path, FILE_MAX, &text, &len);
-	if (r == -EFBIG) {
-		errlist_add(errs, path, 0, "file is larger than %d MiB", FILE_MAX_MIB);
-		return r;
-	}
-	if (r < 0) {
-		errlist_add(errs, path, 0, "%s", strerror(-r));
-		return r;
-	}
-	r = thresholds_parse(path, text, len, site, out, errs);
-	free(text);
-	return r;
+	if (!t->nsections)
+		return NULL;
+	slot = thresholds_section_slot(t, zone, strlen(zone), &tag);
+	return *slot ? &t->sections[section_number(*slot) - 1] : NULL;
 }
 
 void thresholds_free(struct thresholds *t)
 {
-	struct zone_section *z, *tmp;
-
 	if (!t)
 		return;
 	while (t->texts) {
@@ -1082,12 +224,8 @@ void thresholds_free(struct thresholds *t)
 	free(t->sensors);
 	free(t->names);
 	free(t->index);
-	HASH_ITER(hh, t->sections, z, tmp) {
-		/* The analyzer loses track of uthash's list links here. */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(t->sections, z);
-		free(z);
-	}
+	free(t->sections);
+	free(t->by_name);
 	free(t);
 }
 
@@ -1118,9 +256,8 @@ struct topic_seen {
 void thresholds_foreach_feedback(const struct thresholds *t,
 				 void (*fn)(const char *topic, void *ctx), void *ctx)
 {
-	size_t n = HASH_COUNT(t->sections) + 1, used = 0;
+	size_t n = t->nsections + 1, used = 0, next = 0;
 	struct topic_seen *seen = NULL, *all = calloc(n, sizeof(*all)), *s;
-	const struct zone_section *z = NULL;
 	const char *topic = t->global.feedback;
 
 	/* Zones may share a lamp's topic: each topic once. */
@@ -1134,10 +271,9 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 				used++;
 			}
 		}
-		z = z ? z->hh.next : t->sections;
-		if (!z)
+		if (next == t->nsections)
 			break;
-		topic = z->p.feedback;
+		topic = t->sections[next++].p.feedback;
 	}
 	HASH_CLEAR(hh, seen);
 	free(all);
@@ -1186,9 +322,8 @@ const char *aggregate_name(enum aggregate a)
 
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
 {
-	struct zone_section *z;
+	const struct zone_section *z = section_find(t, zone);
 
-	HASH_FIND_STR(t->sections, zone, z);
 	return z ? &z->p : &t->global;
 }
 
@@ -1198,10 +333,10 @@ int thresholds_sensor(const struct thresholds *t, const char *name, const char *
 
 	if (!t->nsensors)
 		return -1;
-	slot = index_slot(t, name, strlen(name));
+	slot = thresholds_index_slot(t, name, strlen(name));
 	if (!*slot)
 		return -1;
-	*zone = t->sensors[*slot - 1].zone->name;
+	*zone = t->names + t->sensors[*slot - 1].zone;
 	return (int)(*slot - 1);
 }
 
@@ -1217,20 +352,17 @@ const char *thresholds_sensor_name(const struct thresholds *t, unsigned index)
 
 bool thresholds_has_section(const struct thresholds *t, const char *zone)
 {
-	struct zone_section *z;
-
-	HASH_FIND_STR(t->sections, zone, z);
-	return z != NULL;
+	return section_find(t, zone) != NULL;
 }
 
 size_t thresholds_sections(const struct thresholds *t)
 {
-	return HASH_COUNT(t->sections);
+	return t->nsections;
 }
 
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 {
-	size_t n = HASH_COUNT(t->sections);
+	size_t n = t->nsections;
 	char on[32], off[32];
 
 	number_format(t->global.on_below, on, sizeof(on));
@@ -1246,15 +378,58 @@ void thresholds_describe(const struct thresholds *t, char *buf, size_t len)
 /* Milliseconds as seconds with no trailing zeros: 30000 -> "30", 1500 -> "1.5". */
 static void format_seconds(int64_t ms, char *buf, size_t size)
 {
-	int n;
+	char tmp[32], *s = tmp + sizeof(tmp);
+	int64_t whole = ms / 1000;
+	int frac = (int)(ms % 1000), n;
 
-	if (ms % 1000 == 0) {
-		snprintf(buf, size, "%lld", (long long)(ms / 1000));
+	if (ms < 0) { /* never in a parsed table, which refuses negative durations */
+		n = snprintf(buf, size, "%lld.%03d", (long long)whole, frac);
+		while (n > 0 && buf[n - 1] == '0')
+			buf[--n] = '\0';
 		return;
 	}
-	n = snprintf(buf, size, "%lld.%03d", (long long)(ms / 1000), (int)(ms % 1000));
-	while (n > 0 && buf[n - 1] == '0')
-		buf[--n] = '\0';
+	*--s = '\0';
+	if (frac) {
+		for (n = 3; frac % 10 == 0; n--)
+			frac /= 10;
+		while (n-- > 0) {
+			*--s = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		*--s = '.';
+	}
+	do
+		*--s = (char)('0' + whole % 10);
+	while (whole /= 10);
+	if ((size_t)(tmp + sizeof(tmp) - s) <= size)
+		memcpy(buf, s, (size_t)(tmp + sizeof(tmp) - s));
+	else if (size)
+		buf[0] = '\0';
+}
+
+/* An unsigned number in decimal, written at the end of buf[24]; returns where it starts. */
+static const char *format_unsigned(unsigned v, char buf[24])
+{
+	char *s = buf + 23;
+
+	*s = '\0';
+	do
+		*--s = (char)('0' + v % 10);
+	while (v /= 10);
+	return s;
+}
+
+/*
+ * "KEY = VALUE\n", or "KEY =\n" when VALUE is empty, without printf: -t writes 27 lines of
+ * these per section, 27 million for a city.
+ */
+static void put_key(FILE *f, const char *key, const char *value, const char *unit)
+{
+	fputs_unlocked(key, f);
+	fputs_unlocked(*value ? " = " : " =", f);
+	fputs_unlocked(value, f);
+	fputs_unlocked(unit, f);
+	putc_unlocked('\n', f);
 }
 
 /* The windows in their canonical spelling; empty without a schedule. */
@@ -1276,60 +451,57 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 
 	for (size_t k = 0; k < NKEYS; k++) {
 		const void *v = (const char *)p + keys[k].offset;
+		const char *name = keys[k].name;
 
 		switch (keys[k].type) {
 		case KEY_LUX:
 			number_format(*(const double *)v, buf, sizeof(buf));
-			fprintf(f, "%s = %s\n", keys[k].name, buf);
+			put_key(f, name, buf, "");
 			break;
 		case KEY_DURATION:
 			format_seconds(*(const int64_t *)v, buf, sizeof(buf));
-			fprintf(f, "%s = %ss\n", keys[k].name, buf);
+			put_key(f, name, buf, "s");
 			break;
 		case KEY_COUNT:
-			fprintf(f, "%s = %u\n", keys[k].name, *(const unsigned *)v);
+			put_key(f, name, format_unsigned(*(const unsigned *)v, buf), "");
 			break;
 		case KEY_FAILSAFE:
-			fprintf(f, "%s = %s\n", keys[k].name,
-				failsafe_name(*(const enum failsafe *)v));
+			put_key(f, name, failsafe_name(*(const enum failsafe *)v), "");
 			break;
 		case KEY_SENSORS:
 			if (!p->sensors)
 				break;
-			fprintf(f, "%s =", keys[k].name);
+			fprintf(f, "%s =", name);
 			for (unsigned i = 0; i < p->sensors; i++)
 				fprintf(f, " %s",
 					thresholds_sensor_name(t, p->sensor_first + i));
 			fprintf(f, "\n");
 			break;
 		case KEY_AGGREGATE:
-			fprintf(f, "%s = %s\n", keys[k].name,
-				aggregate_name(*(const enum aggregate *)v));
+			put_key(f, name, aggregate_name(*(const enum aggregate *)v), "");
 			break;
 		case KEY_TOPIC:
 		case KEY_FIELD:
-			fprintf(f, "%s =%s%s\n", keys[k].name, **(const char *const *)v ? " " : "",
-				*(const char *const *)v);
+			put_key(f, name, *(const char *const *)v, "");
 			break;
 		case KEY_MANUAL:
-			fprintf(f, "%s = %s\n", keys[k].name, manual_name(*(const enum manual *)v));
+			put_key(f, name, manual_name(*(const enum manual *)v), "");
 			break;
 		case KEY_TARGET:
 			number_format(*(const double *)v, buf, sizeof(buf));
-			fprintf(f, "%s =%s%s\n", keys[k].name, p->target_lux > 0 ? " " : "",
-				p->target_lux > 0 ? buf : "");
+			put_key(f, name, p->target_lux > 0 ? buf : "", "");
 			break;
 		case KEY_PERCENT:
-			fprintf(f, "%s = %u\n", keys[k].name, *(const uint8_t *)v);
+			put_key(f, name, format_unsigned(*(const uint8_t *)v, buf), "");
 			break;
 		case KEY_SCHEDULE:
 			schedule_dump(p->schedule, f);
 			break;
 		case KEY_OUTSIDE:
-			fprintf(f, "%s = %s\n", keys[k].name, outside_name(p->outside));
+			put_key(f, name, outside_name(p->outside), "");
 			break;
 		case KEY_OCCUPANCY:
-			fprintf(f, "%s =", keys[k].name);
+			fprintf(f, "%s =", name);
 			for (unsigned i = 0; p->occupancy && i < p->occupancy->n; i++)
 				fprintf(f, " %s", p->occupancy->topic[i]);
 			fprintf(f, "\n");
@@ -1342,19 +514,19 @@ void thresholds_foreach_section(const struct thresholds *t,
 				void (*fn)(void *ctx, const char *zone, const struct zone_params *p),
 				void *ctx)
 {
-	const struct zone_section *z;
-
-	for (z = t->sections; z; z = z->hh.next)
-		fn(ctx, z->name, &z->p);
+	for (size_t i = 0; i < t->nsections; i++)
+		fn(ctx, section_name(t, &t->sections[i]), &t->sections[i].p);
 }
 
 void thresholds_dump(const struct thresholds *t, FILE *f)
 {
-	const struct zone_section *z;
-
+	flockfile(f);
 	params_dump(t, &t->global, f);
-	for (z = t->sections; z; z = z->hh.next) {
-		fprintf(f, "\n[zone %s]\n", z->name);
-		params_dump(t, &z->p, f);
+	for (size_t i = 0; i < t->nsections; i++) {
+		fputs_unlocked("\n[zone ", f);
+		fputs_unlocked(section_name(t, &t->sections[i]), f);
+		fputs_unlocked("]\n", f);
+		params_dump(t, &t->sections[i].p, f);
 	}
+	funlockfile(f);
 }

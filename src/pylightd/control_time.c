@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+/* uthash would exit() when out of memory; every HASH_ADD here is checked instead. */
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
 
 #include "log.h"
 #include "monotonic.h"
@@ -120,6 +123,11 @@ static void sensors_add(struct table_walk *w, const char *zone, const struct zon
 		s->field = p->occupancy_field;
 		s->zone = zone;
 		HASH_ADD(hh, w->fresh, topic[0], len, s);
+		if (!s->hh.tbl) {
+			free(s);
+			w->rc = -ENOMEM;
+			return;
+		}
 	}
 }
 
@@ -183,6 +191,10 @@ static struct window_seen *window_get(struct control *c, const struct schedule *
 	w->s = s;
 	w->inside = schedule_at(s, &c->tm->site, wall_now(), &w->next);
 	HASH_ADD_PTR(c->tm->windows, s, w);
+	if (!w->hh.tbl) {
+		free(w);
+		return NULL;
+	}
 	if (!c->tm->armed || w->next < c->tm->armed)
 		wall_rearm(c, false);
 	return w;

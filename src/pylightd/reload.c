@@ -17,7 +17,7 @@
 
 struct reload {
 	const char *path;
-	bool site; /* [site] is set: ref.txt may use sunrise and sunset */
+	struct thresholds_opts opts; /* [site] and max_zones, as at start */
 	struct control *ctl;
 	struct loop *loop;
 	struct status *st;
@@ -35,7 +35,8 @@ int reload_new(const struct config *cfg, struct control *ctl, struct loop *loop,
 	if (!r)
 		return -ENOMEM;
 	r->path = cfg->thresholds_file;
-	r->site = config_has_site(cfg);
+	r->opts = (struct thresholds_opts){ .site = config_has_site(cfg),
+					    .max_zones = (size_t)cfg->readings_max_zones };
 	r->ctl = ctl;
 	r->loop = loop;
 	r->st = st;
@@ -81,7 +82,7 @@ void reload_run(struct reload *r, const char *why)
 	}
 	notify_reloading();
 	r->tried++;
-	if (thresholds_load(r->path, r->site, &t, &errs) < 0) {
+	if (thresholds_load(r->path, &r->opts, &t, &errs) < 0) {
 		r->failed++;
 		log_errlist(LOG_ERR, &errs);
 		log_msg(LOG_ERR, "%s: %zu error(s), keeping the previous thresholds", r->path,

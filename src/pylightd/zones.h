@@ -4,9 +4,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-/* uthash would exit() when out of memory; zones_add reports it instead. */
-#define HASH_NONFATAL_OOM 1
-#include <uthash.h>
 
 #include "decide.h"
 #include "feedback.h"
@@ -15,16 +12,16 @@
 /*
  * One zone. The caller reads name and p and owns st, since_wall, warned_at, suppressed, fb
  * and own; the fields marked "table" belong to zones.c and change only through zones_*.
+ * A city has a million: no hash handle, no allocation of its own (see zones.c).
  */
 struct zone {
-	UT_hash_handle hh;           /* table: lookup by name */
 	struct zone_state st;
 	const struct zone_params *p; /* from the thresholds table in force */
 	int64_t wake;                /* table: DECIDE_NEVER when not in the heap */
-	size_t heap_idx;             /* table */
 	int64_t since_wall;          /* wall-clock seconds of the last change, for explanations */
 	int64_t warned_at;           /* rate limit of rejected-input warnings */
 	uint32_t suppressed;         /* warnings not logged since warned_at */
+	uint32_t heap_idx;           /* table */
 	struct feedback_state fb;    /* its lamp's reports (feedback.c) */
 	struct ownership own;        /* which instance orders it (takeover.c) */
 	int64_t vacant_at;           /* when its presence runs out (control_time.c), or NEVER */

@@ -79,7 +79,7 @@ static void thresholds_refresh(struct api *a)
 	a->ino = st.st_ino;
 	a->size = st.st_size;
 	a->mtime = st.st_mtim;
-	if (thresholds_load(a->ref_path, a->site, &t, &errs) == 0) {
+	if (thresholds_load(a->ref_path, &a->opts, &t, &errs) == 0) {
 		thresholds_free(a->t);
 		a->t = t;
 		a->t_gen++;
@@ -149,7 +149,7 @@ static int text_check(const struct api *a, struct reply *r, const char *text, si
 {
 	struct errlist errs = { 0 };
 	struct thresholds *t;
-	int rc = thresholds_parse("", text, len, a->site, &t, &errs);
+	int rc = thresholds_parse("", text, len, &a->opts, &t, &errs);
 
 	if (rc < 0)
 		api_reply(r, 422, body_errors(&errs));

@@ -15,7 +15,7 @@
 /* Everything a request may touch. Requests are served one at a time (one HTTP thread). */
 struct api {
 	const char *ref_path;
-	bool site; /* pylight.ini has a [site]: ref.txt may use sunrise and sunset */
+	struct thresholds_opts opts; /* [site] and max_zones: what ref.txt may use */
 	struct zonecache *zones;
 	struct bus *bus;
 	/* the thresholds in force: the last valid ref.txt, reparsed when the file changes */

@@ -33,7 +33,7 @@ static void line_content(const struct line *l, const char **s, size_t *len)
 }
 
 /*
- * Whether the line is a "[zone NAME]" header, read as thresholds.c reads it; *name and
+ * Whether the line is a "[zone NAME]" header, read as thresholds_parse.c reads it; *name and
  * *name_len get NAME. Any other "[...]" line is a header too, of a section no zone owns.
  */
 static bool header_zone(const struct line *l, bool *is_header, const char **name, size_t *name_len)

@@ -13,7 +13,7 @@
 
 #include "file.h"
 
-/* As thresholds.c: anything bigger is a mistake, not a configuration. */
+/* As thresholds_parse.c: anything bigger is a mistake, not a configuration. */
 #define FILE_MAX ((size_t)16 << 20)
 
 void reffile_etag(const char *text, size_t len, char etag[REFFILE_ETAG_SIZE])

@@ -223,7 +223,10 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 	}
 	log_set_level(cfg->log_level);
 	/* an invalid ref.txt is what the page is for: it is reported, and served to be fixed */
-	if (thresholds_load(cfg->thresholds_file, config_has_site(cfg), &t, &errs) < 0) {
+	if (thresholds_load(cfg->thresholds_file,
+			    &(struct thresholds_opts){ .site = config_has_site(cfg),
+						       .max_zones = (size_t)cfg->readings_max_zones },
+			    &t, &errs) < 0) {
 		log_errlist(LOG_WARNING, &errs);
 		log_msg(LOG_WARNING, "%s is invalid: pylightd keeps its previous thresholds",
 			cfg->thresholds_file);
@@ -291,7 +294,8 @@ static int serve(const char *path)
 		goto out;
 	}
 	api_init(&api, cfg.thresholds_file, zones, bus);
-	api.site = config_has_site(&cfg);
+	api.opts = (struct thresholds_opts){ .site = config_has_site(&cfg),
+					    .max_zones = (size_t)cfg.readings_max_zones };
 	api.metrics = metrics;
 	api.history = history;
 	api.history_hours_max = 24 * cfg.web_history_days;

@@ -15,7 +15,9 @@ BENCH_CALLGRIND (default 1: count user-space instructions per reading under valg
 is installed; 0 skips it), BENCH_PIN (default 1, see below), BENCH_FAILOVER (two-instance
 clusters per failover run, default 20, 4 in a smoke run; 0 skips failover), BENCH_KEEPALIVES
 (the keepalives failover runs with, default "5 60", "5" in a smoke run), BENCH_KEEP (set:
-keep the temporary folder with the broker's and the controllers' logs).
+keep the temporary folder with the broker's and the controllers' logs), BENCH_ZONES (zones of
+the scale rows, scale.py: default 100000, 10000 in a smoke run, 1000000 for a city; under 2
+skips them).
 
 Cluster mode (docs/cluster.md): "pylightd-shadow" is an instance that owns no zone of the bench (its
 node name is chosen by the zones' XXH64, from Debian's libxxhash through ctypes) beside the
@@ -918,6 +920,30 @@ def web_table(bench):
     bench.raw.append(f"web history {hist}")
 
 
+def scale_table(bench):
+    """The scale rows (tests/bench/scale.py): BENCH_ZONES zones, on a broker of their own."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import scale  # pylint: disable=import-outside-toplevel
+    zones = env_int("BENCH_ZONES", 10000 if bench.n < MIN_JUDGED_N else 100000)
+    if zones < 2:
+        print("\n-- scale: skipped (BENCH_ZONES < 2)")
+        return
+    workdir = bench.tmp / "scale"
+    workdir.mkdir()
+    broker = Broker(workdir, bench.pin_broker)
+    broker.start()
+    try:
+        fig = scale.measure(bench.pylightd, bench.loadgen, broker.port, workdir, zones,
+                            bench.pin_work)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        print(f"scale: could not measure: {e}")
+        return
+    finally:
+        broker.stop()
+    scale.print_rows(fig)
+    bench.raw.append(f"scale {fig}")
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: bench.py BUILD_DIR", file=sys.stderr)
@@ -939,6 +965,7 @@ def main():
         print()
         print(bench.table(reload, rename))
         web_table(bench)
+        scale_table(bench)
         print(f"raw results: {bench.raw_path}")
     except BenchError as e:
         print(f"bench: could not run: {e}", file=sys.stderr)

@@ -2,7 +2,8 @@
 # bench.sh -- `make bench`: pylightd against a bare libmosquitto relay, printed as one table
 #
 # usage: tests/bench/bench.sh BUILD_DIR
-# BENCH_N, BENCH_ROUNDS, BENCH_IDLE, BENCH_QOS, BENCH_RENAMES, BENCH_FAILOVER, BENCH_KEEPALIVES
+# BENCH_N, BENCH_ROUNDS, BENCH_IDLE, BENCH_QOS, BENCH_RENAMES, BENCH_FAILOVER, BENCH_KEEPALIVES,
+# BENCH_ZONES
 # shrink or tune it (see bench.py);
 # a CI smoke run: BENCH_N=200 BENCH_ROUNDS=1 BENCH_IDLE=2. Exits 0 when the bench ran,
 # whatever PASS/FAIL says; non-zero only when it could not run.

@@ -64,7 +64,7 @@ static struct thresholds *load(const char *path)
 	struct errlist errs = { 0 };
 	struct thresholds *t;
 
-	if (thresholds_load(path, /* site = */ true, &t, &errs) < 0) {
+	if (thresholds_load(path, &(struct thresholds_opts){ .site = true }, &t, &errs) < 0) {
 		fprintf(stderr, "%s\n", errs.kept ? errs.msg[0] : path);
 		exit(1);
 	}

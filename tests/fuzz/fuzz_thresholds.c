@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len, len2;
 	int r;
 
-	r = thresholds_parse("ref.txt", (const char *)data, size, /* site = */ true, &t, &errs);
+	r = thresholds_parse("ref.txt", (const char *)data, size, &(struct thresholds_opts){ .site = true }, &t, &errs);
 	if (r < 0) {
 		/* Rejected: reported, and nothing handed back. */
 		if ((r != -EINVAL && r != -ENOMEM) || t || errs.count == 0)
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Round trip: `pylightd -t` output is itself a valid ref.txt meaning the same. */
 	text = dump(t, &len);
-	r = thresholds_parse("ref.txt", text, len, /* site = */ true, &again, &errs);
+	r = thresholds_parse("ref.txt", text, len, &(struct thresholds_opts){ .site = true }, &again, &errs);
 	if (r != 0) {
 		fprintf(stderr, "dump rejected: %s\n---\n%s---\n", errs.kept ? errs.msg[0] : "?",
 			text);

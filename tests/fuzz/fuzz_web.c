@@ -43,7 +43,7 @@ static void bodies(const char *s, size_t n)
 static int parse(const char *text, size_t len, struct thresholds **t)
 {
 	struct errlist errs = { 0 };
-	int r = thresholds_parse("ref.txt", text, len, /* site = */ true, t, &errs);
+	int r = thresholds_parse("ref.txt", text, len, &(struct thresholds_opts){ .site = true }, t, &errs);
 
 	errlist_clear(&errs);
 	return r;

@@ -69,7 +69,7 @@ static struct thresholds *parse(const char *text)
 	struct errlist errs = { 0 };
 	struct thresholds *t = NULL;
 
-	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), /* site = */ true, &t, &errs), 0);
+	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), &(struct thresholds_opts){ .site = true }, &t, &errs), 0);
 	return t;
 }
 

@@ -31,7 +31,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), /* site = */ false, &f->t,
+	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), &(struct thresholds_opts){ .site = false }, &f->t,
 					  &errs),
 			 0);
 	assert_int_equal(zones_new(&f->zs), 0);
@@ -165,7 +165,8 @@ static void test_schedule_and_presence(void **state)
 	char why[DECIDE_REASON_MAX];
 
 	(void)state;
-	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), false, &t, &errs), 0);
+	assert_int_equal(thresholds_parse("ref.txt", ref, strlen(ref), &(struct thresholds_opts){ 0 }, &t,
+					  &errs), 0);
 	assert_int_equal(zones_new(&zs), 0);
 	z = zones_add(zs, "office", thresholds_get(t, "office"));
 	assert_non_null(z);

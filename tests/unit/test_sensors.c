@@ -17,7 +17,7 @@ static struct thresholds *parse(const char *text)
 	struct errlist errs = { 0 };
 	struct thresholds *t = NULL;
 
-	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), /* site = */ false, &t,
+	assert_int_equal(thresholds_parse("ref.txt", text, strlen(text), &(struct thresholds_opts){ .site = false }, &t,
 					  &errs),
 			 0);
 	return t;

@@ -17,8 +17,10 @@
 
 /* Parses a string literal (which may hold NULs) that must be valid. */
 #define PARSE_OK(lit) parse_ok(lit, sizeof(lit) - 1)
-/* Whether the next parse has a [site]; tests of sunrise/sunset without one clear it. */
-static bool site = true;
+/* Whether the next parse has a [site] (tests of sunrise/sunset without one clear it), and its
+ * max_zones. */
+static struct thresholds_opts opts = { .site = true };
+static const struct thresholds_opts site_opts = { .site = true };
 
 /* Parses a string literal that must be rejected with exactly these messages, in this order. */
 #define PARSE_ERRORS(lit, ...)                                                      \
@@ -33,7 +35,7 @@ static struct thresholds *parse_ok(const char *text, size_t len)
 	struct thresholds *t = NULL;
 	int r;
 
-	r = thresholds_parse("ref.txt", text, len, site, &t, &errs);
+	r = thresholds_parse("ref.txt", text, len, &opts, &t, &errs);
 	if (r != 0)
 		fail_msg("rejected (%d): %s", r, errs.kept ? errs.msg[0] : "no message");
 	assert_int_equal(errs.count, 0);
@@ -46,7 +48,7 @@ static void parse_errors(const char *text, size_t len, const char *const *want, 
 	struct errlist errs = { 0 };
 	struct thresholds *t = (struct thresholds *)&errs; /* must be reset to NULL */
 
-	assert_int_equal(thresholds_parse("ref.txt", text, len, site, &t, &errs), -EINVAL);
+	assert_int_equal(thresholds_parse("ref.txt", text, len, &opts, &t, &errs), -EINVAL);
 	assert_null(t);
 	for (size_t i = 0; i < errs.kept && i < n; i++)
 		assert_string_equal(errs.msg[i], want[i]);
@@ -961,7 +963,7 @@ static void test_errlist_keeps_first(void **state)
 	n = snprintf(text, sizeof(text), "on_below = 1\n");
 	for (int i = 0; i < ERRLIST_KEEP + 20; i++)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "k%d = 1\n", i);
-	assert_int_equal(thresholds_parse("ref.txt", text, (size_t)n, /* site = */ true, &t, &errs), -EINVAL);
+	assert_int_equal(thresholds_parse("ref.txt", text, (size_t)n, &site_opts, &t, &errs), -EINVAL);
 	assert_int_equal(errs.count, ERRLIST_KEEP + 20);
 	assert_int_equal(errs.kept, ERRLIST_KEEP);
 	assert_string_equal(errs.msg[0], "ref.txt:2: unknown key 'k0'");
@@ -1015,25 +1017,69 @@ static void test_load(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "250 300\n", 8), 8);
 
-	assert_int_equal(thresholds_load(path, /* site = */ true, &t, &errs), 0);
+	assert_int_equal(thresholds_load(path, &site_opts, &t, &errs), 0);
 	assert_true(thresholds_get(t, "")->off_above == 300);
 	thresholds_free(t);
 
-	/* Sparse, so the test stays cheap. */
-	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
-	assert_int_equal(thresholds_load(path, /* site = */ true, &t, &errs), -EFBIG);
+	/* The bound is 16 MiB and 1 KiB per zone of max_zones. Sparse, so the test stays cheap. */
+	assert_int_equal(thresholds_max_bytes(4), (16 << 20) + 4096);
+	assert_int_equal(ftruncate(fd, (16 << 20) + 4096 + 1), 0);
+	assert_int_equal(thresholds_load(path, &(struct thresholds_opts){ .max_zones = 4 }, &t,
+					 &errs), -EFBIG);
 	assert_null(t);
 	assert_int_equal(errs.count, 1);
-	assert_true(strstr(errs.msg[0], ": file is larger than 16 MiB") != NULL);
+	assert_true(strstr(errs.msg[0], ": file is larger than 16 MiB (16 MiB and 1024 bytes per "
+					"zone of [readings] max_zones 4)") != NULL);
 	errlist_clear(&errs);
 	close(fd);
 	unlink(path);
 
-	assert_int_equal(thresholds_load("/nonexistent/ref.txt", /* site = */ true, &t, &errs), -ENOENT);
+	assert_int_equal(thresholds_load("/nonexistent/ref.txt", &site_opts, &t, &errs), -ENOENT);
 	assert_null(t);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.msg[0], "/nonexistent/ref.txt: No such file or directory");
 	errlist_clear(&errs);
+}
+
+/* A city's file: larger than 16 MiB, within the bound its max_zones gives. */
+static void test_load_large(void **state)
+{
+	char path[] = "/tmp/test_thresholds.XXXXXX";
+	struct errlist errs = { 0 };
+	struct thresholds *t;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "on_below = 300\n");
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "[zone street/%07d]\non_below = %d\n# %0900d\n", i, i % 100, 0);
+	assert_int_equal(fclose(f), 0);
+
+	assert_int_equal(thresholds_load(path, &(struct thresholds_opts){ .max_zones = 20000 }, &t,
+					 &errs), 0);
+	assert_int_equal(thresholds_sections(t), 20000);
+	assert_true(thresholds_get(t, "street/0019999")->on_below == 99);
+	thresholds_free(t);
+	unlink(path);
+}
+
+/* Each section is a zone: one beyond max_zones is an error at its line, reported once. */
+static void test_sections_beyond_max_zones(void **state)
+{
+	struct thresholds *t;
+
+	(void)state;
+	opts.max_zones = 2;
+	t = PARSE_OK("on_below = 1\n[zone a]\n[zone b]\n");
+	assert_int_equal(thresholds_sections(t), 2);
+	thresholds_free(t);
+	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone b]\n[zone c]\non_below = 2\n[zone d]\n",
+		     "ref.txt:4: section [zone c] is one more than [readings] max_zones 2 allows");
+	opts.max_zones = 0;
 }
 
 static void test_time_and_presence_keys(void **state)
@@ -1109,12 +1155,12 @@ static void test_sun_needs_site(void **state)
 				   "[zone office]\nschedule = Mon-Fri 07:00-19:00\n";
 
 	(void)state;
-	site = false;
+	opts.site = false;
 	PARSE_ERRORS("on_below = 1\n[zone street]\nschedule = sunset-sunrise\n"
 		     "[zone office]\nschedule = Mon-Fri 07:00-19:00\n",
 		     "ref.txt:3: schedule uses sunrise or sunset: set [site] latitude and "
 		     "longitude in pylight.ini in [zone street]");
-	site = true;
+	opts.site = true;
 	thresholds_free(parse_ok(text, sizeof(text) - 1));
 }
 
@@ -1125,6 +1171,8 @@ int main(void)
 		cmocka_unit_test(test_time_and_presence_keys),
 		cmocka_unit_test(test_time_and_presence_errors),
 		cmocka_unit_test(test_sun_needs_site),
+		cmocka_unit_test(test_load_large),
+		cmocka_unit_test(test_sections_beyond_max_zones),
 		cmocka_unit_test(test_two_numbers),
 		cmocka_unit_test(test_keys_all),
 		cmocka_unit_test(test_keys_defaults),

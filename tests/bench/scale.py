@@ -1,0 +1,220 @@
+"""scale.py -- `make bench`'s scale rows: a city's street lights, one pylightd, one ref.txt.
+
+Imported by bench.py (measure(), rows()), or run alone against a build:
+    /usr/bin/python3 tests/bench/scale.py build/plain      (BENCH_ZONES, default 100000)
+
+Zones are loadgen's (z0 .. zN-1, on value/light/zK); "with sections" gives each its own
+`[zone zK]` with one or two keys, "without" only the global thresholds. Figures:
+- check: `pylightd -t` of the file with sections, output to /dev/null;
+- start: from exec to the "started" log line (pylight.ini and ref.txt loaded, the zone table
+  made, the MQTT loop started);
+- bytes per decided zone: VmHWM once loadgen has had every zone decided, less a one-zone
+  pylightd's, over N - 1 zones, with and without sections;
+- reload: rename() of a fresh copy of ref.txt over it until the "reloaded" log line (the
+  100 ms debounce included), ten times; VmRSS after the first and after the tenth.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHECK_S = 2.0
+START_S = 2.0
+RELOAD_S = 1.0
+PER_ZONE_SECTIONS_B = 400
+PER_ZONE_BARE_B = 256
+RELOAD_GROWTH = 1.1
+RELOADS = 10
+START_TIMEOUT = 120.0
+REF = "on_below = 300\noff_above = 300\n"  # loadgen's threshold, as bench.py's REF
+
+
+def ref_text(zones, sections, flip=False):
+    """ref.txt for `zones` zones; with sections, each its own [zone zK] with one or two keys,
+    in name order (z0, z1, z10, ...) as a generator that sorts writes them: pylightd then has
+    nothing to sort (a file out of order costs it a sort, about 0.2 s for a million)."""
+    if not sections:
+        return REF
+    head = REF if not flip else REF + "min_off = 0s\n"
+    names = sorted(f"z{z}" for z in range(zones))
+    return head + "".join(f"[zone {name}]\non_below = 300\n" +
+                          ("min_on = 0s\n" if name[-1] in "13579" else "") for name in names)
+
+
+def _status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {key} for pid {pid}")
+
+
+def _wait_line(path, pattern, proc, start, timeout, after=0):
+    """Seconds from `start` until `pattern` appears in the log at `path` past byte `after`."""
+    rx = re.compile(pattern, re.M)
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_bytes()[after:].decode(errors="replace")
+        if rx.search(text):
+            return time.monotonic() - start
+        if proc.poll() is not None:
+            raise RuntimeError(f"pylightd exited with {proc.returncode}: {text[-2000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for /{pattern}/: {text[-2000:]}")
+        time.sleep(0.005)
+
+
+class Daemon:
+    """A pylightd on `zones` zones, orders only, max_zones = zones."""
+
+    def __init__(self, binary, port, workdir, zones, sections, pin):
+        self.dir = workdir
+        self.zones = zones
+        self.sections = sections
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.ref = workdir / "ref.txt"
+        self.ref.write_text(ref_text(zones, sections))
+        self.ini = workdir / "pylight.ini"
+        self.ini.write_text(
+            f"[mqtt]\nhost = 127.0.0.1\nport = {port}\nclient_id = scale-{os.getpid()}-"
+            f"{workdir.name}\nclean_session = true\n[topics]\nzone_state =\n"
+            f"[readings]\nmax_zones = {max(zones, 1)}\n[log]\nlevel = notice\n"
+            f"[thresholds]\nfile = {self.ref}\n")
+        self.argv = list(pin) + [str(binary), "-c", str(self.ini)]
+        self.log = workdir / "stderr.log"
+        self.proc = None
+
+    def check_s(self):
+        t0 = time.monotonic()
+        r = subprocess.run(self.argv + ["-t"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"pylightd -t failed: {r.stderr[-2000:]}")
+        return time.monotonic() - t0
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")}
+        with open(self.log, "wb") as log:
+            t0 = time.monotonic()
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, env=env)
+        return _wait_line(self.log, r"pylightd \S+ started", self.proc, t0, START_TIMEOUT)
+
+    def reload_s(self, n):
+        """rename() of a new copy over ref.txt until the n-th "reloaded" line."""
+        tmp = self.dir / "ref.txt.new"
+        tmp.write_text(ref_text(self.zones, self.sections, flip=n % 2 == 1))
+        after = self.log.stat().st_size
+        t0 = time.monotonic()
+        os.rename(tmp, self.ref)
+        return _wait_line(self.log, r": reloaded \(", self.proc, t0, START_TIMEOUT, after)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _decide_all(loadgen, port, zones, pid, pin):
+    """loadgen's warm-up seeds every zone: each is created and decided once."""
+    argv = list(pin) + [str(loadgen), "-p", str(port), "-q", "1", "-n", "200", "-w", "100",
+                        "-z", str(zones), "-P", str(pid)]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=3600)
+    if r.returncode != 0:
+        raise RuntimeError(f"loadgen failed ({r.returncode}): {r.stderr[-2000:]}")
+
+
+def measure(binary, loadgen, port, workdir, zones, pin=()):
+    """The scale figures (see the module's comment), as a dict."""
+    fig = {"zones": zones}
+    hwm = {}
+    for sections in (True, False):
+        for n in (1, zones):
+            d = Daemon(binary, port, workdir / f"{'sec' if sections else 'bare'}-{n}", n,
+                       sections, pin)
+            try:
+                if sections and n == zones:
+                    fig["check_s"] = statistics.median(d.check_s() for _ in range(3))
+                start = d.start()
+                _decide_all(loadgen, port, n, d.proc.pid, pin)
+                hwm[(sections, n)] = _status(d.proc.pid, "VmHWM")
+                if sections and n == zones:
+                    fig["start_s"] = start
+                    times = []
+                    for i in range(RELOADS):
+                        times.append(d.reload_s(i))
+                        if i == 0:
+                            fig["rss_1_kib"] = _status(d.proc.pid, "VmRSS")
+                    fig["rss_10_kib"] = _status(d.proc.pid, "VmRSS")
+                    fig["reload_s"] = statistics.median(times)
+                    fig["reload_max_s"] = max(times)
+            finally:
+                d.stop()
+    for sections, key in ((True, "per_zone_sections_b"), (False, "per_zone_bare_b")):
+        fig[key] = (hwm[(sections, zones)] - hwm[(sections, 1)]) * 1024 / max(zones - 1, 1)
+    return fig
+
+
+def rows(fig):
+    """The table rows: (metric, value, target, verdict)."""
+    def row(metric, value, target, ok):
+        return (metric, value, target, "PASS" if ok else "FAIL")
+
+    z = fig["zones"]
+    growth = fig["rss_10_kib"] / fig["rss_1_kib"]
+    return [
+        row(f"pylightd -t, {z:,} sections (s)", f"{fig['check_s']:.2f}", f"<= {CHECK_S:g} s",
+            fig["check_s"] <= CHECK_S),
+        row("start to the 'started' line (s)", f"{fig['start_s']:.2f}", f"<= {START_S:g} s",
+            fig["start_s"] <= START_S),
+        row(f"reload, rename to 'reloaded', median of {RELOADS} (s)", f"{fig['reload_s']:.2f}",
+            f"<= {RELOAD_S:g} s", fig["reload_s"] <= RELOAD_S),
+        ("  max (s)", f"{fig['reload_max_s']:.2f}", "info", "info"),
+        row("peak RSS per decided zone, a section each (B)", f"{fig['per_zone_sections_b']:.0f}",
+            f"<= {PER_ZONE_SECTIONS_B} B", fig["per_zone_sections_b"] <= PER_ZONE_SECTIONS_B),
+        row("peak RSS per decided zone, no sections (B)", f"{fig['per_zone_bare_b']:.0f}",
+            f"<= {PER_ZONE_BARE_B} B", fig["per_zone_bare_b"] <= PER_ZONE_BARE_B),
+        ("VmRSS after the first reload (KiB)", f"{fig['rss_1_kib']:,}", "info", "info"),
+        row(f"VmRSS after {RELOADS} reloads (KiB)", f"{fig['rss_10_kib']:,}",
+            f"<= {RELOAD_GROWTH} x first ({growth:.2f})", growth <= RELOAD_GROWTH),
+    ]
+
+
+def print_rows(fig):
+    rs = rows(fig)
+    w = max(len(r[0]) for r in rs)
+    print(f"\n-- scale: {fig['zones']:,} zones on one pylightd (orders only), one ref.txt")
+    for metric, value, target, verdict in rs:
+        print(f"{metric:<{w}}  {value:>10}  {target:<24}  {verdict}")
+
+
+def main():
+    """Alone: a private broker (bench.py's), then the figures."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import tempfile
+    import bench  # pylint: disable=import-outside-toplevel
+    build = Path(sys.argv[1]).resolve()
+    zones = int(os.environ.get("BENCH_ZONES", "100000"))
+    tmp = Path(tempfile.mkdtemp(prefix="pylight-scale-"))
+    broker = bench.Broker(tmp)
+    broker.start()
+    try:
+        fig = measure(build / "pylightd", build / "bench" / "loadgen", broker.port, tmp, zones)
+    finally:
+        broker.stop()
+    print(fig)
+    print_rows(fig)
+
+
+if __name__ == "__main__":
+    main()
