@@ -13,6 +13,7 @@
 #include <syslog.h>
 
 #include "cluster.h"
+#include "names.h"
 #include "number.h"
 #include "password.h"
 
@@ -88,11 +89,6 @@ static const bool may_be_empty[KEY_COUNT] = {
 	[KEY_cluster_node] = true,        /* one instance alone */
 };
 
-struct named {
-	const char *name;
-	int value;
-};
-
 static const struct named bools[] = {
 	{ "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
 	{ "on", 1 },   { "off", 0 },   { "1", 1 },   { "0", 0 },
@@ -109,8 +105,6 @@ static const struct named level_payloads[] = {
 	{ "percent", LEVEL_PAYLOAD_PERCENT },
 	{ "z2m", LEVEL_PAYLOAD_Z2M },
 };
-
-#define NAMED(table) (table), sizeof(table) / sizeof((table)[0])
 
 struct load_ctx {
 	struct config *cfg;
@@ -157,29 +151,6 @@ static bool section_known(const char *name, size_t len)
 		if (strlen(key_defs[id].section) == len && !strncmp(key_defs[id].section, name, len))
 			return true;
 	return false;
-}
-
-static int named_find(const struct named *t, size_t n, const char *name, int *value)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!strcasecmp(t[i].name, name)) {
-			*value = t[i].value;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static const char *named_name(const struct named *t, size_t n, int value)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].value == value)
-			return t[i].name;
-	return "?";
 }
 
 static int int_parse(const char *s, int min, int max, int *out)
@@ -252,7 +223,7 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 		string_set(ctx, field, path_resolve(ctx->cfg->path, value));
 		break;
 	case KT_BOOL:
-		if (named_find(NAMED(bools), value, &n) < 0)
+		if (named_find(NAMES(bools), value, &n) < 0)
 			expect = "true/false, yes/no, on/off or 1/0";
 		else
 			*(bool *)field = n;
@@ -266,19 +237,19 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			*(int *)field = n;
 		break;
 	case KT_PROTO:
-		if (named_find(NAMED(protocols), value, &n) < 0)
+		if (named_find(NAMES(protocols), value, &n) < 0)
 			expect = "3.1.1 or 5";
 		else
 			*(int *)field = n;
 		break;
 	case KT_LEVEL:
-		if (named_find(NAMED(levels), value, &n) < 0)
+		if (named_find(NAMES(levels), value, &n) < 0)
 			expect = "debug, info, notice, warning or error";
 		else
 			*(int *)field = n;
 		break;
 	case KT_LPAYLOAD:
-		if (named_find(NAMED(level_payloads), value, &n) < 0)
+		if (named_find(NAMES(level_payloads), value, &n) < 0)
 			expect = "percent or z2m";
 		else
 			*(enum level_payload *)field = (enum level_payload)n;
@@ -563,13 +534,14 @@ void config_dump(const struct config *cfg, FILE *f)
 			v = num;
 			break;
 		case KT_PROTO:
-			v = named_name(NAMED(protocols), *(const int *)field);
+			v = named_name(NAMES(protocols), *(const int *)field);
 			break;
 		case KT_LEVEL:
-			v = named_name(NAMED(levels), *(const int *)field);
+			v = named_name(NAMES(levels), *(const int *)field);
 			break;
 		case KT_LPAYLOAD:
-			v = named_name(NAMED(level_payloads), (int)*(const enum level_payload *)field);
+			v = named_name(NAMES(level_payloads),
+				       (int)*(const enum level_payload *)field);
 			break;
 		case KT_DEG:
 			if (!isnan(*(const double *)field)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "number.h"
 #include "schedule.h"
 #include "thresholds_impl.h"
@@ -229,17 +230,44 @@ void thresholds_free(struct thresholds *t)
 	free(t);
 }
 
+/* The words of the enums, indexed by them: what -t prints and what ref.txt may say. */
+static const char *const manual_names[] = { "override", "enforce", "ignore" };
+static const char *const failsafe_names[] = { "hold", "on", "off" };
+static const char *const aggregate_names[] = { "median", "mean", "min", "max" };
+static const char *const outside_names[] = { "off", "on", "hold" };
+
+/* The parser stores a word's index in these fields, and -t reads it back, as an unsigned. */
+_Static_assert(sizeof(enum failsafe) == sizeof(unsigned) &&
+		       sizeof(enum aggregate) == sizeof(unsigned) &&
+		       sizeof(enum manual) == sizeof(unsigned) &&
+		       sizeof(enum outside) == sizeof(unsigned),
+	       "the enum keys are stored as unsigned");
+
+const struct words key_words[] = {
+	[KEY_FAILSAFE] = { NAMES(failsafe_names), "hold, on or off" },
+	[KEY_AGGREGATE] = { NAMES(aggregate_names), "median, mean, min or max" },
+	[KEY_MANUAL] = { NAMES(manual_names), "override, enforce or ignore" },
+	[KEY_OUTSIDE] = { NAMES(outside_names), "off, on or hold" },
+};
+
 const char *manual_name(enum manual m)
 {
-	switch (m) {
-	case MANUAL_ENFORCE:
-		return "enforce";
-	case MANUAL_IGNORE:
-		return "ignore";
-	case MANUAL_OVERRIDE:
-		break;
-	}
-	return "override";
+	return name_of(NAMES(manual_names), m);
+}
+
+const char *failsafe_name(enum failsafe f)
+{
+	return name_of(NAMES(failsafe_names), f);
+}
+
+const char *aggregate_name(enum aggregate a)
+{
+	return name_of(NAMES(aggregate_names), a);
+}
+
+const char *outside_name(enum outside o)
+{
+	return name_of(NAMES(outside_names), o);
 }
 
 const struct zone_params *thresholds_global(const struct thresholds *t)
@@ -277,47 +305,6 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 	}
 	HASH_CLEAR(hh, seen);
 	free(all);
-}
-
-const char *outside_name(enum outside o)
-{
-	switch (o) {
-	case OUTSIDE_ON:
-		return "on";
-	case OUTSIDE_HOLD:
-		return "hold";
-	case OUTSIDE_OFF:
-		break;
-	}
-	return "off";
-}
-
-const char *failsafe_name(enum failsafe f)
-{
-	switch (f) {
-	case FAILSAFE_ON:
-		return "on";
-	case FAILSAFE_OFF:
-		return "off";
-	case FAILSAFE_HOLD:
-		break;
-	}
-	return "hold";
-}
-
-const char *aggregate_name(enum aggregate a)
-{
-	switch (a) {
-	case AGGREGATE_MEAN:
-		return "mean";
-	case AGGREGATE_MIN:
-		return "min";
-	case AGGREGATE_MAX:
-		return "max";
-	case AGGREGATE_MEDIAN:
-		break;
-	}
-	return "median";
 }
 
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone)
@@ -465,9 +452,6 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 		case KEY_COUNT:
 			put_key(f, name, format_unsigned(*(const unsigned *)v, buf), "");
 			break;
-		case KEY_FAILSAFE:
-			put_key(f, name, failsafe_name(*(const enum failsafe *)v), "");
-			break;
 		case KEY_SENSORS:
 			if (!p->sensors)
 				break;
@@ -477,15 +461,9 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 					thresholds_sensor_name(t, p->sensor_first + i));
 			fprintf(f, "\n");
 			break;
-		case KEY_AGGREGATE:
-			put_key(f, name, aggregate_name(*(const enum aggregate *)v), "");
-			break;
 		case KEY_TOPIC:
 		case KEY_FIELD:
 			put_key(f, name, *(const char *const *)v, "");
-			break;
-		case KEY_MANUAL:
-			put_key(f, name, manual_name(*(const enum manual *)v), "");
 			break;
 		case KEY_TARGET:
 			number_format(*(const double *)v, buf, sizeof(buf));
@@ -497,8 +475,11 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 		case KEY_SCHEDULE:
 			schedule_dump(p->schedule, f);
 			break;
+		case KEY_FAILSAFE:
+		case KEY_AGGREGATE:
+		case KEY_MANUAL:
 		case KEY_OUTSIDE:
-			put_key(f, name, outside_name(p->outside), "");
+			put_key(f, name, key_word(&keys[k], *(const unsigned *)v), "");
 			break;
 		case KEY_OCCUPANCY:
 			fprintf(f, "%s =", name);

@@ -16,6 +16,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "names.h"
 #include "thresholds.h"
 
 /*
@@ -92,6 +93,15 @@ enum key_type {
 	KEY_OCCUPANCY
 };
 
+/* The words a key of one of the enum types may take, indexed by the enum, and how to list them. */
+struct words {
+	const char *const *names;
+	size_t n;
+	const char *choices; /* "hold, on or off" */
+};
+/* By key_type: set for KEY_FAILSAFE, KEY_AGGREGATE, KEY_MANUAL and KEY_OUTSIDE only. */
+extern const struct words key_words[KEY_OUTSIDE + 1];
+
 /* Every key of ref.txt, in the order thresholds_dump writes them. */
 enum key_id {
 	K_ON_BELOW,
@@ -134,6 +144,12 @@ struct key {
 
 /* Every key, indexed by key_id, in the order thresholds_dump writes them. */
 extern const struct key keys[NKEYS];
+
+/* The word for `value` of a key of one of the enum types. */
+static inline const char *key_word(const struct key *k, unsigned value)
+{
+	return name_of(key_words[k->type].names, key_words[k->type].n, value);
+}
 
 static inline const char *sensor_name(const struct thresholds *t, const struct sensor *sn)
 {

@@ -403,14 +403,6 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 			*(int64_t *)dst = ms;
 		return r < 0 ? -EINVAL : 0;
 	case KEY_COUNT:
-		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
-		    (double)(unsigned)v != v) {
-			section_error(ps, sec, line, "%s '%.*s' is not an integer from %u to %u",
-				      key->name, SHOW(len), s, key->lo, key->hi);
-			return -EINVAL;
-		}
-		*(unsigned *)dst = (unsigned)v;
-		return 0;
 	case KEY_PERCENT:
 		if (number_parse(s, len, &v) < 0 || v < key->lo || v > key->hi ||
 		    (double)(unsigned)v != v) {
@@ -418,7 +410,22 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 				      key->name, SHOW(len), s, key->lo, key->hi);
 			return -EINVAL;
 		}
-		*(uint8_t *)dst = (uint8_t)v;
+		if (key->type == KEY_PERCENT)
+			*(uint8_t *)dst = (uint8_t)v;
+		else
+			*(unsigned *)dst = (unsigned)v;
+		return 0;
+	case KEY_FAILSAFE:
+	case KEY_AGGREGATE:
+	case KEY_MANUAL:
+	case KEY_OUTSIDE:
+		r = name_find(key_words[key->type].names, key_words[key->type].n, s, len);
+		if (r < 0) {
+			section_error(ps, sec, line, "bad %s '%.*s' (%s)", key->name, SHOW(len), s,
+				      key_words[key->type].choices);
+			return -EINVAL;
+		}
+		*(unsigned *)dst = (unsigned)r; /* the enums are unsigned (thresholds.c) */
 		return 0;
 	case KEY_TARGET:
 		v = 0;
@@ -446,58 +453,12 @@ static int value_parse(struct parser *ps, struct section *sec, unsigned line, si
 			return -EINVAL;
 		}
 		return text_set(ps, dst, s, len);
-	case KEY_MANUAL:
-		for (enum manual m = MANUAL_OVERRIDE; m <= MANUAL_IGNORE; m++) {
-			const char *name = manual_name(m);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum manual *)dst = m;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad manual '%.*s' (override, enforce or ignore)",
-			      SHOW(len), s);
-		return -EINVAL;
-	case KEY_FAILSAFE:
-		for (enum failsafe f = FAILSAFE_HOLD; f <= FAILSAFE_OFF; f++) {
-			const char *name = failsafe_name(f);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum failsafe *)dst = f;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad failsafe '%.*s' (hold, on or off)", SHOW(len), s);
-		return -EINVAL;
-	case KEY_AGGREGATE:
-		for (enum aggregate a = AGGREGATE_MEDIAN; a <= AGGREGATE_MAX; a++) {
-			const char *name = aggregate_name(a);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum aggregate *)dst = a;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad aggregate '%.*s' (median, mean, min or max)",
-			      SHOW(len), s);
-		return -EINVAL;
 	case KEY_SENSORS:
 		return sensors_parse(ps, sec, line, s, len);
 	case KEY_SCHEDULE:
 		return schedule_value(ps, sec, line, dst, s, len);
 	case KEY_OCCUPANCY:
 		return occupancy_value(ps, sec, line, dst, s, len);
-	case KEY_OUTSIDE:
-		for (enum outside o = OUTSIDE_OFF; o <= OUTSIDE_HOLD; o++) {
-			const char *name = outside_name(o);
-
-			if (strlen(name) == len && strncasecmp(name, s, len) == 0) {
-				*(enum outside *)dst = o;
-				return 0;
-			}
-		}
-		section_error(ps, sec, line, "bad outside '%.*s' (off, on or hold)", SHOW(len), s);
-		return -EINVAL;
 	}
 	return -EINVAL;
 }

@@ -5,6 +5,7 @@
 
 #include "decide.h"
 #include "dim.h"
+#include "names.h"
 #include "schedule.h"
 
 /* Saturates so that a huge duration means "never" instead of a wrapped clock. */
@@ -602,32 +603,16 @@ void decide_reason(const struct decision *d, char *buf, size_t cap)
 	}
 }
 
+/* The words of the enums, indexed by them, as the state topics and explanations say them. */
+static const char *const light_names[] = { "UNKNOWN", "OFF", "ON" };
+static const char *const mode_names[] = { "auto", "override", "failsafe", "schedule", "vacant" };
+
 const char *light_name(enum light l)
 {
-	switch (l) {
-	case LIGHT_ON:
-		return "ON";
-	case LIGHT_OFF:
-		return "OFF";
-	case LIGHT_UNKNOWN:
-		break;
-	}
-	return "UNKNOWN";
+	return name_of(NAMES(light_names), l);
 }
 
 const char *mode_name(enum zone_mode m)
 {
-	switch (m) {
-	case MODE_OVERRIDE:
-		return "override";
-	case MODE_FAILSAFE:
-		return "failsafe";
-	case MODE_SCHEDULE:
-		return "schedule";
-	case MODE_VACANT:
-		return "vacant";
-	case MODE_AUTO:
-		break;
-	}
-	return "auto";
+	return name_of(NAMES(mode_names), m);
 }

@@ -35,13 +35,13 @@ LIBS="$(pkg-config --libs inih json-c) -lm"
 
 srcs() {
 	case $1 in
-	thresholds) echo "src/common/number.c src/common/errlist.c src/common/buf.c src/common/file.c \
+	thresholds) echo "src/common/number.c src/common/names.c src/common/errlist.c src/common/buf.c src/common/file.c \
 		src/common/thresholds.c src/common/thresholds_parse.c src/common/schedule.c src/common/sun.c" ;;
-	config) echo "src/common/errlist.c src/common/cluster.c src/common/number.c src/common/password.c \
+	config) echo "src/common/errlist.c src/common/names.c src/common/cluster.c src/common/number.c src/common/password.c \
 		src/common/config.c" ;;
 	reading | override | presence) echo "src/common/number.c src/common/reading.c" ;;
 	schedule) echo "src/common/schedule.c src/common/sun.c" ;;
-	web) echo "src/common/number.c src/common/errlist.c src/common/buf.c src/common/file.c \
+	web) echo "src/common/number.c src/common/names.c src/common/errlist.c src/common/buf.c src/common/file.c \
 		src/common/thresholds.c src/common/thresholds_parse.c src/common/schedule.c src/common/sun.c \
 		src/common/reading.c src/web/body.c \
 		src/web/edit.c" ;;
