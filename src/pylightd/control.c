@@ -32,26 +32,10 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 {
 	struct control *c = calloc(1, sizeof(*c));
 
-	if (!c || zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
-	    (cfg->homeassistant_discovery &&
-	     (discovery_new(cfg, &c->disc) < 0 ||
-	      entities_new(cfg->homeassistant_lux_interval, cfg->homeassistant_forget_after,
-			   &c->ent) < 0)) ||
-	    (cfg->cluster_node[0] &&
-	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
-	      asprintf(&c->node_needle, "\"node\":\"%s\"", cfg->cluster_node) < 0))) {
-		if (c) {
-			zones_free(c->zones);
-			sensors_free(c->sensors);
-			discovery_free(c->disc);
-			entities_free(c->ent);
-			cluster_free(c->cl);
-		}
-		free(c);
+	if (!c)
 		return -ENOMEM;
-	}
-	c->settle_at = DECIDE_NEVER;
 	pthread_mutex_init(&c->lock, NULL);
+	c->settle_at = DECIDE_NEVER;
 	c->cfg = cfg;
 	c->t = t;
 	c->out = *out;
@@ -62,20 +46,21 @@ int control_new(const struct config *cfg, struct thresholds *t, const struct con
 	c->status_len = strlen(cfg->topics_status);
 	c->orders_len = strlen(cfg->topics_orders);
 	c->zone_state_len = strlen(cfg->topics_zone_state);
-	takeover_init(&c->tk, c->cl ? cfg->mqtt_keepalive : 0);
-	if (control_time_new(c) < 0) {
-		/* The caller keeps its table when this fails. */
-		control_time_free(c);
-		zones_free(c->zones);
-		sensors_free(c->sensors);
-		discovery_free(c->disc);
-		entities_free(c->ent);
-		cluster_free(c->cl);
-		free(c->node_needle);
-		pthread_mutex_destroy(&c->lock);
-		free(c);
+	if (zones_new(&c->zones) < 0 || !(c->sensors = sensors_new(t, NULL, NULL)) ||
+	    (cfg->homeassistant_discovery &&
+	     (discovery_new(cfg, &c->disc) < 0 ||
+	      entities_new(cfg->homeassistant_lux_interval, cfg->homeassistant_forget_after,
+			   &c->ent) < 0)) ||
+	    (cfg->cluster_node[0] &&
+	     (cluster_new(cfg->cluster_node, &c->cl) < 0 ||
+	      asprintf(&c->node_needle, "\"node\":\"%s\"", cfg->cluster_node) < 0)) ||
+	    control_time_new(c) < 0) {
+		/* control_free takes a partial object (glibc's asprintf leaves node_needle NULL) */
+		c->t = NULL; /* the caller keeps its table when this fails */
+		control_free(c);
 		return -ENOMEM;
 	}
+	takeover_init(&c->tk, c->cl ? cfg->mqtt_keepalive : 0);
 	*ctl = c;
 	return 0;
 }
