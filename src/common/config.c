@@ -106,6 +106,17 @@ static const struct named level_payloads[] = {
 	{ "z2m", LEVEL_PAYLOAD_Z2M },
 };
 
+/* The words a key of these types takes, and what the error says it expects. */
+static const struct {
+	const struct named *t;
+	size_t n;
+	const char *expect;
+} words[] = {
+	[KT_PROTO] = { NAMES(protocols), "3.1.1 or 5" },
+	[KT_LEVEL] = { NAMES(levels), "debug, info, notice, warning or error" },
+	[KT_LPAYLOAD] = { NAMES(level_payloads), "percent or z2m" },
+};
+
 struct load_ctx {
 	struct config *cfg;
 	struct errlist *errs;
@@ -237,22 +248,14 @@ static void value_set(struct load_ctx *ctx, enum key_id id, const char *value)
 			*(int *)field = n;
 		break;
 	case KT_PROTO:
-		if (named_find(NAMES(protocols), value, &n) < 0)
-			expect = "3.1.1 or 5";
-		else
-			*(int *)field = n;
-		break;
 	case KT_LEVEL:
-		if (named_find(NAMES(levels), value, &n) < 0)
-			expect = "debug, info, notice, warning or error";
+	case KT_LPAYLOAD:
+		if (named_find(words[k->type].t, words[k->type].n, value, &n) < 0)
+			expect = words[k->type].expect;
+		else if (k->type == KT_LPAYLOAD)
+			*(enum level_payload *)field = (enum level_payload)n;
 		else
 			*(int *)field = n;
-		break;
-	case KT_LPAYLOAD:
-		if (named_find(NAMES(level_payloads), value, &n) < 0)
-			expect = "percent or z2m";
-		else
-			*(enum level_payload *)field = (enum level_payload)n;
 		break;
 	case KT_DEG: {
 		double v = NAN;
@@ -534,13 +537,11 @@ void config_dump(const struct config *cfg, FILE *f)
 			v = num;
 			break;
 		case KT_PROTO:
-			v = named_name(NAMES(protocols), *(const int *)field);
-			break;
 		case KT_LEVEL:
-			v = named_name(NAMES(levels), *(const int *)field);
+			v = named_name(words[k->type].t, words[k->type].n, *(const int *)field);
 			break;
 		case KT_LPAYLOAD:
-			v = named_name(NAMES(level_payloads),
+			v = named_name(words[k->type].t, words[k->type].n,
 				       (int)*(const enum level_payload *)field);
 			break;
 		case KT_DEG:
