@@ -34,13 +34,12 @@ struct entities {
 
 int entities_new(int64_t lux_interval, int64_t forget_after, struct entities **out)
 {
-	struct entities *e = calloc(1, sizeof(*e));
+	struct entities *e = malloc(sizeof(*e));
 
 	if (!e)
 		return -ENOMEM;
-	e->interval = lux_interval;
-	e->forget_after = forget_after;
-	e->forget_at = NEVER;
+	*e = (struct entities){ .interval = lux_interval, .forget_after = forget_after,
+				.forget_at = NEVER };
 	*out = e;
 	return 0;
 }

@@ -22,14 +22,12 @@ struct status {
 
 int status_new(struct loop *loop, struct mqtt *mqtt, struct control *ctl, struct status **out)
 {
-	struct status *st = calloc(1, sizeof(*st));
+	struct status *st = malloc(sizeof(*st));
 
 	*out = st;
 	if (!st)
 		return -ENOMEM;
-	st->loop = loop;
-	st->mqtt = mqtt;
-	st->ctl = ctl;
+	*st = (struct status){ .loop = loop, .mqtt = mqtt, .ctl = ctl };
 	return 0;
 }
 

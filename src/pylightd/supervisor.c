@@ -26,14 +26,12 @@ struct supervisor {
 int supervisor_new(const struct config *cfg, struct loop *loop, struct mqtt *mqtt,
 		   struct status *st, struct supervisor **out)
 {
-	struct supervisor *sv = calloc(1, sizeof(*sv));
+	struct supervisor *sv = malloc(sizeof(*sv));
 
 	*out = sv;
 	if (!sv)
 		return -ENOMEM;
-	sv->loop = loop;
-	sv->mqtt = mqtt;
-	sv->st = st;
+	*sv = (struct supervisor){ .loop = loop, .mqtt = mqtt, .st = st };
 	backoff_init(&sv->restart, cfg->mqtt_reconnect_min, cfg->mqtt_reconnect_max);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "reading.h"
+#include "topic.h"
 
 /*
  * Threads: the MQTT thread aggregates readings into each zone's current minute and queues
@@ -106,15 +107,6 @@ static const char UPSERT_MINUTE[] =
 	" AS INTEGER),"
 	" n = n + excluded.n, light = excluded.light, level = excluded.level";
 
-static const char *suffix(const char *topic, const char *base, size_t n)
-{
-	if (strncmp(topic, base, n) != 0)
-		return NULL;
-	if (topic[n] == '\0')
-		return "";
-	return topic[n] == '/' ? topic + n + 1 : NULL;
-}
-
 /* Queues a row (lock held); the oldest rows go first when the database has been failing. */
 static void pending_add(struct history *h, struct row *r)
 {
@@ -181,7 +173,7 @@ static struct hzone *zone_get(struct history *h, const char *name)
 static void on_reading(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct history *h = ctx;
-	const char *name = suffix(topic, h->cfg->topics_readings, h->readings_len);
+	const char *name = topic_zone(topic, h->cfg->topics_readings, h->readings_len);
 	int64_t minute = (int64_t)time(NULL) / 60 * 60;
 	struct hzone *z;
 	double lux;
@@ -210,7 +202,7 @@ static void on_reading(void *ctx, const char *topic, const void *payload, size_t
 static void on_order(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct history *h = ctx;
-	const char *name = suffix(topic, h->cfg->topics_orders, h->orders_len);
+	const char *name = topic_zone(topic, h->cfg->topics_orders, h->orders_len);
 	const char *on = h->cfg->orders_on_payload, *off = h->cfg->orders_off_payload;
 	struct timespec ts;
 	struct row r = { .kind = ROW_ORDER, .level = -1 };
@@ -240,7 +232,7 @@ static void on_order(void *ctx, const char *topic, const void *payload, size_t l
 static void on_state(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct history *h = ctx;
-	const char *name = suffix(topic, h->cfg->topics_zone_state, h->state_len);
+	const char *name = topic_zone(topic, h->cfg->topics_zone_state, h->state_len);
 	struct json_tokener *tok;
 	json_object *o = NULL, *v;
 	int light = -1, level = -1;

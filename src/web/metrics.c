@@ -11,6 +11,8 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "topic.h"
+
 /* The latest counters (and status) of one instance; node "" when pylightd runs alone. */
 struct instance {
 	char *node;
@@ -90,16 +92,6 @@ static void out_label(struct out *o, const char *v)
 	}
 }
 
-/* The part of `topic` after `base`: "" for base itself, NULL when it is not under base. */
-static const char *suffix(const char *topic, const char *base, size_t n)
-{
-	if (strncmp(topic, base, n) != 0)
-		return NULL;
-	if (topic[n] == '\0')
-		return "";
-	return topic[n] == '/' ? topic + n + 1 : NULL;
-}
-
 static struct instance *instance_get(struct metrics *m, const char *node)
 {
 	struct instance *in;
@@ -120,7 +112,7 @@ static struct instance *instance_get(struct metrics *m, const char *node)
 static void on_stats(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct metrics *m = ctx;
-	const char *node = suffix(topic, m->cfg->topics_stats, m->stats_len);
+	const char *node = topic_zone(topic, m->cfg->topics_stats, m->stats_len);
 	struct instance *in;
 	char *copy;
 
@@ -141,7 +133,7 @@ static void on_stats(void *ctx, const char *topic, const void *payload, size_t l
 static void on_status(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct metrics *m = ctx;
-	const char *node = suffix(topic, m->cfg->topics_status, m->status_len);
+	const char *node = topic_zone(topic, m->cfg->topics_status, m->status_len);
 	struct instance *in;
 
 	if (!node || strchr(node, '/'))
@@ -172,7 +164,7 @@ static int state_of(const void *payload, size_t len)
 static void on_zone_state(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct metrics *m = ctx;
-	const char *name = suffix(topic, m->cfg->topics_zone_state, m->state_len);
+	const char *name = topic_zone(topic, m->cfg->topics_zone_state, m->state_len);
 	struct zone_on *z;
 	int on;
 
