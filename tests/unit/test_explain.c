@@ -64,7 +64,7 @@ static struct zone *zone(struct fixture *f, const char *name)
 static void expect(struct zone *z, const char *why, const struct explain_ctx *x,
 		   const char *json)
 {
-	struct explanation e;
+	struct explanation e = { 0 };
 
 	assert_int_equal(explain_build(z, why, x, &e), 0);
 	assert_int_equal(e.len, strlen(json));
@@ -93,7 +93,7 @@ static void test_plain_zone_bytes(void **state)
 	decide_override(&z->st, z->p, OVERRIDE_OFF, 60 * S, 5 * S, &f->d);
 	decide_reason(&f->d, f->why, sizeof(f->why));
 	{
-		struct explanation e;
+		struct explanation e = { 0 };
 
 		assert_int_equal(explain_build(z, f->why, &x, &e), 0);
 		assert_non_null(strstr(e.text, "\"node\":\"a\",\"until\":1700000060}"));
@@ -128,7 +128,7 @@ static void test_dimmed_zone_bytes(void **state)
 	struct fixture *f = *state;
 	struct zone *z = zone(f, "desk");
 	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 5 * S };
-	struct explanation e;
+	struct explanation e = { 0 };
 	struct explained ex;
 	struct zone_state s = { 0 };
 	int64_t since;
