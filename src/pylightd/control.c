@@ -79,6 +79,7 @@ void control_free(struct control *c)
 	free(c->node_needle);
 	sensors_free(c->sensors);
 	free(c->topic);
+	explain_done(&c->expl);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -160,12 +161,10 @@ static void explain(struct control *c, struct zone *z, const char *why)
 	struct explain_ctx x = { .sensors = c->sensors, .t = c->t,
 				 .node = c->cl ? cluster_self(c->cl) : NULL,
 				 .now = monotonic_ms(), .wall_ms = wall_ms() };
-	struct explanation e;
 
-	if (!topic || !z->own.mine || explain_build(z, why, &x, &e) < 0)
+	if (!topic || !z->own.mine || explain_build(z, why, &x, &c->expl) < 0)
 		return;
-	c->out.publish(c->out.ctx, topic, e.text, e.len, /* retain = */ true);
-	explain_done(&e);
+	c->out.publish(c->out.ctx, topic, c->expl.text, c->expl.len, /* retain = */ true);
 }
 
 /* Publishes the zone's order, when this instance owns the zone. Returns whether it did. */

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "decide.h"
 #include "discovery.h"
+#include "explain.h"
 #include "feedback.h"
 #include "sensors.h"
 #include "takeover.h"
@@ -44,6 +45,7 @@ struct control {
 	size_t status_len, orders_len, zone_state_len;
 	char *node_needle; /* "\"node\":\"NODE\"": this instance's explanations hold it */
 	struct time_ctl *tm; /* schedules and presence sensors (control_time.c) */
+	struct explanation expl; /* the last explanation written: its buffer is reused */
 };
 
 /* control.c's shell, for control_cluster.c. Every one is called with the lock held. */

@@ -1,6 +1,8 @@
 /* decide.c -- the decision engine: hysteresis, dwell, overrides and staleness as pure functions */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "decide.h"
@@ -492,30 +494,75 @@ static void text_add(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Appends `s` as text_add(buf, cap, "%s", s) would, without a printf. */
+static void str_add(char *buf, size_t cap, const char *s)
+{
+	size_t used = strnlen(buf, cap), n = strlen(s);
+
+	if (used + 1 >= cap)
+		return;
+	if (n > cap - used - 1)
+		n = cap - used - 1;
+	memcpy(buf + used, s, n);
+	buf[used + n] = '\0';
+}
+
+/*
+ * Appends v as "%g" does. Readings and thresholds are mostly whole numbers of up to 6
+ * digits, which %g prints as they are: written here without printf's floating-point path,
+ * which cost more than the rest of a switch's explanation.
+ */
+static void g_add(char *buf, size_t cap, double v)
+{
+	char text[32], *p = text + sizeof(text);
+	long n;
+
+	if (!(v > -1e6 && v < 1e6 && v == (double)(long)v) || (v == 0 && signbit(v))) {
+		snprintf(text, sizeof(text), "%g", v);
+		str_add(buf, cap, text);
+		return;
+	}
+	n = (long)v;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + labs(n % 10));
+		n /= 10;
+	} while (n);
+	if (v < 0)
+		*--p = '-';
+	str_add(buf, cap, p);
+}
+
 static void level_reason(const struct reason *r, char *buf, size_t cap)
 {
 	double v = r->lamp ? r->smoothed - r->lamp_lux : r->smoothed;
 
 	if (r->occupied)
-		text_add(buf, cap, "occupied and ");
+		str_add(buf, cap, "occupied and ");
 	else if (r->entered)
-		text_add(buf, cap, "inside schedule and ");
+		str_add(buf, cap, "inside schedule and ");
 	if (r->first)
-		text_add(buf, cap, "first reading ");
-	if (r->lamp)
-		text_add(buf, cap, "%g - lamp_lux %g = ", r->smoothed, r->lamp_lux);
-	text_add(buf, cap, "%g", v);
+		str_add(buf, cap, "first reading ");
+	if (r->lamp) {
+		g_add(buf, cap, r->smoothed);
+		str_add(buf, cap, " - lamp_lux ");
+		g_add(buf, cap, r->lamp_lux);
+		str_add(buf, cap, " = ");
+	}
+	g_add(buf, cap, v);
 	if (r->first) {
-		text_add(buf, cap, " %s on_below %g", r->want == LIGHT_ON ? "<" : ">=",
-			 r->on_below);
+		str_add(buf, cap, r->want == LIGHT_ON ? " < on_below " : " >= on_below ");
+		g_add(buf, cap, r->on_below);
 		return;
 	}
 	switch (r->cmp) {
 	case CMP_BELOW:
-		text_add(buf, cap, " < on_below %g", r->on_below);
+		str_add(buf, cap, " < on_below ");
+		g_add(buf, cap, r->on_below);
 		break;
 	case CMP_ABOVE:
-		text_add(buf, cap, " > off_above %g", r->off_above);
+		str_add(buf, cap, " > off_above ");
+		g_add(buf, cap, r->off_above);
 		break;
 	case CMP_BETWEEN:
 		text_add(buf, cap, " between on_below %g and off_above %g: stays %s", r->on_below,

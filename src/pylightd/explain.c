@@ -6,120 +6,292 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "number.h"
 
 /*
- * A JSON number as people write it: 42, 12.5, 0.1. json-c alone prints 42.0 and
- * 0.10000000000000001; the shortest text that reads back as the same double is kept instead.
- * Whole numbers, most readings and thresholds, are exact as integers and cost far less.
+ * The explanation is written straight into one buffer, reused from one to the next: a JSON
+ * DOM built, serialised and freed for every switch cost several times the rest of a reading.
+ * The bytes are json-c's (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), which
+ * parses them back (explain_parse, pylight-web); tests/unit/test_explain.c holds this writer
+ * to json-c's output for the same values.
+ *
+ * The room is reserved before writing (explain_room), so the puts below need no checks.
  */
-static json_object *json_number_new(double v)
-{
-	char text[32];
+struct writer {
+	char *p;
+};
 
-	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v)))
-		return json_object_new_int64((int64_t)v);
+static void put(struct writer *w, const char *s, size_t n)
+{
+	memcpy(w->p, s, n);
+	w->p += n;
+}
+
+#define PUT(w, lit) put((w), (lit), sizeof(lit) - 1)
+
+/* The most a string grows when escaped: a control byte becomes \u00XX. */
+#define ESCAPED_MAX 6
+/* Enough for any number written here: number_format's 32, a 64-bit integer's 20. */
+#define NUMBER_TEXT_MAX 32
+
+/* The two-byte escape json-c writes for `c`, or NULL. */
+static const char *short_escape(unsigned char c)
+{
+	switch (c) {
+	case '\b':
+		return "\\b";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\f':
+		return "\\f";
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	default:
+		return NULL;
+	}
+}
+
+/* A JSON string as json-c escapes it: '/' left as it is, other control bytes as \u00xx. */
+static void put_string(struct writer *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+
+	*w->p++ = '"';
+	for (; *u; u++) {
+		const char *esc;
+
+		if (*u >= ' ' && *u != '"' && *u != '\\') {
+			*w->p++ = (char)*u;
+		} else if ((esc = short_escape(*u))) {
+			put(w, esc, 2);
+		} else {
+			PUT(w, "\\u00");
+			*w->p++ = hex[*u >> 4];
+			*w->p++ = hex[*u & 0xf];
+		}
+	}
+	*w->p++ = '"';
+}
+
+/* `,"key":` after the first field; keys here are literals that need no escaping. */
+static void put_key(struct writer *w, const char *key, size_t len)
+{
+	*w->p++ = ',';
+	*w->p++ = '"';
+	put(w, key, len);
+	*w->p++ = '"';
+	*w->p++ = ':';
+}
+
+#define KEY(w, lit) put_key((w), (lit), sizeof(lit) - 1)
+
+static void put_int(struct writer *w, int64_t v)
+{
+	char digits[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	if (v < 0)
+		*w->p++ = '-';
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		*w->p++ = digits[--n];
+}
+
+/*
+ * A JSON number as people write it: 42, 12.5, 0.1. Whole numbers, most readings and
+ * thresholds, as integers (json-c alone prints 42.0); others as the shortest text that
+ * reads back as the same double (json-c alone prints 0.10000000000000001).
+ */
+static void put_number(struct writer *w, double v)
+{
+	char text[NUMBER_TEXT_MAX];
+
+	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
+		put_int(w, (int64_t)v);
+		return;
+	}
 	number_format(v, text, sizeof(text));
-	return json_object_new_double_s(v, text);
+	put(w, text, strlen(text));
+}
+
+static void put_bool(struct writer *w, bool v)
+{
+	if (v)
+		PUT(w, "true");
+	else
+		PUT(w, "false");
 }
 
 /* "sensors": {"hall/east": {"lux": 120, "age": 3}, ...}, stale ones marked, silent ones null. */
-static json_object *sensors_json(const struct zone_params *p, const struct explain_ctx *x)
+static void put_sensors(struct writer *w, const struct zone_params *p, const struct explain_ctx *x)
 {
-	json_object *all = json_object_new_object();
-
-	for (unsigned i = p->sensor_first; all && i < p->sensor_first + p->sensors; i++) {
+	*w->p++ = '{';
+	for (unsigned i = p->sensor_first; i < p->sensor_first + p->sensors; i++) {
 		const struct sensor_value *v = &x->sensors[i];
-		bool seen = v->at != SENSOR_NEVER_SEEN;
-		json_object *o = json_object_new_object();
 
-		if (!o)
-			break;
-		json_object_object_add(o, "lux", seen ? json_number_new(v->lux) : NULL);
-		json_object_object_add(o, "age",
-				       seen ? json_object_new_int64((x->now - v->at) / 1000) : NULL);
+		if (w->p[-1] != '{')
+			*w->p++ = ',';
+		put_string(w, thresholds_sensor_name(x->t, i));
+		PUT(w, ":{\"lux\":");
+		if (v->at == SENSOR_NEVER_SEEN) {
+			PUT(w, "null,\"age\":null");
+		} else {
+			put_number(w, v->lux);
+			PUT(w, ",\"age\":");
+			put_int(w, (x->now - v->at) / 1000);
+		}
 		if (sensors_stale(x->sensors, p, i, x->now))
-			json_object_object_add(o, "stale", json_object_new_boolean(1));
-		json_object_object_add(all, thresholds_sensor_name(x->t, i), o);
+			PUT(w, ",\"stale\":true");
+		*w->p++ = '}';
 	}
-	return all;
+	*w->p++ = '}';
+}
+
+/* The most bytes zone `z`'s explanation can take, its strings all escaped at worst. */
+static size_t explain_room(const struct zone *z, const char *reason, const struct explain_ctx *x)
+{
+	/* The keys and punctuation take under 300 bytes; 16 numbers at most. */
+	size_t room = 512 + 16 * NUMBER_TEXT_MAX;
+
+	room += ESCAPED_MAX * (strlen(z->name) + strlen(reason) + (x->node ? strlen(x->node) : 0));
+	for (unsigned i = z->p->sensor_first; z->p->sensors && i < z->p->sensor_first + z->p->sensors;
+	     i++)
+		room += 64 + 2 * NUMBER_TEXT_MAX +
+			ESCAPED_MAX * strlen(thresholds_sensor_name(x->t, i));
+	return room;
 }
 
 int explain_build(const struct zone *z, const char *why, const struct explain_ctx *x,
 		  struct explanation *e)
 {
 	const struct zone_state *s = &z->st;
-	char reason[DECIDE_REASON_MAX + 16];
+	char until_text[DECIDE_REASON_MAX + 16];
+	const char *reason = why;
 	time_t until = 0;
-	json_object *o;
+	struct writer w;
+	size_t room;
 
-	*e = (struct explanation){ 0 };
-	snprintf(reason, sizeof(reason), "%s", why);
 	if (s->mode == MODE_OVERRIDE) {
-		size_t used = strlen(reason);
+		size_t used = (size_t)snprintf(until_text, sizeof(until_text), "%s", why);
 		struct tm tm;
 
 		/* To the nearest second: adopted and published again, it stays that second. */
 		until = (time_t)((x->wall_ms + (s->override_until - x->now) + 500) / 1000);
 		localtime_r(&until, &tm);
-		strftime(reason + used, sizeof(reason) - used, " until %H:%M", &tm);
+		if (used < sizeof(until_text))
+			strftime(until_text + used, sizeof(until_text) - used, " until %H:%M", &tm);
+		reason = until_text;
 	}
-	o = json_object_new_object();
-	if (!o)
-		return -ENOMEM;
-	json_object_object_add(o, "zone", json_object_new_string(z->name));
-	json_object_object_add(o, "state", json_object_new_string(light_name(s->light)));
-	json_object_object_add(o, "mode", json_object_new_string(mode_name(s->mode)));
-	json_object_object_add(o, "lux", s->has_reading ? json_number_new(s->lux) : NULL);
-	json_object_object_add(o, "smoothed",
-			       s->has_reading ? json_number_new(s->smoothed) : NULL);
-	json_object_object_add(o, "on_below", json_number_new(z->p->on_below));
-	json_object_object_add(o, "off_above", json_number_new(z->p->off_above));
-	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
-	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
+	room = explain_room(z, reason, x);
+	if (room > e->cap) {
+		char *grown = realloc(e->text, room);
+
+		if (!grown)
+			return -ENOMEM;
+		e->text = grown;
+		e->cap = room;
+	}
+	w.p = e->text;
+	/* Zone and sensor names hold '/': JSON allows it unescaped, and people read these. */
+	PUT(&w, "{\"zone\":");
+	put_string(&w, z->name);
+	PUT(&w, ",\"state\":");
+	put_string(&w, light_name(s->light));
+	PUT(&w, ",\"mode\":");
+	put_string(&w, mode_name(s->mode));
+	KEY(&w, "lux");
+	if (s->has_reading)
+		put_number(&w, s->lux);
+	else
+		PUT(&w, "null");
+	KEY(&w, "smoothed");
+	if (s->has_reading)
+		put_number(&w, s->smoothed);
+	else
+		PUT(&w, "null");
+	KEY(&w, "on_below");
+	put_number(&w, z->p->on_below);
+	KEY(&w, "off_above");
+	put_number(&w, z->p->off_above);
+	KEY(&w, "reason");
+	put_string(&w, reason);
+	KEY(&w, "since");
+	put_int(&w, z->since_wall);
+	KEY(&w, "switches");
+	put_int(&w, s->switches);
 	if (z->p->target_lux > 0) {
 		/* Its "smoothed" is the smoothed daylight too: the window holds daylight. */
-		json_object_object_add(o, "level", s->light == LIGHT_UNKNOWN ? NULL :
-					json_object_new_int(decide_level(s)));
-		json_object_object_add(o, "target_lux", json_number_new(z->p->target_lux));
-		json_object_object_add(o, "daylight",
-				       s->has_reading ? json_number_new(s->smoothed) : NULL);
+		KEY(&w, "level");
+		if (s->light == LIGHT_UNKNOWN)
+			PUT(&w, "null");
+		else
+			put_int(&w, decide_level(s));
+		KEY(&w, "target_lux");
+		put_number(&w, z->p->target_lux);
+		KEY(&w, "daylight");
+		if (s->has_reading)
+			put_number(&w, s->smoothed);
+		else
+			PUT(&w, "null");
 	}
 	if (z->p->feedback[0]) {
-		json_object_object_add(o, "lamp", z->fb.lamp == LIGHT_UNKNOWN ? NULL :
-					json_object_new_string(light_name((enum light)z->fb.lamp)));
-		json_object_object_add(o, "confirmed", json_object_new_boolean(!z->fb.unconfirmed));
-		json_object_object_add(o, "retries", json_object_new_int(z->fb.retries));
+		KEY(&w, "lamp");
+		if (z->fb.lamp == LIGHT_UNKNOWN)
+			PUT(&w, "null");
+		else
+			put_string(&w, light_name((enum light)z->fb.lamp));
+		KEY(&w, "confirmed");
+		put_bool(&w, !z->fb.unconfirmed);
+		KEY(&w, "retries");
+		put_int(&w, z->fb.retries);
 	}
 	if (z->p->sensors) {
-		json_object_object_add(o, "aggregate",
-				       json_object_new_string(aggregate_name(z->p->aggregate)));
-		json_object_object_add(o, "sensors", sensors_json(z->p, x));
+		KEY(&w, "aggregate");
+		put_string(&w, aggregate_name(z->p->aggregate));
+		KEY(&w, "sensors");
+		put_sensors(&w, z->p, x);
 	}
 	/* Time and presence: only for the zones that have them, the others' bytes unchanged. */
-	if (z->p->schedule)
-		json_object_object_add(o, "schedule", json_object_new_boolean(!s->out_of_schedule));
-	if (z->p->occupancy)
-		json_object_object_add(o, "occupied", json_object_new_boolean(!s->vacant));
-	if (x->node) {
-		json_object_object_add(o, "node", json_object_new_string(x->node));
-		if (s->mode == MODE_OVERRIDE)
-			json_object_object_add(o, "until", json_object_new_int64(until));
+	if (z->p->schedule) {
+		KEY(&w, "schedule");
+		put_bool(&w, !s->out_of_schedule);
 	}
-	/* Zone and sensor names hold '/': JSON allows it unescaped, and people read these. */
-	e->o = o;
-	e->text = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &e->len);
+	if (z->p->occupancy) {
+		KEY(&w, "occupied");
+		put_bool(&w, !s->vacant);
+	}
+	if (x->node) {
+		KEY(&w, "node");
+		put_string(&w, x->node);
+		if (s->mode == MODE_OVERRIDE) {
+			KEY(&w, "until");
+			put_int(&w, until);
+		}
+	}
+	*w.p++ = '}';
+	*w.p = '\0';
+	e->len = (size_t)(w.p - e->text);
 	return 0;
 }
 
 void explain_done(struct explanation *e)
 {
-	json_object_put(e->o);
+	free(e->text);
 	*e = (struct explanation){ 0 };
 }
 

@@ -9,13 +9,13 @@
 #include "sensors.h"
 #include "zones.h"
 
-struct json_object;
-
-/* An explanation's text (len bytes, no NUL needed), valid until explain_done. */
+/*
+ * An explanation's text (len bytes, NUL-terminated), in a buffer that explain_build reuses
+ * from one explanation to the next: zero-initialise it, and free it with explain_done.
+ */
 struct explanation {
-	struct json_object *o;
-	const char *text;
-	size_t len;
+	char *text;
+	size_t len, cap;
 };
 
 /* What an explanation says besides the zone itself. */
@@ -27,10 +27,13 @@ struct explain_ctx {
 	int64_t wall_ms;                    /* the wall clock at `now`, in milliseconds */
 };
 
-/* Writes zone `z`'s explanation; `why` is decide_reason()'s text. Returns 0 or -ENOMEM. */
+/*
+ * Writes zone `z`'s explanation into e (replacing what it held); `why` is decide_reason()'s
+ * text. Returns 0 or -ENOMEM (e then holds what it held before).
+ */
 int explain_build(const struct zone *z, const char *why, const struct explain_ctx *x,
 		  struct explanation *e);
-/* Frees what explain_build made; a failed or done one is a no-op. */
+/* Frees e's buffer; a zeroed or done one is a no-op. */
 void explain_done(struct explanation *e);
 
 /* What another instance's explanation says, as far as taking a zone's state from it goes. */

@@ -6,7 +6,8 @@ bench ran (PASS/FAIL is information), non-zero when it could not run.
 
 Controllers: the relay; "pylightd" doing what the relay does (zone_state = "" so that it
 publishes orders only, and log level notice so that it does not log each order: in this bench
-every reading is a switch); "pylightd+explain", as shipped: explanations on, log level info.
+every reading is a switch); "pylightd+explain", as shipped: explanations on, log level info,
+judged on its CPU (SHIPPED_CPU_RATIO) and burst throughput (SHIPPED_THROUGHPUT_RATIO).
 
 Environment: BENCH_N (readings per measured run, default 20000), BENCH_ROUNDS (default 5),
 BENCH_IDLE (seconds of idle measurement, default 10), BENCH_QOS (default 1, for the relay,
@@ -73,6 +74,10 @@ IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 
 CPU_RATIO = 1.15
 P99_EXTRA_US = 50.0
 THROUGHPUT_RATIO = 0.9
+# As shipped (explanations on, log level info): a burst publishes an explanation and logs a
+# line beside every order; ping-pong keeps the orders-only mark.
+SHIPPED_CPU_RATIO = {"pingpong": 1.15, "burst": 1.3}
+SHIPPED_THROUGHPUT_RATIO = 0.77
 RSS_1ZONE_KIB = 5120
 ANON_EXTRA_KIB = 256     # heap and stacks (and relocated library pages) beyond the relay's
 RSS_PER_ZONE_B = 300
@@ -554,7 +559,8 @@ class Bench:
         a shared machine is not. Two runs of different length cancel start-up and warm-up."""
         lengths = (1000, 5000)
         out = {}
-        for kind in ("relay", "pylightd", "relay-3s", "pylightd-3s", "relay-fb", "pylightd-fb"):
+        for kind in ("relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s", "relay-fb",
+                     "pylightd-fb"):
             total = []
             sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
                 ["-f"] if kind.endswith("-fb") else []
@@ -708,10 +714,13 @@ class Bench:
 
         for kind, title in (("pylightd", "pylightd doing what the relay does: orders only "
                                          "(zone_state off), no log line per order"),
-                            ("pylightd+explain", "pylightd as shipped, for information: "
-                                                 "zone explanations on, log level info")):
+                            ("pylightd+explain", "pylightd as shipped: zone explanations on, "
+                                                 "log level info (an explanation and a log "
+                                                 "line beside every order)")):
             rows.append((title,))
             check = kind == "pylightd"
+            shipped = kind == "pylightd+explain"
+            throughput = SHIPPED_THROUGHPUT_RATIO if shipped else THROUGHPUT_RATIO
             for z in ZONE_COUNTS:
                 rl, py = (self.med("relay", z, "pingpong", "p50_us"),
                           self.med(kind, z, "pingpong", "p50_us"))
@@ -722,17 +731,19 @@ class Bench:
                     smoke((py <= rl + P99_EXTRA_US) if check and None not in (rl, py) else None))
                 rl, py = (self.med("relay", z, "burst", "msgs_per_s"),
                           self.med(kind, z, "burst", "msgs_per_s"))
-                add("burst throughput (msg/s)", z, rl, py, f">= {THROUGHPUT_RATIO} x relay",
-                    smoke((py >= THROUGHPUT_RATIO * rl) if check and None not in (rl, py)
+                add("burst throughput (msg/s)", z, rl, py, f">= {throughput} x relay",
+                    smoke((py >= throughput * rl) if (check or shipped) and None not in (rl, py)
                           else None), 0)
                 for mode in ("pingpong", "burst"):
                     rl, py = (self.med("relay", z, mode, "cpu_us_per_msg"),
                               self.med(kind, z, mode, "cpu_us_per_msg"))
                     ticks = [self.med(k, z, mode, "cpu_ticks") for k in ("relay", kind)]
-                    ok = (py <= CPU_RATIO * rl) if check and None not in (rl, py) else None
+                    mark = SHIPPED_CPU_RATIO[mode] if shipped else CPU_RATIO
+                    ok = (py <= mark * rl) if (check or shipped) and None not in (rl, py) \
+                        else None
                     if ok is not None and min(t or 0 for t in ticks) < MIN_TICKS:
                         ok = "n/a (too few ticks)"
-                    add(f"CPU per msg, {mode} (us)", z, rl, py, f"<= {CPU_RATIO} x relay", ok, 2)
+                    add(f"CPU per msg, {mode} (us)", z, rl, py, f"<= {mark} x relay", ok, 2)
                 rl = statistics.median(self.rss[("relay", z)])
                 py = statistics.median(self.rss[(kind, z)])
                 if z == 1:
@@ -754,6 +765,9 @@ class Bench:
                     per, rper = (py - base) * 1024 / (z - 1), (rl - rbase) * 1024 / (z - 1)
                     add("  RSS per zone (bytes)", z, rper, per, f"<= {RSS_PER_ZONE_B} B",
                         per <= RSS_PER_ZONE_B if check else None, 0, ratio=False)
+            if shipped and self.instructions:
+                add("user instructions per msg (callgrind)", 1, self.instructions["relay"],
+                    self.instructions[kind], "info (burst)", None, 0)
         rows.append((f"{SENSORS} sensors per zone decided on their median, orders only; "
                      f"the relay answers each sensor's reading alone (relay -s)",))
         for z in ZONE_COUNTS:

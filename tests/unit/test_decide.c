@@ -780,6 +780,27 @@ static void test_reason_truncated(void **state)
 	assert_memory_equal(why(&f.d), head, strlen(head));
 }
 
+/* Numbers in reasons read as %g prints them, whole ones written without printf included. */
+static void test_reason_numbers_as_g(void **state)
+{
+	static const double values[] = { 0, 7, -7, 0.1, 12.5, 999999, -999999, 1e6, 1234567,
+					 123456.5, -0.0, 1e-7, 9007199254740993.0, 1e300 };
+	char want[DECIDE_REASON_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct fixture f;
+
+		fixture_new(&f);
+		f.p.on_below = values[i];
+		f.p.off_above = values[i];
+		reading(&f, values[i], 0);
+		snprintf(want, sizeof(want), "first reading %g >= on_below %g", values[i],
+			 values[i]);
+		assert_string_equal(why(&f.d), want);
+	}
+}
+
 /* --- schedule and presence ------------------------------------------------------------ */
 
 static struct schedule *office(void)
@@ -1183,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_wake),
 		cmocka_unit_test(test_decision_filled),
 		cmocka_unit_test(test_reason_truncated),
+		cmocka_unit_test(test_reason_numbers_as_g),
 		cmocka_unit_test(test_outside_schedule),
 		cmocka_unit_test(test_vacant),
 		cmocka_unit_test(test_schedule_before_vacant),

@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
+#include <math.h>
 
 #include "explain.h"
+#include "number.h"
 
 #define S 1000
 #define NEEDLE "\"node\":\"a\""
@@ -64,7 +67,7 @@ static struct zone *zone(struct fixture *f, const char *name)
 static void expect(struct zone *z, const char *why, const struct explain_ctx *x,
 		   const char *json)
 {
-	struct explanation e;
+	struct explanation e = { 0 };
 
 	assert_int_equal(explain_build(z, why, x, &e), 0);
 	assert_int_equal(e.len, strlen(json));
@@ -93,7 +96,7 @@ static void test_plain_zone_bytes(void **state)
 	decide_override(&z->st, z->p, OVERRIDE_OFF, 60 * S, 5 * S, &f->d);
 	decide_reason(&f->d, f->why, sizeof(f->why));
 	{
-		struct explanation e;
+		struct explanation e = { 0 };
 
 		assert_int_equal(explain_build(z, f->why, &x, &e), 0);
 		assert_non_null(strstr(e.text, "\"node\":\"a\",\"until\":1700000060}"));
@@ -128,7 +131,7 @@ static void test_dimmed_zone_bytes(void **state)
 	struct fixture *f = *state;
 	struct zone *z = zone(f, "desk");
 	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 5 * S };
-	struct explanation e;
+	struct explanation e = { 0 };
 	struct explained ex;
 	struct zone_state s = { 0 };
 	int64_t since;
@@ -149,6 +152,96 @@ static void test_dimmed_zone_bytes(void **state)
 	assert_int_equal(decide_level(&s), 40);
 	explain_parse("{\"state\":\"ON\"}", 14, &ex);
 	assert_int_equal(ex.level, -1);
+}
+
+/*
+ * The oracle for the writer: the json-c DOM that explanations were built with before,
+ * serialised as they were (plain, '/' unescaped), for a plain zone's fields.
+ */
+static json_object *oracle_number(double v)
+{
+	char text[32];
+
+	if (fabs(v) <= 0x1p53 && v == (double)(int64_t)v && !(v == 0 && signbit(v)))
+		return json_object_new_int64((int64_t)v);
+	number_format(v, text, sizeof(text));
+	return json_object_new_double_s(v, text);
+}
+
+static void expect_as_json_c(struct zone *z, const char *why, const struct explain_ctx *x)
+{
+	const struct zone_state *s = &z->st;
+	json_object *o = json_object_new_object();
+	struct explanation e = { 0 };
+	const char *want;
+
+	json_object_object_add(o, "zone", json_object_new_string(z->name));
+	json_object_object_add(o, "state", json_object_new_string(light_name(s->light)));
+	json_object_object_add(o, "mode", json_object_new_string(mode_name(s->mode)));
+	json_object_object_add(o, "lux", s->has_reading ? oracle_number(s->lux) : NULL);
+	json_object_object_add(o, "smoothed", s->has_reading ? oracle_number(s->smoothed) : NULL);
+	json_object_object_add(o, "on_below", oracle_number(z->p->on_below));
+	json_object_object_add(o, "off_above", oracle_number(z->p->off_above));
+	json_object_object_add(o, "reason", json_object_new_string(why));
+	json_object_object_add(o, "since", json_object_new_int64(z->since_wall));
+	json_object_object_add(o, "switches", json_object_new_int64(s->switches));
+	if (x->node)
+		json_object_object_add(o, "node", json_object_new_string(x->node));
+	want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	assert_int_equal(explain_build(z, why, x, &e), 0);
+	assert_string_equal(e.text, want);
+	assert_int_equal(e.len, strlen(want));
+	explain_done(&e);
+	json_object_put(o);
+}
+
+/* Strings escaped as json-c does: quotes, backslash, control bytes; UTF-8 and '/' as they are. */
+static void test_escaping_as_json_c(void **state)
+{
+	static const char *const names[] = {
+		"", "hall", "floor1/hall", "say \"hi\"", "back\\slash", "tab\there",
+		"nl\ncr\rbs\bff\f", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x98\x80 \xf0\x9f\x92\xa1",
+		"</script>", "\\u0041",
+	};
+	struct fixture *f = *state;
+	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 5 * S };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct zone *z = zone(f, names[i]);
+
+		decide_reading(&z->st, z->p, 42, 5 * S, &f->d);
+		z->since_wall = 1700000000;
+		expect_as_json_c(z, names[i], &x);
+		x.node = names[i];
+		expect_as_json_c(z, "x", &x);
+		x.node = NULL;
+	}
+}
+
+/* Numbers as before: whole ones as integers, others by number_format, negative zero as -0.0. */
+static void test_numbers_as_json_c(void **state)
+{
+	static const double values[] = {
+		0, 1, -1, 0.1, 12.5, -12.5, 1e21, 1e-7, 123456789012.0, -0.0, 0x1p53, -0x1p53,
+		0x1p53 + 2, 1e300, 5e-324, 1.7976931348623157e308, 0.30000000000000004,
+	};
+	struct fixture *f = *state;
+	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 5 * S };
+	struct zone *z = zone(f, "n");
+	struct zone_params p = *z->p;
+
+	z->p = &p;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		p.on_below = values[i];
+		p.off_above = -values[i];
+		z->st.has_reading = true;
+		z->st.lux = values[i];
+		z->st.smoothed = values[i] / 3;
+		z->st.switches = UINT32_MAX;
+		z->since_wall = i % 2 ? INT64_MAX : INT64_MIN;
+		expect_as_json_c(z, "n", &x);
+	}
 }
 
 /* A schedule and presence sensors add "schedule" and "occupied"; the mode says which rules. */
@@ -317,6 +410,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_zone_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensors_and_lamp_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dimmed_zone_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escaping_as_json_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numbers_as_json_c, setup, teardown),
 		cmocka_unit_test(test_schedule_and_presence),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_news),
