@@ -84,7 +84,8 @@ int control_reload(struct control *ctl, struct thresholds *t);
 void control_stats(struct control *ctl, struct control_stats *st);
 /* Hands every zone's mode name ("auto", ...) to `count`, under the lock: the published
  * counters' zones by mode. */
-void control_count_modes(struct control *ctl, void (*count)(void *arg, const char *mode), void *arg);
+void control_count_modes(struct control *ctl, void (*count)(void *arg, const char *mode),
+			 void *arg);
 /* One line per zone: state, mode, lux, thresholds, counters, and its owner in a cluster. */
 void control_dump(struct control *ctl, void (*line)(const char *text));
 

@@ -137,8 +137,9 @@ static int64_t zone_dim(struct zone_state *z, const struct zone_params *p, enum 
 
 /*
  * Outside automatic control a dimmed zone's level follows its light: OFF is 0, ON the
- * override's level or 100, and a failsafe or an `outside = hold` that holds keeps the level too. Publishes it when
- * it changed or an order went out (an explicit override is obeyed even when already there).
+ * override's level or 100, and a failsafe or an `outside` that holds keeps the level too.
+ * Publishes it when it changed or an order went out (an explicit override is obeyed even when
+ * already there).
  */
 static void zone_force_level(struct zone_state *z, const struct zone_params *p, int before,
 			     struct decision *d)

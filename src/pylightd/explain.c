@@ -1,4 +1,4 @@
-/* explain.c -- a zone's explanation (docs/mqtt.md): written for it, and read from other instances */
+/* explain.c -- a zone's explanation (docs/mqtt.md): written for it, and read from others */
 #include "explain.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* explain.h -- a zone's explanation (docs/mqtt.md): written for it, and read from other instances */
+/* explain.h -- a zone's explanation (docs/mqtt.md): written for it, and read from others */
 #ifndef PYLIGHT_EXPLAIN_H
 #define PYLIGHT_EXPLAIN_H
 

@@ -1,4 +1,4 @@
-/* feedback.c -- lamp feedback: an order waits for its lamp's report, is retried, or a hand switch */
+/* feedback.c -- lamp feedback: an order waits for its lamp's report, is retried; hand switches */
 #include "feedback.h"
 
 #include <errno.h>

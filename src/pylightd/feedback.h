@@ -1,4 +1,4 @@
-/* feedback.h -- lamp feedback: an order waits for its lamp's report, is retried, or a hand switch */
+/* feedback.h -- lamp feedback: an order waits for its lamp's report, is retried; hand switches */
 #ifndef PYLIGHT_FEEDBACK_H
 #define PYLIGHT_FEEDBACK_H
 
