@@ -258,8 +258,10 @@ static int text_set(struct entry *e, const char *fields, size_t flen, const char
 		text = malloc(flen + tlen);
 		if (!text)
 			return -ENOMEM;
-		memcpy(text, fields, flen);
-		memcpy(text + flen, thr, tlen);
+		if (flen) /* NULL with 0 bytes is still not for memcpy */
+			memcpy(text, fields, flen);
+		if (tlen)
+			memcpy(text + flen, thr, tlen);
 	}
 	free(e->text);
 	e->text = text;
@@ -542,7 +544,8 @@ static void zone_put(struct buf *b, const struct entry *e, bool first)
 		buf_put(b, e->text, e->fields_len);
 	else
 		buf_puts(b, "\"state\":null,\"mode\":null");
-	buf_put(b, e->text + e->fields_len, e->thr_len);
+	if (e->thr_len)
+		buf_put(b, e->text + e->fields_len, e->thr_len);
 	buf_put(b, "}", 1);
 }
 
@@ -571,7 +574,7 @@ static size_t scan(const struct zonecache *zc, const struct want *w, size_t offs
 	const char *names = zc->names, *p;
 	size_t total = 0, pos = 0, i = 0;
 
-	if (w->none)
+	if (w->none || !zc->nrows)
 		return 0;
 	while (i < zc->nrows) {
 		const struct row *r;
