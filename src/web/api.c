@@ -125,17 +125,18 @@ static int zones_args_read(const struct zones_args *g, struct zonecache_filter *
 	if (g->q && strlen(g->q) > ZONES_Q_MAX)
 		return *why = "q must be at most 256 bytes", -EINVAL;
 	if (g->state) {
-		if (strcmp(g->state, "ON") && strcmp(g->state, "OFF") && strcmp(g->state, "null"))
+		if (strcmp(g->state, "ON") != 0 && strcmp(g->state, "OFF") != 0 &&
+		    strcmp(g->state, "null") != 0)
 			return *why = "state must be ON, OFF or null", -EINVAL;
 		f->by_state = true;
-		f->state = strcmp(g->state, "null") ? g->state : NULL;
+		f->state = strcmp(g->state, "null") != 0 ? g->state : NULL;
 	}
 	if (g->mode) {
 		if (!g->mode[0] || strlen(g->mode) > 63)
 			return *why = "mode must be a mode such as auto, override, failsafe, or null",
 			       -EINVAL;
 		f->by_mode = true;
-		f->mode = strcmp(g->mode, "null") ? g->mode : NULL;
+		f->mode = strcmp(g->mode, "null") != 0 ? g->mode : NULL;
 	}
 	return 0;
 }

@@ -221,6 +221,8 @@ static void purge(struct zonecache *zc)
 		if (entry_alive(e))
 			continue;
 		list_unlink(zc, e);
+		/* e is in the table, so the table is not empty: the analyser loses track of that */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		HASH_DEL(zc->zones, e);
 		zc->floor = e->seq;
 		zc->gone--;
@@ -698,16 +700,16 @@ static int changes(struct zonecache *zc, const struct want *w, uint64_t since, s
 		if (*nkept + *ndropped > limit)
 			return -E2BIG;
 	}
-	qsort(kept, *nkept, sizeof(*kept), entry_cmp);
-	qsort(dropped, *ndropped, sizeof(*dropped), entry_cmp);
+	qsort(kept, *nkept, sizeof(struct entry *), entry_cmp);
+	qsort(dropped, *ndropped, sizeof(struct entry *), entry_cmp);
 	return 0;
 }
 
 int zonecache_since(struct zonecache *zc, const struct zonecache_filter *f, const char *token,
 		    size_t limit, char **out, size_t *len)
 {
-	struct entry **kept = calloc(limit + 1, sizeof(*kept));
-	struct entry **dropped = calloc(limit + 1, sizeof(*dropped));
+	struct entry **kept = calloc(limit + 1, sizeof(struct entry *));
+	struct entry **dropped = calloc(limit + 1, sizeof(struct entry *));
 	size_t nkept = 0, ndropped = 0, total;
 	struct buf b = { 0 };
 	uint64_t epoch, since;
