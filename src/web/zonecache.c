@@ -28,6 +28,7 @@
 /* Zones gone that deltas still report; past this the oldest half is forgotten. */
 #define GONE_MAX 4096
 #define ROW_NONE UINT32_MAX
+#define ROW_FRESH (UINT32_MAX - 1) /* came since the index was built: merged in next */
 /* ,"on_below":N,"off_above":N,"target_lux":N with numbers as number_format writes them */
 #define THR_MAX 160
 #define VALUE_LEN_MAX 64
@@ -41,7 +42,7 @@ struct entry {
 	uint32_t fields_len, thr_len;
 	uint64_t seq;   /* the change that touched it last */
 	uint64_t moved; /* the last one that changed its state or mode, or made it come or go */
-	uint32_t row;   /* its place in the index; ROW_NONE while gone */
+	uint32_t row;   /* its place in the index; ROW_NONE while gone, or ROW_FRESH */
 	uint8_t state, mode; /* indexes into the value tables */
 	bool section;   /* a [zone NAME] of the thresholds in force */
 	bool mark;      /* zonecache_thresholds' note of `section` before */
@@ -57,7 +58,7 @@ struct values {
 
 /* The index: zones in name order, their names in `names` (NUL after each), found by memmem. */
 struct row {
-	struct entry *e;
+	struct entry *e; /* NULL: gone since the index was built */
 	size_t name_off;
 	uint16_t name_len;
 	uint8_t state, mode;
@@ -73,10 +74,15 @@ struct zonecache {
 	const struct thresholds *t;
 	struct values states, modes;
 	struct row *rows;
-	size_t nrows, rows_cap;
+	size_t nrows;
 	char *names;
-	size_t names_len, names_cap;
+	size_t names_len;
 	bool reindex; /* zones came or went since the index was built */
+	/* The zones that came since: sorted and merged in, not the 100,000 sorted again. A
+	 * zone that comes and goes before that may be freed: the index is then built anew. */
+	struct entry **fresh;
+	size_t nfresh, fresh_cap;
+	bool rebuild;
 };
 
 static void values_init(struct values *v, const char *const *names)
@@ -152,6 +158,7 @@ void zonecache_free(struct zonecache *zc)
 	values_clear(&zc->modes);
 	free(zc->rows);
 	free(zc->names);
+	free(zc->fresh);
 	pthread_mutex_destroy(&zc->lock);
 	free(zc);
 }
@@ -288,11 +295,22 @@ static void changed(struct zonecache *zc, struct entry *e, bool was, uint8_t sta
 	if (was != now) {
 		zc->reindex = true;
 		zc->gone += now ? (size_t)-1 : 1;
+		if (e->row == ROW_FRESH)
+			zc->rebuild = true;
+		else if (e->row != ROW_NONE)
+			zc->rows[e->row].e = NULL;
 		e->row = ROW_NONE;
+		if (now && buf_grow(&zc->fresh, &zc->fresh_cap, zc->nfresh + 1,
+				    sizeof(struct entry *)) == 0) {
+			zc->fresh[zc->nfresh++] = e;
+			e->row = ROW_FRESH;
+		} else if (now) {
+			zc->rebuild = true;
+		}
 	}
 	if (!now) /* a gone zone keeps its name only */
 		text_set(e, NULL, 0, NULL, 0);
-	else if (e->row != ROW_NONE) {
+	else if (e->row < ROW_FRESH) {
 		zc->rows[e->row].state = e->state;
 		zc->rows[e->row].mode = e->mode;
 	}
@@ -447,44 +465,90 @@ int zonecache_thresholds(struct zonecache *zc, const struct thresholds *t)
 	return rc;
 }
 
-static int row_cmp(const void *a, const void *b)
+static int entry_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct row *)a)->e->name, ((const struct row *)b)->e->name);
+	return strcmp((*(struct entry *const *)a)->name, (*(struct entry *const *)b)->name);
 }
 
-/* Builds the index again when zones came or went; -ENOMEM keeps the old one stale. */
+/* Every zone alive, from the table (after a zone that came went before being indexed). */
+static int fresh_all(struct zonecache *zc)
+{
+	struct entry *e, *tmp;
+
+	zc->nfresh = 0;
+	HASH_ITER(hh, zc->zones, e, tmp) {
+		if (!entry_alive(e))
+			continue;
+		if (buf_grow(&zc->fresh, &zc->fresh_cap, zc->nfresh + 1, sizeof(struct entry *)) < 0)
+			return -ENOMEM;
+		zc->fresh[zc->nfresh++] = e;
+	}
+	zc->nrows = 0; /* the old index is not merged: all its zones are in fresh */
+	return 0;
+}
+
+/* Appends `e`, named `name` (nlen bytes), as the next row of the index being built. */
+static void row_put(struct row *rows, size_t *n, char *names, size_t *len, struct entry *e,
+		    const char *name, size_t nlen)
+{
+	struct row *r = &rows[*n];
+
+	*r = (struct row){ .e = e, .name_off = *len, .name_len = (uint16_t)nlen,
+			   .state = e->state, .mode = e->mode };
+	e->row = (uint32_t)(*n)++;
+	memcpy(names + *len, name, nlen + 1);
+	*len += nlen + 1;
+}
+
+/*
+ * Brings the index up to date when zones came or went: the zones that came are sorted and
+ * merged with the old rows (whose names are read side by side from the old block), the
+ * gone ones left out. -ENOMEM keeps the old one, still stale.
+ */
 static int index_refresh(struct zonecache *zc)
 {
-	size_t n = HASH_COUNT(zc->zones) - zc->gone, len = 0;
-	struct entry *e, *tmp;
+	size_t len = 0, nrows = 0, i = 0, j = 0;
+	struct row *rows;
+	char *names;
 
 	if (!zc->reindex)
 		return 0;
-	if (buf_grow(&zc->rows, &zc->rows_cap, n, sizeof(*zc->rows)) < 0)
+	if (zc->rebuild && fresh_all(zc) < 0)
 		return -ENOMEM;
-	zc->nrows = 0;
-	HASH_ITER(hh, zc->zones, e, tmp) {
-		if (entry_alive(e)) {
-			zc->rows[zc->nrows++].e = e;
-			len += strlen(e->name) + 1;
+	for (size_t k = 0; k < zc->nfresh; k++)
+		len += strlen(zc->fresh[k]->name) + 1;
+	rows = malloc((zc->nrows + zc->nfresh + 1) * sizeof(*rows));
+	names = malloc(zc->names_len + len + 1);
+	if (!rows || !names) {
+		free(rows);
+		free(names);
+		return -ENOMEM;
+	}
+	qsort(zc->fresh, zc->nfresh, sizeof(struct entry *), entry_cmp);
+	len = 0;
+	while (i < zc->nrows || j < zc->nfresh) {
+		if (i < zc->nrows && !zc->rows[i].e) {
+			i++;
+		} else if (j == zc->nfresh || (i < zc->nrows &&
+			   strcmp(zc->names + zc->rows[i].name_off, zc->fresh[j]->name) < 0)) {
+			const struct row *r = &zc->rows[i++];
+
+			row_put(rows, &nrows, names, &len, r->e, zc->names + r->name_off,
+				r->name_len);
+		} else {
+			struct entry *e = zc->fresh[j++];
+
+			row_put(rows, &nrows, names, &len, e, e->name, strlen(e->name));
 		}
 	}
-	if (buf_grow(&zc->names, &zc->names_cap, len + 1, 1) < 0)
-		return -ENOMEM;
-	qsort(zc->rows, zc->nrows, sizeof(*zc->rows), row_cmp);
-	zc->names_len = 0;
-	for (size_t i = 0; i < zc->nrows; i++) {
-		struct row *r = &zc->rows[i];
-		size_t nlen = strlen(r->e->name);
-
-		r->name_off = zc->names_len;
-		r->name_len = (uint16_t)nlen;
-		r->state = r->e->state;
-		r->mode = r->e->mode;
-		r->e->row = (uint32_t)i;
-		memcpy(zc->names + zc->names_len, r->e->name, nlen + 1);
-		zc->names_len += nlen + 1;
-	}
+	free(zc->rows);
+	free(zc->names);
+	zc->rows = rows;
+	zc->nrows = nrows;
+	zc->names = names;
+	zc->names_len = len;
+	zc->nfresh = 0;
+	zc->rebuild = false;
 	zc->reindex = false;
 	return 0;
 }
@@ -660,11 +724,6 @@ char *zonecache_page(struct zonecache *zc, const struct zonecache_filter *f, siz
 	buf_clear(&zones);
 	out = buf_take(&b, len);
 	return out;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp((*(struct entry *const *)a)->name, (*(struct entry *const *)b)->name);
 }
 
 /* "EPOCH-SEQ" in hex, as head_put writes it. */

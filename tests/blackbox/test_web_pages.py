@@ -251,3 +251,29 @@ def test_a_token_older_than_the_zones_gone_remembered_is_410(city):
     wait_until(lambda: page(w, "&limit=0")["total"] == 2, what="the 5,000 gone")
     data = zones_get(w, f"?since={token}&limit=1000", status=410)
     assert "too old" in data["errors"][0]["message"], data
+
+
+def test_zones_that_come_and_go_keep_the_list_in_name_order(city):
+    """Zones that come after the list was built are merged into it in name order, gone ones
+    leave it; one that comes and goes between two requests leaves no trace."""
+    w, c = city
+    port = w.daemon.broker.port
+    retain_many(port, ((f"{TOPIC}/m{i:03d}", explanation(f"m{i:03d}")) for i in range(0, 300, 2)))
+    want = {f"m{i:03d}" for i in range(0, 300, 2)} | {"b-section", "c-section"}
+    wait_until(lambda: page(w, "&limit=0")["total"] == len(want), what="the even zones")
+    for step in range(3):
+        # odd ones come, some even ones go, one comes and goes at once
+        came = {f"m{i:03d}" for i in range(1 + step, 300, 6)}
+        went = {f"m{i:03d}" for i in range(2 * step, 300, 12)} & want
+        retain_many(port, [*((f"{TOPIC}/{n}", explanation(n)) for n in sorted(came)),
+                           *((f"{TOPIC}/{n}", "") for n in sorted(went)),
+                           (f"{TOPIC}/flash{step}", explanation("flash")),
+                           (f"{TOPIC}/flash{step}", "")])
+        want = (want | came) - went
+        got = wait_until(lambda: (z := zones_get(w)) and {x["zone"] for x in z} == want and z,
+                         what=f"step {step}: the zones come and gone")
+        names = [x["zone"] for x in got]
+        assert names == sorted(want)
+        assert [x["zone"] for x in page(w, "&limit=1000")["zones"]] == names
+        assert [x["zone"] for x in page(w, "&q=m1&limit=1000")["zones"]] == \
+            [n for n in names if "m1" in n]
