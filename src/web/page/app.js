@@ -244,7 +244,8 @@ async function poll() {
 
 // A new filter or page: shown at once (the poll goes on with its token).
 function viewChange(change) {
-  Object.assign(view, change);
+  // the token was of the old view: until the new page comes, the poll asks for it too
+  Object.assign(view, change, { token: null });
   loadPage().catch(e => {
     const err = document.getElementById("zones-error");
     err.textContent = `cannot load the zones: ${e.message}`;
