@@ -21,10 +21,11 @@ void api_init(struct api *a, const char *ref_path, struct zonecache *zones, stru
 
 void api_free(struct api *a)
 {
+	/* the cache borrows the table: it lets go first (the broker's thread may use it) */
+	if (a->zones)
+		zonecache_thresholds(a->zones, NULL);
 	thresholds_free(a->t);
 	a->t = NULL;
-	free(a->zones_json);
-	a->zones_json = NULL;
 }
 
 void api_reply(struct reply *r, unsigned status, json_object *o)
@@ -80,36 +81,107 @@ static void thresholds_refresh(struct api *a)
 	a->size = st.st_size;
 	a->mtime = st.st_mtim;
 	if (thresholds_load(a->ref_path, &a->opts, &t, &errs) == 0) {
+		if (zonecache_thresholds(a->zones, t) < 0)
+			log_msg(LOG_WARNING, "zone list: out of memory, some zones keep the "
+					     "thresholds of the last ref.txt");
 		thresholds_free(a->t);
 		a->t = t;
-		a->t_gen++;
 	}
 	errlist_clear(&errs);
 }
 
-/*
- * The last answer is kept while neither the explanations nor the thresholds have changed:
- * pages poll every second, and most seconds nothing changes.
- */
-void api_zones(struct api *a, struct reply *r)
+#define ZONES_LIMIT 200
+#define ZONES_LIMIT_MAX 1000
+#define ZONES_Q_MAX 256
+
+/* A whole number 0..max written in decimal digits only; -EINVAL otherwise. */
+static int count_parse(const char *s, size_t max, size_t *out)
 {
-	unsigned long gen = zonecache_generation(a->zones);
+	size_t v = 0;
+
+	if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+		return -EINVAL;
+	for (; *s; s++)
+		v = v * 10 + (size_t)(*s - '0');
+	*out = v;
+	return v <= max ? 0 : -EINVAL;
+}
+
+/* The filter, limit and offset of a page or delta; 0, or -EINVAL with the reason. */
+static int zones_args_read(const struct zones_args *g, struct zonecache_filter *f,
+			   size_t *limit, size_t *offset, const char **why)
+{
+	*f = (struct zonecache_filter){ .q = g->q };
+	*limit = ZONES_LIMIT;
+	*offset = 0;
+	if (g->page && strcmp(g->page, "1") != 0)
+		return *why = "page must be 1 (a page of zones, with total and counts)", -EINVAL;
+	if (g->limit && count_parse(g->limit, ZONES_LIMIT_MAX, limit) < 0)
+		return *why = "limit must be a whole number 0..1000", -EINVAL;
+	if (g->offset && count_parse(g->offset, 999999999, offset) < 0)
+		return *why = "offset must be a whole number 0..999999999", -EINVAL;
+	if (g->offset && g->since)
+		return *why = "offset does not go with since: a delta holds every zone changed", -EINVAL;
+	if (g->q && strlen(g->q) > ZONES_Q_MAX)
+		return *why = "q must be at most 256 bytes", -EINVAL;
+	if (g->state) {
+		if (strcmp(g->state, "ON") != 0 && strcmp(g->state, "OFF") != 0 &&
+		    strcmp(g->state, "null") != 0)
+			return *why = "state must be ON, OFF or null", -EINVAL;
+		f->by_state = true;
+		f->state = strcmp(g->state, "null") != 0 ? g->state : NULL;
+	}
+	if (g->mode) {
+		if (!g->mode[0] || strlen(g->mode) > 63)
+			return *why = "mode must be a mode such as auto, override, failsafe, or null",
+			       -EINVAL;
+		f->by_mode = true;
+		f->mode = strcmp(g->mode, "null") != 0 ? g->mode : NULL;
+	}
+	return 0;
+}
+
+/*
+ * Without page=1 or since: every zone as a bare array, as before pages existed. With page=1:
+ * one page of the zones that pass the filter. With since: what changed since that answer.
+ */
+void api_zones(struct api *a, const struct zones_args *args, struct reply *r)
+{
+	struct zonecache_filter f;
+	size_t limit, offset;
+	const char *why;
+	char msg[128];
+	int rc;
 
 	thresholds_refresh(a);
-	if (!a->zones_json || gen != a->zones_gen || a->t_gen != a->zones_t_gen) {
-		free(a->zones_json);
-		a->zones_json = zonecache_json(a->zones, a->t, &a->zones_len);
-		a->zones_gen = gen;
-		a->zones_t_gen = a->t_gen;
-	}
 	free(r->body);
-	r->body = a->zones_json ? malloc(a->zones_len + 1) : NULL;
+	r->body = NULL;
+	if (!args->page && !args->since) {
+		if (args->q || args->state || args->mode || args->limit || args->offset) {
+			reply_message(r, 422, "q, state, mode, limit and offset need page=1 or since");
+			return;
+		}
+		r->body = zonecache_json(a->zones, &r->len);
+	} else if (zones_args_read(args, &f, &limit, &offset, &why) < 0) {
+		reply_message(r, 422, why);
+		return;
+	} else if (!args->since) {
+		r->body = zonecache_page(a->zones, &f, offset, limit, &r->len);
+	} else {
+		rc = zonecache_since(a->zones, &f, args->since, limit, &r->body, &r->len);
+		if (rc == -EINVAL || rc == -ESTALE || rc == -E2BIG) {
+			snprintf(msg, sizeof(msg), "%s: ask for the page again (page=1)",
+				 rc == -EINVAL ? "since must be a token of an earlier answer" :
+				 rc == -ESTALE ? "the token is too old or of an earlier run" :
+						 "more zones changed since the token than the limit");
+			reply_message(r, rc == -EINVAL ? 422 : 410, msg);
+			return;
+		}
+	}
 	if (!r->body) {
 		reply_message(r, 500, "out of memory");
 		return;
 	}
-	memcpy(r->body, a->zones_json, a->zones_len + 1);
-	r->len = a->zones_len;
 	r->status = 200;
 }
 

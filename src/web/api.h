@@ -24,11 +24,6 @@ struct api {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
-	/* the last zone list, kept while the explanations and the thresholds are the same */
-	char *zones_json;
-	size_t zones_len;
-	unsigned long zones_gen;
-	unsigned long t_gen, zones_t_gen; /* t_gen counts the tables swapped in */
 	/* /metrics and /api/zones/history (observe.c); history NULL when off */
 	struct metrics *metrics;
 	struct history *history;
@@ -46,8 +41,13 @@ struct reply {
 void api_init(struct api *a, const char *ref_path, struct zonecache *zones, struct bus *bus);
 void api_free(struct api *a);
 
+/* GET /api/zones's query parameters as sent; NULL when absent. */
+struct zones_args {
+	const char *q, *state, *mode, *limit, *offset, *page, *since;
+};
+
 /* The routes; `body` is the request's JSON object. */
-void api_zones(struct api *a, struct reply *r);
+void api_zones(struct api *a, const struct zones_args *args, struct reply *r);
 void api_ref_get(struct api *a, struct reply *r);
 void api_ref_check(struct api *a, json_object *body, struct reply *r);
 void api_ref_put(struct api *a, json_object *body, struct reply *r);

@@ -237,12 +237,25 @@ static bool content_is_json(struct MHD_Connection *conn)
 	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
-static void api_call(struct http *h, enum route_id id, const char *method, json_object *body,
-		     struct reply *r)
+/* GET /api/zones's parameters; a name sent twice counts once (the first). */
+static void zones_args_get(struct MHD_Connection *conn, struct zones_args *g)
 {
+#define ARG(name) MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name)
+	*g = (struct zones_args){ .q = ARG("q"), .state = ARG("state"), .mode = ARG("mode"),
+				  .limit = ARG("limit"), .offset = ARG("offset"),
+				  .page = ARG("page"), .since = ARG("since") };
+#undef ARG
+}
+
+static void api_call(struct http *h, struct MHD_Connection *conn, enum route_id id,
+		     const char *method, json_object *body, struct reply *r)
+{
+	struct zones_args args;
+
 	switch (id) {
 	case R_ZONES:
-		api_zones(h->api, r);
+		zones_args_get(conn, &args);
+		api_zones(h->api, &args, r);
 		break;
 	case R_REF:
 		if (!strcmp(method, "GET"))
@@ -289,7 +302,7 @@ static enum MHD_Result serve_api(struct http *h, struct MHD_Connection *conn, co
 		if (!body)
 			return queue_error(conn, 400, "the body must be a JSON object", NULL, false);
 	}
-	api_call(h, rt->id, method, body, &r);
+	api_call(h, conn, rt->id, method, body, &r);
 	json_object_put(body);
 	return queue_reply(conn, &r, NULL, false);
 }

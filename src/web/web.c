@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -236,6 +237,15 @@ static int load(const char *path, bool activated, struct config *cfg, struct web
 	return 0;
 }
 
+/* This run's start in microseconds: the zone list's tokens of an earlier run are told apart. */
+static uint64_t web_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static int serve(const char *path)
 {
 	static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
@@ -280,7 +290,7 @@ static int serve(const char *path)
 		}
 	}
 	rc = 1;
-	zones = zonecache_new();
+	zones = zonecache_new(web_epoch());
 	if (!zones) {
 		close(fd);
 		log_msg(LOG_ERR, "%s", strerror(ENOMEM));

@@ -201,9 +201,10 @@ def ctxt_switches(pid):
 # --- processes -----------------------------------------------------------------------------
 
 class Broker:
-    def __init__(self, workdir, wrap=()):
+    def __init__(self, workdir, wrap=(), conf=()):
         self.dir = workdir
         self.wrap = list(wrap)  # e.g. taskset
+        self.conf = list(conf)  # more lines of mosquitto.conf
         self.log_path = workdir / "mosquitto.log"
         self.proc = None
         self.port = None
@@ -215,7 +216,7 @@ class Broker:
             lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
                      "set_tcp_nodelay true", "persistence false", "log_dest stderr",
                      "log_type error", "log_type warning", "log_type notice",
-                     "log_type information", "connection_messages true"]
+                     "log_type information", "connection_messages true", *self.conf]
             if os.geteuid() == 0:
                 lines.append("user root")
             conf.write_text("\n".join(lines) + "\n")
@@ -914,24 +915,27 @@ def web_table(bench):
         return
     workdir = bench.tmp / "web"
     workdir.mkdir()
-    broker = Broker(workdir, bench.pin_broker)
+    broker = Broker(workdir, bench.pin_broker, web.BROKER_CONF)
     broker.start()
     try:
         fig = web.measure(binary, broker.port, workdir, free_port, bench.pin_work)
         hist = web.measure_history(binary, broker.port, workdir, free_port, bench.pin_work)
+        city = web.measure_scale(binary, broker.port, workdir, free_port, bench.pin_work)
     except (RuntimeError, OSError, AssertionError, ValueError) as e:
         print(f"pylight-web: could not measure: {e}")
         return
     finally:
         broker.stop()
-    rs = web.rows(fig) + web.history_rows(hist)
+    rs = web.rows(fig) + web.history_rows(hist) + web.scale_rows(city)
     w = max(len(r[0]) for r in rs)
     print(f"\n-- pylight-web (the operators' page), {web.REQUESTS} requests on one connection; "
-          f"history over {web.HISTORY_SECONDS} s of readings, {web.HISTORY_REQUESTS} requests")
+          f"history over {web.HISTORY_SECONDS} s of readings, {web.HISTORY_REQUESTS} requests; "
+          f"{web.SCALE_REQUESTS} filtered pages of 200 and deltas at {web.SCALE_ZONES:,} zones")
     for metric, value, target, verdict in rs:
         print(f"{metric:<{w}}  {value:>8}  {target:<14}  {verdict}")
     bench.raw.append(f"web {fig}")
     bench.raw.append(f"web history {hist}")
+    bench.raw.append(f"web city {city}")
 
 
 def scale_table(bench):

@@ -1,7 +1,8 @@
 """web.py -- pylight-web's figures for `make bench`: RSS at rest with 100 zones, and
 GET /api/zones latency with 1,000 zones, each zone an explanation retained on the broker;
 then its history: CPU and RSS with it on and off at 1,000 zones with a reading per zone every
-10 s, the database's size per zone and day, and the p99 of a 24-hour history request.
+10 s, the database's size per zone and day, and the p99 of a 24-hour history request; then a
+city: filtered pages and RSS at 100,000 zones (BENCH_WEB_ZONES).
 
 Called by bench.py after its own table; standard library only (the retained messages are
 written as raw MQTT 3.1.1 packets).
@@ -35,18 +36,24 @@ def _utf8(s):
     return len(b).to_bytes(2, "big") + b
 
 
-def retain(port, first, last):
-    """Retains the explanation of zones z<first>..z<last - 1>, as pylightd would."""
+def retain(port, first, last, varied=False):
+    """Retains the explanation of zones z<first>..z<last - 1>, as pylightd would; `varied`:
+    a third of them OFF and one in ten overridden, as a city's would be."""
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(_packet(0x10, _utf8("MQTT") + bytes([4, 2, 0, 60]) +
                           _utf8(f"bench-web-{os.getpid()}")))
         s.recv(4)
+        batch = []
         for z in range(first, last):
-            why = {"zone": f"z{z}", "state": "ON", "mode": "auto", "lux": 120, "smoothed": 118,
-                   "on_below": 300, "off_above": 400, "reason": "118 < on_below 300",
-                   "since": 1795312345, "switches": 3}
-            s.sendall(_packet(0x31, _utf8(f"pylight/zone/z{z}") + json.dumps(why).encode()))
-        s.sendall(_packet(0xE0, b""))
+            why = {"zone": f"z{z}", "state": "OFF" if varied and z % 3 == 0 else "ON",
+                   "mode": "override" if varied and z % 10 == 0 else "auto", "lux": 120,
+                   "smoothed": 118, "on_below": 300, "off_above": 400,
+                   "reason": "118 < on_below 300", "since": 1795312345, "switches": 3}
+            batch.append(_packet(0x31, _utf8(f"pylight/zone/z{z}") + json.dumps(why).encode()))
+            if len(batch) == 1000:
+                s.sendall(b"".join(batch))
+                batch = []
+        s.sendall(b"".join(batch) + _packet(0xE0, b""))
 
 
 def _zones(port):
@@ -251,4 +258,83 @@ def history_rows(fig):
         ("history.db, 1,000 zones x 14 days (MiB)", f"{fig['mib_1000_14']:.0f}", "info", "info"),
         ("GET /api/zones/history 24 h p50 (ms)", f"{fig['p50_ms']:.2f}", "info", "info"),
         ("GET /api/zones/history 24 h p99 (ms)", f"{fig['p99_ms']:.2f}", "info", "info"),
+    ]
+
+
+# --- a city: 100,000 zones -----------------------------------------------------------------
+
+SCALE_ZONES = int(os.environ.get("BENCH_WEB_ZONES", "100000"))
+SCALE_REQUESTS = 1000
+SCALE_RSS_TARGET_KIB = 64 * 1024
+# A subscriber gets every retained explanation at once: mosquitto's default queue (1,000
+# messages) would drop all but the first ones (see docs/web.md).
+BROKER_CONF = (f"max_queued_messages {2 * SCALE_ZONES}",)
+# What an operator asks: a few characters of a name, a state, a mode, both, a later page.
+SCALE_FILTERS = ("q=z4242", "q=z9&state=ON", "state=OFF&offset=200", "mode=override",
+                 "q=z1&mode=auto&state=OFF", "q=z&offset=50000")
+
+
+def _total(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", "/api/zones?page=1&limit=0")
+        return json.loads(c.getresponse().read())["total"]
+    except (OSError, ValueError, KeyError):
+        return -1
+    finally:
+        c.close()
+
+
+def measure_scale(binary, broker_port, workdir, free_port, pin=()):
+    """{"zones", "rss_kib", "p50_ms", "p99_ms", "delta_p99_ms"}: pylight-web holding
+    SCALE_ZONES retained explanations, answering filtered pages of 200 and deltas."""
+    port = free_port()
+    (workdir / "ref.txt").write_text("on_below = 300\noff_above = 400\n")
+    (workdir / "pylight.ini").write_text(
+        f"[mqtt]\nhost = 127.0.0.1\nport = {broker_port}\nclient_id = bench-city\n"
+        f"[web]\nlisten = 127.0.0.1:{port}\nhistory =\n[log]\nlevel = warning\n")
+    retain(broker_port, 0, SCALE_ZONES, varied=True)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM")}
+    with open(workdir / "pylight-web-city.log", "wb") as log:
+        proc = subprocess.Popen([*pin, str(binary), "-c", str(workdir / "pylight.ini")],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+    try:
+        _wait(lambda: _total(port) == SCALE_ZONES, f"{SCALE_ZONES:,} zones", timeout=120)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        times, deltas = [], []
+        for i in range(SCALE_REQUESTS):
+            t0 = time.perf_counter()
+            c.request("GET", f"/api/zones?page=1&{SCALE_FILTERS[i % len(SCALE_FILTERS)]}")
+            body = json.loads(c.getresponse().read())
+            times.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            c.request("GET", f"/api/zones?since={body['token']}&state=ON")
+            delta = json.loads(c.getresponse().read())
+            deltas.append((time.perf_counter() - t0) * 1000)
+        c.close()
+        assert "removed" in delta and body["total"] > 0, body
+        rss = _rss_kib(proc.pid)
+        times.sort()
+        deltas.sort()
+        return {"zones": SCALE_ZONES, "rss_kib": rss, "p50_ms": statistics.median(times),
+                "p99_ms": times[int(len(times) * 0.99) - 1],
+                "delta_p99_ms": deltas[int(len(deltas) * 0.99) - 1]}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def scale_rows(fig):
+    """The table rows of measure_scale: (metric, value, target, verdict)."""
+    n = f"{fig['zones']:,} zones"
+    return [
+        (f"GET /api/zones filtered page p50, {n} (ms)", f"{fig['p50_ms']:.2f}", "info", "info"),
+        (f"GET /api/zones filtered page p99, {n} (ms)", f"{fig['p99_ms']:.2f}",
+         f"<= {P99_TARGET_MS:.0f} ms", "PASS" if fig["p99_ms"] <= P99_TARGET_MS else "FAIL"),
+        (f"GET /api/zones?since= delta p99, {n} (ms)", f"{fig['delta_p99_ms']:.2f}", "info",
+         "info"),
+        (f"pylight-web VmRSS, {n} (KiB)", f"{fig['rss_kib']:,}",
+         f"<= {SCALE_RSS_TARGET_KIB:,} KiB",
+         "PASS" if fig["rss_kib"] <= SCALE_RSS_TARGET_KIB else "FAIL"),
     ]
