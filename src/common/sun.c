@@ -1,12 +1,56 @@
 /* sun.c -- sunrise and sunset by NOAA's solar calculator equations (after Meeus) */
 #include "sun.h"
 
+#include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #define RAD(d) ((d) * (M_PI / 180.0))
 #define DEG(r) ((r) * (180.0 / M_PI))
 /* The sun's upper limb on the horizon: 34' of refraction plus 16' of the sun's radius. */
 #define ZENITH_DEG 90.833
+
+/*
+ * The trigonometry comes from libm, opened on first use: linked, its lazily resolved
+ * functions cost pylightd a third of a MiB of resident pages at start, a daemon without a
+ * [site] never needs them, and one zone's whole footprint is held to 5 MiB.
+ */
+static struct {
+	double (*sin)(double), (*cos)(double), (*tan)(double), (*asin)(double), (*acos)(double);
+	double (*fmod)(double, double);
+	bool ok;
+} libm;
+static pthread_once_t libm_once = PTHREAD_ONCE_INIT;
+
+static void libm_open(void)
+{
+	void *h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	/* POSIX's way to take a function from dlsym's object pointer. */
+	*(void **)&libm.sin = dlsym(h, "sin");
+	*(void **)&libm.cos = dlsym(h, "cos");
+	*(void **)&libm.tan = dlsym(h, "tan");
+	*(void **)&libm.asin = dlsym(h, "asin");
+	*(void **)&libm.acos = dlsym(h, "acos");
+	*(void **)&libm.fmod = dlsym(h, "fmod");
+	libm.ok = libm.sin && libm.cos && libm.tan && libm.asin && libm.acos && libm.fmod;
+}
+
+#define sin(x) libm.sin(x)
+#define cos(x) libm.cos(x)
+#define tan(x) libm.tan(x)
+#define asin(x) libm.asin(x)
+#define acos(x) libm.acos(x)
+#define fmod(x, y) libm.fmod(x, y)
+
+/* To the nearest whole number, halfway away from zero (lround without libm). */
+static long nearest(double v)
+{
+	return (long)(v < 0 ? v - 0.5 : v + 0.5);
+}
 
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (Howard Hinnant's algorithm). */
 static long days_from_civil(long y, int m, int d)
@@ -73,6 +117,9 @@ enum sun_day sun_times(int year, int month, int day, const struct sun_site *site
 	double jd0 = (double)days + 2440587.5, noon = 720 - 4 * site->lon, decl, eqtime, c;
 	double r, s;
 
+	pthread_once(&libm_once, libm_open);
+	if (!libm.ok)
+		return SUN_POLAR_NIGHT;
 	/* The day's kind is the sun's at local solar noon, as NOAA's calculator decides it. */
 	sun_position((jd0 + noon / 1440.0 - 2451545.0) / 36525.0, &decl, &eqtime);
 	c = rise_cos(site->lat, decl);
@@ -85,7 +132,7 @@ enum sun_day sun_times(int year, int month, int day, const struct sun_site *site
 	s = event_minutes(jd0, noon, site, 0);
 	r = isnan(event_minutes(jd0, r, site, 1)) ? r : event_minutes(jd0, r, site, 1);
 	s = isnan(event_minutes(jd0, s, site, 0)) ? s : event_minutes(jd0, s, site, 0);
-	*rise = (time_t)days * 86400 + (time_t)lround(r * 60);
-	*set = (time_t)days * 86400 + (time_t)lround(s * 60);
+	*rise = (time_t)days * 86400 + (time_t)nearest(r * 60);
+	*set = (time_t)days * 86400 + (time_t)nearest(s * 60);
 	return SUN_NORMAL;
 }

@@ -40,7 +40,7 @@ static int z2m_level(const void *payload, size_t len)
 		level = 0;
 	else if (json_object_object_get_ex(o, "brightness", &v) &&
 		 json_object_is_type(v, json_type_int))
-		level = (int)lround(json_object_get_int(v) / 2.54);
+		level = json_object_get_int(v) < 0 ? -1 : (int)(json_object_get_int(v) / 2.54 + 0.5);
 	json_object_put(o);
 	return level < 0 || level > 100 ? -1 : level;
 }

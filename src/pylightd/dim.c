@@ -85,6 +85,6 @@ int dim_payload(enum level_payload kind, int level, char *buf, size_t size)
 		n = snprintf(buf, size, "{\"state\":\"OFF\"}");
 	else
 		n = snprintf(buf, size, "{\"state\":\"ON\",\"brightness\":%d}",
-			     (int)lround(level * 2.54));
+			     (int)(level * 2.54 + 0.5));
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
