@@ -11,7 +11,7 @@ set -eu
 DEMO_PACKAGES="build-essential pkg-config libmosquitto-dev libinih-dev libsystemd-dev libjson-c-dev
 uthash-dev libxxhash-dev libmicrohttpd-dev libsqlite3-dev xxd mosquitto python3 python3-paho-mqtt"
 # The tests, the lint and fuzz tools, and what `make deb` and its checks use.
-PACKAGES="libcmocka-dev mosquitto-clients python3-pytest
+PACKAGES="libcmocka-dev mosquitto-clients python3-pytest faketime libfaketime python3-jinja2
 openssl valgrind systemd clang libclang-rt-14-dev cppcheck clang-tidy prometheus
 chromium chromium-driver python3-selenium dpkg-dev debhelper lintian blhc"
 case ${1:-} in

@@ -150,7 +150,7 @@ def test_override_beats_vacancy(room):
 
 def faketime_env(start):
     if not os.path.exists(FAKETIME_LIB):
-        pytest.skip("libfaketime is not installed")
+        pytest.fail("libfaketime is not installed: tests/deps.sh installs it")
     # An ASan build wants its runtime first; libfaketime only wraps clock calls.
     asan = ":".join(o for o in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if o)
     return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "@" + start,
