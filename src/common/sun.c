@@ -19,6 +19,7 @@
 static struct {
 	double (*sin)(double), (*cos)(double), (*tan)(double), (*asin)(double), (*acos)(double);
 	double (*fmod)(double, double);
+	void *handle; /* kept open for the life of the process */
 	bool ok;
 } libm;
 static pthread_once_t libm_once = PTHREAD_ONCE_INIT;
@@ -29,6 +30,7 @@ static void libm_open(void)
 
 	if (!h)
 		return;
+	libm.handle = h;
 	/* POSIX's way to take a function from dlsym's object pointer. */
 	*(void **)&libm.sin = dlsym(h, "sin");
 	*(void **)&libm.cos = dlsym(h, "cos");
