@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "hash.h"
 #include "log.h"
 #include "reading.h"
 #include "topic.h"
@@ -157,16 +158,11 @@ static struct hzone *zone_get(struct history *h, const char *name)
 {
 	struct hzone *z;
 
-	HASH_FIND_STR(h->zones, name, z);
-	if (z)
-		return z;
-	z = calloc(1, sizeof(*z));
-	if (!z || !(z->name = strdup(name))) {
-		free(z);
-		return NULL;
-	}
-	z->light = z->level = -1;
-	HASH_ADD_KEYPTR(hh, h->zones, z->name, strlen(z->name), z);
+	bool added;
+
+	HASH_GET_STR(h->zones, name, name, z, added);
+	if (z && added)
+		z->light = z->level = -1;
 	return z;
 }
 

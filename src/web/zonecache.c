@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "number.h"
 
 struct entry {
@@ -46,15 +47,9 @@ static void entry_free(struct entry *e)
 
 void zonecache_free(struct zonecache *zc)
 {
-	struct entry *e, *tmp;
-
 	if (!zc)
 		return;
-	HASH_ITER(hh, zc->zones, e, tmp) {
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(zc->zones, e);
-		entry_free(e);
-	}
+	HASH_FREE_ALL(zc->zones, entry_free);
 	pthread_mutex_destroy(&zc->lock);
 	free(zc);
 }
