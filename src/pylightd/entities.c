@@ -56,6 +56,7 @@ void entities_free(struct entities *e)
 {
 	if (!e)
 		return;
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 	HASH_FREE_ALL(e->all, record_free);
 	free(e->heap);
 	free(e);

@@ -49,6 +49,7 @@ void zonecache_free(struct zonecache *zc)
 {
 	if (!zc)
 		return;
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
 	HASH_FREE_ALL(zc->zones, entry_free);
 	pthread_mutex_destroy(&zc->lock);
 	free(zc);
