@@ -76,6 +76,20 @@ static int quote_len(const struct cursor *c)
 	return (int)n;
 }
 
+/*
+ * A part was wanted at the cursor: at the end or before a ',' it is `missing`, else what
+ * stands there is quoted between `before` and `after`. Returns -EINVAL.
+ */
+static int fail_wanted(struct cursor *c, const char *missing, const char *before,
+		       const char *after)
+{
+	if (c->p == c->end || *c->p == ',')
+		fail(c, "missing %s", missing);
+	else
+		fail(c, "%s'%.*s'%s", before, quote_len(c), c->p, after);
+	return -EINVAL;
+}
+
 static bool word_is(const char *s, size_t len, const char *word)
 {
 	return strlen(word) == len && strncasecmp(s, word, len) == 0;
@@ -154,14 +168,9 @@ static int days_parse(struct cursor *c, unsigned *days)
 			}
 		}
 	}
-	if (c->p == c->end || !is_blank(*c->p)) {
-		if (c->p == c->end || *c->p == ',')
-			fail(c, "missing START-END after the days");
-		else
-			fail(c, "expected white space then START-END after the days, not '%.*s'",
-			     quote_len(c), c->p);
-		return -EINVAL;
-	}
+	if (c->p == c->end || !is_blank(*c->p))
+		return fail_wanted(c, "START-END after the days",
+				   "expected white space then START-END after the days, not ", "");
 	skip_blanks(c);
 	return 0;
 }
@@ -252,12 +261,8 @@ static int edge_parse(struct cursor *c, struct schedule_edge *e)
 			return offset_parse(c, e);
 		return 0;
 	}
-	if (c->p == c->end || *c->p == ',')
-		fail(c, "missing time (HH:MM, sunrise or sunset)");
-	else
-		fail(c, "bad time '%.*s' (HH:MM from 00:00 to 23:59, or sunrise/sunset)",
-		     quote_len(c), c->p);
-	return -EINVAL;
+	return fail_wanted(c, "time (HH:MM, sunrise or sunset)", "bad time ",
+			   " (HH:MM from 00:00 to 23:59, or sunrise/sunset)");
 }
 
 static int window_parse(struct cursor *c, struct schedule_window *w)

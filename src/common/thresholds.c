@@ -47,43 +47,58 @@ const struct key keys[NKEYS] = {
 	KEY(K_VACANCY_AFTER, vacancy_after, KEY_DURATION),
 };
 
-/* The slot of the `len` bytes at `name`: the one that holds it, or the free one it would take. */
-uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len)
+/* The name a taken slot of the index of sensors, or of sections, stands for. */
+typedef const char *slot_name_fn(const struct thresholds *t, uint32_t slot);
+
+static const char *sensor_slot_name(const struct thresholds *t, uint32_t slot)
+{
+	return sensor_name(t, &t->sensors[slot - 1]);
+}
+
+static const char *section_slot_name(const struct thresholds *t, uint32_t slot)
+{
+	return section_name(t, &t->sections[section_number(slot) - 1]);
+}
+
+/*
+ * Both indexes probe alike: from the hash of the `len` bytes at `name`, to the slot that holds
+ * that name or the free one it would take. *tag gets the hash's `tag_bits`; a slot whose
+ * tag_bits differ holds another name, and its name is not read (0 for the sensors' index).
+ */
+static inline uint32_t *index_probe(const struct thresholds *t, uint32_t *index, uint32_t mask,
+			     uint32_t tag_bits, slot_name_fn *slot_name, const char *name,
+			     size_t len, uint32_t *tag)
 {
 	unsigned h;
 
 	HASH_VALUE(name, len, h);
+	*tag = h & tag_bits;
 	for (;; h++) {
-		uint32_t *slot = &t->index[h & t->index_mask];
+		uint32_t *slot = &index[h & mask];
 		const char *s;
 
 		if (!*slot)
 			return slot;
-		s = sensor_name(t, &t->sensors[*slot - 1]);
+		if ((*slot & tag_bits) != *tag)
+			continue;
+		s = slot_name(t, *slot);
 		if (strncmp(s, name, len) == 0 && s[len] == '\0')
 			return slot;
 	}
 }
 
+uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len)
+{
+	uint32_t no_tag;
+
+	return index_probe(t, t->index, t->index_mask, 0, sensor_slot_name, name, len, &no_tag);
+}
+
 uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
 				  uint32_t *tag)
 {
-	unsigned h;
-
-	HASH_VALUE(name, len, h);
-	*tag = h & SECTION_TAG_BITS;
-	for (;; h++) {
-		uint32_t *slot = &t->by_name[h & t->by_name_mask];
-		const char *s;
-
-		if (!*slot)
-			return slot;
-		if ((*slot & SECTION_TAG_BITS) != *tag)
-			continue;
-		s = section_name(t, &t->sections[section_number(*slot) - 1]);
-		if (strncmp(s, name, len) == 0 && s[len] == '\0')
-			return slot;
-	}
+	return index_probe(t, t->by_name, t->by_name_mask, SECTION_TAG_BITS, section_slot_name,
+			   name, len, tag);
 }
 
 /*

@@ -9,6 +9,8 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "hash.h"
+
 #define NEVER INT64_MAX
 #define NOWHERE SIZE_MAX /* heap_idx of a record with no lux waiting */
 
@@ -32,6 +34,12 @@ struct entities {
 	int64_t forget_at; /* when some zone may be due to be forgotten; NEVER */
 };
 
+static void record_free(struct record *r)
+{
+	free(r->zone);
+	free(r);
+}
+
 int entities_new(int64_t lux_interval, int64_t forget_after, struct entities **out)
 {
 	struct entities *e = malloc(sizeof(*e));
@@ -46,17 +54,10 @@ int entities_new(int64_t lux_interval, int64_t forget_after, struct entities **o
 
 void entities_free(struct entities *e)
 {
-	struct record *r, *tmp;
-
 	if (!e)
 		return;
-	HASH_ITER(hh, e->all, r, tmp) {
-		/* The analyzer loses track of uthash's list links here. */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(e->all, r);
-		free(r->zone);
-		free(r);
-	}
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
+	HASH_FREE_ALL(e->all, record_free);
 	free(e->heap);
 	free(e);
 }
@@ -159,8 +160,7 @@ int entities_heard(struct entities *e, const char *zid, const char *zone, int64_
 	}
 	HASH_ADD(hh, e->all, zid[0], len, r);
 	if (!r->hh.tbl) {
-		free(r->zone);
-		free(r);
+		record_free(r);
 		return -ENOMEM;
 	}
 	if (e->forget_after && now + e->forget_after < e->forget_at)
@@ -179,8 +179,7 @@ static void drop(struct entities *e, struct record *r)
 	/* The analyzer loses track of uthash's list links here. */
 	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-unix.Malloc) */
 	HASH_DEL(e->all, r);
-	free(r->zone);
-	free(r);
+	record_free(r);
 }
 
 void entities_drop(struct entities *e, const char *zid)

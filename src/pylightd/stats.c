@@ -38,25 +38,20 @@ int stats_new(const struct config *cfg, struct loop *loop, struct mqtt *mqtt,
 {
 	struct stats *s = calloc(1, sizeof(*s));
 	const char *node = cfg->cluster_node;
-	int n;
 
-	*out = s;
-	if (!s)
+	/* stats_free takes a partial object (glibc's asprintf leaves topic NULL) */
+	if (!s || (cfg->topics_stats[0] &&
+		   asprintf(&s->topic, "%s%s%s", cfg->topics_stats, node[0] ? "/" : "", node) < 0)) {
+		stats_free(s);
+		*out = NULL;
 		return -ENOMEM;
+	}
 	s->loop = loop;
 	s->mqtt = mqtt;
 	s->ctl = ctl;
 	s->reload = reload;
 	atomic_store(&s->last_at, INT64_MIN / 2);
-	if (!cfg->topics_stats[0])
-		return 0;
-	n = node[0] ? asprintf(&s->topic, "%s/%s", cfg->topics_stats, node) :
-		      asprintf(&s->topic, "%s", cfg->topics_stats);
-	if (n < 0) {
-		free(s);
-		*out = NULL;
-		return -ENOMEM;
-	}
+	*out = s;
 	return 0;
 }
 

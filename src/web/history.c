@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "hash.h"
 #include "log.h"
 #include "reading.h"
 #include "topic.h"
@@ -157,16 +158,11 @@ static struct hzone *zone_get(struct history *h, const char *name)
 {
 	struct hzone *z;
 
-	HASH_FIND_STR(h->zones, name, z);
-	if (z)
-		return z;
-	z = calloc(1, sizeof(*z));
-	if (!z || !(z->name = strdup(name))) {
-		free(z);
-		return NULL;
-	}
-	z->light = z->level = -1;
-	HASH_ADD_KEYPTR(hh, h->zones, z->name, strlen(z->name), z);
+	bool added;
+
+	HASH_GET_STR(h->zones, name, name, z, added);
+	if (z && added)
+		z->light = z->level = -1;
 	return z;
 }
 
@@ -665,6 +661,22 @@ static int reader_open(struct history *h)
 	return rc;
 }
 
+/* What limits a read to the rows of one zone (?1) from one time (?2) on, in time order. */
+#define OF_ZONE_FROM " WHERE zone = (SELECT id FROM zones WHERE name = ?1) AND t >= ?2 ORDER BY t"
+
+/* Prepares `sql` (which ends in OF_ZONE_FROM) into *st for `zone` and `from`. SQLite's code. */
+static int rows_select(struct history *h, const char *sql, const char *zone, int64_t from,
+		       sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(h->reader, sql, -1, st, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(*st, 1, zone, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(*st, 2, from);
+	}
+	return rc;
+}
+
 /* Appends the database's rows of `zone` since `from` to `minutes` and `orders`. */
 static int rows_read(struct history *h, const char *zone, int64_t from, json_object *minutes,
 		     json_object *orders)
@@ -673,13 +685,10 @@ static int rows_read(struct history *h, const char *zone, int64_t from, json_obj
 	int rc = reader_open(h);
 
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(h->reader,
-					"SELECT t, n, min, mean, max, light, level FROM minutes"
-					" WHERE zone = (SELECT id FROM zones WHERE name = ?1)"
-					" AND t >= ?2 ORDER BY t", -1, &st, NULL);
+		rc = rows_select(h,
+				 "SELECT t, n, min, mean, max, light, level FROM minutes" OF_ZONE_FROM,
+				 zone, from, &st);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, from);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			json_object_array_add(
 				minutes,
@@ -695,13 +704,10 @@ static int rows_read(struct history *h, const char *zone, int64_t from, json_obj
 		st = NULL;
 	}
 	if (rc == SQLITE_DONE)
-		rc = sqlite3_prepare_v2(h->reader,
-					"SELECT t, light FROM orders"
-					" WHERE zone = (SELECT id FROM zones WHERE name = ?1)"
-					" AND t >= ?2 ORDER BY t", -1, &st, NULL);
+		/* orders are timed in milliseconds */
+		rc = rows_select(h, "SELECT t, light FROM orders" OF_ZONE_FROM, zone, from * 1000,
+				 &st);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, from * 1000);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			json_object *o = json_object_new_object();
 

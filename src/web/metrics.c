@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "hash.h"
 #include "topic.h"
 
 /* The latest counters (and status) of one instance; node "" when pylightd runs alone. */
@@ -96,16 +97,11 @@ static struct instance *instance_get(struct metrics *m, const char *node)
 {
 	struct instance *in;
 
-	HASH_FIND_STR(m->instances, node, in);
-	if (in)
-		return in;
-	in = calloc(1, sizeof(*in));
-	if (!in || !(in->node = strdup(node))) {
-		free(in);
-		return NULL;
-	}
-	in->online = -1;
-	HASH_ADD_KEYPTR(hh, m->instances, in->node, strlen(in->node), in);
+	bool added;
+
+	HASH_GET_STR(m->instances, node, node, in, added);
+	if (in && added)
+		in->online = -1;
 	return in;
 }
 

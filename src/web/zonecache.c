@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "number.h"
 
 /*
@@ -145,15 +146,10 @@ static void entry_free(struct entry *e)
 
 void zonecache_free(struct zonecache *zc)
 {
-	struct entry *e, *tmp;
-
 	if (!zc)
 		return;
-	HASH_ITER(hh, zc->zones, e, tmp) {
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(zc->zones, e);
-		entry_free(e);
-	}
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash keeps the links */
+	HASH_FREE_ALL(zc->zones, entry_free);
 	values_clear(&zc->states);
 	values_clear(&zc->modes);
 	free(zc->rows);
