@@ -9,6 +9,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "buf.h"
 #include "hash.h"
 
 #define NEVER INT64_MAX
@@ -100,16 +101,9 @@ static void heap_down(struct entities *e, size_t i)
 
 static int heap_push(struct entities *e, struct record *r)
 {
-	if (e->heap_len == e->heap_cap) {
-		size_t cap = e->heap_cap ? e->heap_cap * 2 : 16;
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		struct record **h = realloc(e->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		e->heap = h;
-		e->heap_cap = cap;
-	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	if (buf_grow(&e->heap, &e->heap_cap, e->heap_len + 1, sizeof(*e->heap)) < 0)
+		return -ENOMEM;
 	heap_set(e, e->heap_len++, r);
 	heap_up(e, r->heap_idx);
 	return 0;

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "control.h"
+#include "loop.h"
 #include "monotonic.h"
+#include "mqtt.h"
+#include "reload.h"
 
 #define STATS_EVERY_MS 10000
 #define STATS_MODES 16 /* distinct mode names; decide.c has fewer */

@@ -4,12 +4,11 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "control.h"
-#include "loop.h"
-#include "mqtt.h"
-#include "reload.h"
-
+struct config;
+struct control;
+struct loop;
+struct mqtt;
+struct reload;
 struct stats;
 
 /*

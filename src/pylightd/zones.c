@@ -8,6 +8,8 @@
 
 #include <uthash.h> /* HASH_VALUE only: the table is the open addressing below */
 
+#include "buf.h"
+
 /*
  * Zones are only ever added, and freed all together: they are cut one after the other from
  * blocks of this size, so that a city's million zones cost no allocation header each.
@@ -225,17 +227,10 @@ int zones_schedule(struct zones *zs, struct zone *z, int64_t wake)
 		return 0;
 	}
 	if (!queued) {
-		if (zs->nheap == zs->heapcap) {
-			size_t cap = zs->heapcap ? zs->heapcap * 2 : 16;
-			/* sizeof a pointer: the heap is an array of them. */
-			/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
-			struct zone **h = realloc(zs->heap, cap * sizeof(*h));
-
-			if (!h)
-				return -ENOMEM;
-			zs->heap = h;
-			zs->heapcap = cap;
-		}
+		/* sizeof a pointer: the heap is an array of them. */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+		if (buf_grow(&zs->heap, &zs->heapcap, zs->nheap + 1, sizeof(*zs->heap)) < 0)
+			return -ENOMEM;
 		z->heap_idx = (uint32_t)zs->nheap++;
 		zs->heap[z->heap_idx] = z;
 	}
