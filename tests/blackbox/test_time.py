@@ -12,6 +12,7 @@ seconds later: no test waits for the real wall clock. The monotonic clock is lef
 (FAKETIME_DONT_FAKE_MONOTONIC) so that dwell, vacancy and MQTT timers behave as always.
 """
 
+import calendar
 import json
 import os
 import re
@@ -195,6 +196,44 @@ def test_window_end_applies_outside(daemon, mqtt):
     doc = explained(c, "b", after=mark, mode="schedule")
     assert doc["reason"] == "outside schedule Mon-Fri 07:00-19:00: hold ON"
     assert doc["state"] == "ON"
+
+
+def faketime_utc_env(utc):
+    """As faketime_env, from an instant given in UTC: a local time the autumn change shows
+    twice would be ambiguous. The clock starts there and runs."""
+    env = faketime_env("2000-01-01 00:00:00")
+    at = calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S"))
+    env["FAKETIME"] = f"{at - int(time.time()):+d}s"
+    return env
+
+
+def test_window_start_in_the_hour_spring_skips_comes_when_the_clock_jumps(daemon, mqtt):
+    """Europe/Paris, 2026-03-29: 02:00 CET is 03:00 CEST. A window from 02:30, a time that
+    does not exist that night, begins at the first instant after the gap, 03:00 CEST."""
+    c = mqtt(f"{ORDER}/#", f"{ZONE_STATE}/#")
+    daemon(ref="on_below = 300\n[zone night]\nschedule = daily 02:30-05:00\n",
+           env=faketime_env("2026-03-29 01:59:54"))
+    c.publish(f"{READ}/night", "100")
+    c.wait_for(f"{ORDER}/night", "OFF")
+    mark = c.mark()
+    # Six seconds on: 02:00:00 CET, which the clock shows as 03:00 CEST. Not 03:30.
+    c.wait_for(f"{ORDER}/night", "ON", after=mark, timeout=15)
+    doc = explained(c, "night", after=mark, state="ON")
+    assert (doc["mode"], doc["schedule"]) == ("auto", True)
+
+
+def test_window_end_in_the_hour_autumn_repeats_comes_at_its_first_occurrence(daemon, mqtt):
+    """Europe/Paris, 2026-10-25: 03:00 CEST is 02:00 CET, 02:00-03:00 is shown twice. A
+    window ending at 02:30 ends at the first 02:30 (CEST), not an hour later."""
+    c = mqtt(f"{ORDER}/#", f"{ZONE_STATE}/#")
+    daemon(ref="on_below = 300\n[zone night]\nschedule = daily 01:00-02:30\n",
+           env=faketime_utc_env("2026-10-25 00:29:54"))  # 02:29:54 CEST
+    c.publish(f"{READ}/night", "100")
+    c.wait_for(f"{ORDER}/night", "ON")
+    mark = c.mark()
+    c.wait_for(f"{ORDER}/night", "OFF", after=mark, timeout=15)
+    doc = explained(c, "night", after=mark, state="OFF")
+    assert (doc["mode"], doc["schedule"]) == ("schedule", False)
 
 
 def test_bad_schedule_on_reload_keeps_the_last_good_table(daemon, mqtt):
