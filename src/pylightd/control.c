@@ -305,11 +305,11 @@ static bool on_feedback(struct control *c, const char *topic, const void *payloa
 	if (!z)
 		return false;
 	for (; z; z = z->fb.next) {
-		int on = len > (size_t)c->cfg->readings_max_payload ?
-				 -EINVAL : lamp_parse(payload, len, z->p->feedback_field);
+		bool big = len > (size_t)c->cfg->readings_max_payload;
+		int on = big ? -EINVAL : lamp_parse(payload, len, z->p->feedback_field);
 
 		if (on < 0) {
-			c->st.rejected++;
+			control_reject(c, big ? REJECT_PAYLOAD_TOO_LARGE : REJECT_BAD_LAMP_REPORT);
 			control_preview(payload, len, shown, sizeof(shown));
 			control_warn(c, z, z->name, now, "bad lamp report '%s' on %s", shown,
 				     topic);
@@ -349,14 +349,14 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	if (z)
 		return z;
 	if (zones_count(c->zones) >= (size_t)c->cfg->readings_max_zones) {
-		c->st.rejected++;
+		control_reject(c, REJECT_MAX_ZONES);
 		control_warn(c, NULL, name, now, "new zone beyond max_zones %d",
 			     c->cfg->readings_max_zones);
 		return NULL;
 	}
 	z = zones_add(c->zones, name, thresholds_get(c->t, name));
 	if (!z) {
-		c->st.rejected++;
+		control_reject(c, REJECT_OUT_OF_MEMORY);
 		control_warn(c, NULL, name, now, "out of memory for a new zone");
 		return NULL;
 	}
@@ -427,19 +427,19 @@ static void on_reading(struct control *c, const char *suffix, const void *payloa
 	double lux;
 
 	if (len > (size_t)c->cfg->readings_max_payload) {
-		c->st.rejected++;
+		control_reject(c, REJECT_PAYLOAD_TOO_LARGE);
 		control_warn(c, z, name, now, "reading of %zu bytes exceeds max_payload %d", len,
 			     c->cfg->readings_max_payload);
 		return;
 	}
 	if (reading_parse(payload, len, c->cfg->readings_json_field, &lux) < 0) {
-		c->st.rejected++;
+		control_reject(c, REJECT_BAD_READING);
 		control_preview(payload, len, shown, sizeof(shown));
 		control_warn(c, z, name, now, "bad reading '%s'", shown);
 		return;
 	}
 	if (sensor < 0 && (z ? z->p : thresholds_get(c->t, name))->sensors) {
-		c->st.rejected++;
+		control_reject(c, REJECT_NOT_A_SENSOR);
 		control_warn(c, z, name, now,
 			     "a reading on the zone's own topic, which is not among its sensors");
 		return;
@@ -464,6 +464,7 @@ static void on_override(struct control *c, const char *name, const void *payload
 			int64_t now)
 {
 	struct zone *z = zones_find(c->zones, name);
+	bool big = len > (size_t)c->cfg->readings_max_payload;
 	enum override_cmd cmd;
 	struct decision d;
 	int64_t duration;
@@ -471,14 +472,13 @@ static void on_override(struct control *c, const char *name, const void *payload
 	char shown[48];
 
 	control_preview(payload, len, shown, sizeof(shown));
-	if (len > (size_t)c->cfg->readings_max_payload ||
-	    override_parse_level(payload, len, &cmd, &duration, &level) < 0) {
-		c->st.rejected++;
+	if (big || override_parse_level(payload, len, &cmd, &duration, &level) < 0) {
+		control_reject(c, big ? REJECT_PAYLOAD_TOO_LARGE : REJECT_BAD_OVERRIDE);
 		control_warn(c, z, name, now, "bad override '%s': expected ON, OFF or AUTO", shown);
 		return;
 	}
 	if (level > 0 && !(z ? z->p : thresholds_get(c->t, name))->target_lux) {
-		c->st.rejected++;
+		control_reject(c, REJECT_NOT_DIMMABLE);
 		control_warn(c, z, name, now, "override '%s' sets a level: the zone does not dim",
 			     shown);
 		return;
@@ -511,7 +511,7 @@ void control_message(struct control *c, const char *topic, const void *payload, 
 	} else if (!(c->disc && control_ha_message(c, topic, payload, len, retained)) &&
 		   !on_feedback(c, topic, payload, len, retained, now)) {
 		/* "value/light/" and the like: under a subscription, yet naming no zone. */
-		c->st.rejected++;
+		control_reject(c, REJECT_NO_ZONE);
 		control_warn(c, NULL, topic, now, "topic names no zone");
 	}
 	control_rearm(c);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "reject.h"
 #include "thresholds.h"
 
 struct control;
@@ -33,6 +34,7 @@ struct control_out {
 
 struct control_stats {
 	uint64_t readings, orders, rejected, overrides, stale;
+	uint64_t rejected_by[REJECT_REASONS]; /* `rejected` by reason: they add up to it */
 	/* Lamp feedback: orders confirmed, orders published again, hand switches seen. */
 	uint64_t confirmations, retries, manual;
 	uint64_t unconfirmed; /* zones whose lamp never confirmed their order, retries spent */

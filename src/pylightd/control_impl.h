@@ -59,6 +59,12 @@ void control_reexplain(struct control *c, struct zone *z, int64_t now);
 void control_schedule(struct control *c, struct zone *z, int64_t wake);
 /* The zone for an accepted input, created on first use within max_zones; NULL if refused. */
 struct zone *control_zone_get(struct control *c, const char *name, int64_t now);
+/* Counts a refused input, in the total and under its reason. */
+static inline void control_reject(struct control *c, enum reject_reason r)
+{
+	c->st.rejected++;
+	c->st.rejected_by[r]++;
+}
 /* Logs a rejected input at most once per 10 s per zone (z NULL: for no zone yet). */
 void control_warn(struct control *c, struct zone *z, const char *zone, int64_t now, const char *fmt,
 		  ...) __attribute__((format(printf, 5, 6)));

@@ -281,18 +281,19 @@ bool control_on_presence(struct control *c, const char *topic, const void *paylo
 			 bool retained, int64_t now)
 {
 	struct sensor_seen *s;
+	bool big;
 	int present;
 
 	HASH_FIND(hh, c->tm->sensors, topic, strlen(topic), s);
 	if (!s)
 		return false;
-	present = len > (size_t)c->cfg->readings_max_payload ? -EINVAL :
-							       presence_parse(payload, len, s->field);
+	big = len > (size_t)c->cfg->readings_max_payload;
+	present = big ? -EINVAL : presence_parse(payload, len, s->field);
 	if (present < 0) {
 		char shown[48];
 
 		control_preview(payload, len, shown, sizeof(shown));
-		c->st.rejected++;
+		control_reject(c, big ? REJECT_PAYLOAD_TOO_LARGE : REJECT_BAD_PRESENCE);
 		control_warn(c, zones_find(c->zones, s->zone), s->zone, now,
 			     "bad presence report '%s' on %s", shown, topic);
 		return true;

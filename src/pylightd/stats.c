@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "monotonic.h"
 #include "mqtt.h"
+#include "reject.h"
 #include "reload.h"
 
 #define STATS_EVERY_MS 10000
@@ -28,7 +29,7 @@ struct stats {
 	atomic_bool connected;
 	atomic_bool fresh;        /* just connected: publish even what was published before */
 	_Atomic int64_t last_at;  /* monotonic_ms() of the last publish */
-	char last[1024];          /* what was published last; main thread */
+	char last[2048];          /* what was published last; main thread */
 };
 
 /* Zones by mode, in the order the modes were first seen. */
@@ -127,6 +128,13 @@ static int stats_json(struct stats *s, char *buf, size_t cap)
 	for (size_t i = 0; i < mc.len && n > 0 && (size_t)n < cap; i++)
 		n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%zu", i ? "," : "", mc.name[i],
 			      mc.n[i]);
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, "},\"rejected_by\":{");
+	/* Every reason, 0 included: a dashboard's series exist before the first rejection. */
+	for (int r = 0; r < REJECT_REASONS && n > 0 && (size_t)n < cap; r++)
+		n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%llu", r ? "," : "",
+			      reject_name((enum reject_reason)r),
+			      (unsigned long long)cs.rejected_by[r]);
 	if (n > 0 && (size_t)n < cap)
 		n += snprintf(buf + n, cap - (size_t)n, "}}");
 	return n > 0 && (size_t)n < cap ? n : -ENOBUFS;

@@ -253,19 +253,27 @@ void metrics_free(struct metrics *m)
 	free(m);
 }
 
-/* The counters pylightd publishes, each a metric of its own. */
+/*
+ * The counters pylightd publishes, each a metric of its own. One with `by` is published
+ * broken down too, an object of counts under that key: a series per member, labelled `label`;
+ * an older pylightd without it gives the total alone.
+ */
 static const struct counter {
 	const char *key, *name, *type, *help;
+	const char *by, *label;
 } counters[] = {
-	{ "readings", "pylight_readings_total", "counter", "Readings pylightd accepted." },
-	{ "orders", "pylight_orders_total", "counter", "Orders pylightd published." },
+	{ "readings", "pylight_readings_total", "counter", "Readings pylightd accepted.", NULL,
+	  NULL },
+	{ "orders", "pylight_orders_total", "counter", "Orders pylightd published.", NULL, NULL },
 	{ "rejected", "pylight_rejected_total", "counter",
-	  "Input pylightd rejected (readings, overrides, lamp and presence reports)." },
-	{ "overrides", "pylight_overrides_total", "counter", "Overrides pylightd applied." },
-	{ "stale", "pylight_stale_total", "counter", "Times a zone went stale." },
-	{ "reloads", "pylight_reloads_total", "counter", "Reloads of ref.txt tried." },
+	  "Input pylightd rejected (readings, overrides, lamp and presence reports), by reason.",
+	  "rejected_by", "reason" },
+	{ "overrides", "pylight_overrides_total", "counter", "Overrides pylightd applied.", NULL,
+	  NULL },
+	{ "stale", "pylight_stale_total", "counter", "Times a zone went stale.", NULL, NULL },
+	{ "reloads", "pylight_reloads_total", "counter", "Reloads of ref.txt tried.", NULL, NULL },
 	{ "reload_failures", "pylight_reload_failures_total", "counter",
-	  "Reloads of ref.txt that failed, the previous thresholds kept." },
+	  "Reloads of ref.txt that failed, the previous thresholds kept.", NULL, NULL },
 };
 
 /* {node="NODE"} (or nothing alone), then `extra` ("mode=\"auto\""), as label set. */
@@ -297,7 +305,18 @@ static void out_counter(struct out *o, struct instance *all, json_object **docs,
 
 	out_add(o, "# HELP %s %s\n# TYPE %s %s\n", c->name, c->help, c->name, c->type);
 	for (in = all; in; in = in->hh.next, i++) {
-		if (!docs[i] || !json_object_object_get_ex(docs[i], c->key, &v))
+		if (!docs[i])
+			continue;
+		if (c->by && json_object_object_get_ex(docs[i], c->by, &v) &&
+		    json_object_is_type(v, json_type_object)) {
+			json_object_object_foreach(v, member, count) {
+				out_add(o, "%s", c->name);
+				out_labels(o, in->node, c->label, member);
+				out_add(o, " %lld\n", (long long)json_object_get_int64(count));
+			}
+			continue;
+		}
+		if (!json_object_object_get_ex(docs[i], c->key, &v))
 			continue;
 		out_add(o, "%s", c->name);
 		out_labels(o, in->node, NULL, NULL);

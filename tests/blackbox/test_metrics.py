@@ -8,10 +8,13 @@ format, checked by promtool itself.
 import json
 import subprocess
 
-from conftest import ORDER, READ, TIMEOUT, ZONE_STATE, wait_until
+from conftest import ORDER, OVERRIDE, READ, TIMEOUT, ZONE_STATE, wait_until
 from test_web import request
 
 STATS = "pylight/stats"
+# Why pylightd refuses an input: the names dashboards select on.
+REASONS = ("payload_too_large", "bad_reading", "not_a_sensor", "max_zones", "out_of_memory",
+           "bad_override", "not_dimmable", "bad_lamp_report", "bad_presence", "no_zone")
 
 
 def stats_of(msg):
@@ -31,6 +34,10 @@ def test_counters_are_published_retained_and_at_most_every_10s(daemon, mqtt):
     s = stats_of(got)
     assert s["readings"] == 1 and s["orders"] == 1 and s["modes"] == {"auto": 1}
     assert s["zones"] == 1
+    # The total broken down by reason, every reason listed, 0 included.
+    assert s["rejected_by"]["bad_reading"] == 1
+    assert sum(s["rejected_by"].values()) == s["rejected"]
+    assert set(s["rejected_by"]) == set(REASONS)
     # At most one publish every 10 s: the next change waits for the rest of the interval.
     mark = c.mark()
     c.publish(READ + "/room", "10")
@@ -101,15 +108,28 @@ def sample(text, line_prefix):
 
 
 def test_metrics_from_the_counters_and_zones_pass_promtool(daemon, web, mqtt):
-    d = daemon()
+    d = daemon(ini={"readings": {"max_zones": "2"}})
     w = web(d)
     c = mqtt(STATS)
     c.publish(READ + '/q"uote\\back', "10")
     c.publish(READ + "/hall", "1000")
     c.publish(READ + "/hall", "x")
-    c.wait_for(STATS, pred=lambda m: stats_of(m)["rejected"] == 1)
-    text = scrape_until(w, lambda t: "pylight_rejected_total 1" in t, "the counters in /metrics")
+    c.publish(OVERRIDE + "/hall", "ONN")
+    c.publish(READ + "/attic", "10")  # a third zone, beyond max_zones
+    c.wait_for(STATS, pred=lambda m: stats_of(m)["rejected"] == 3)
+    text = scrape_until(w, lambda t: 'pylight_rejected_total{reason="max_zones"} 1' in t,
+                        "the counters in /metrics")
     promtool_ok(text)
+    # pylight_rejected_total by reason, every reason shown, and no unlabelled total beside it
+    assert sample(text, 'pylight_rejected_total{reason="bad_reading"}') == 1
+    assert sample(text, 'pylight_rejected_total{reason="bad_override"}') == 1
+    assert sample(text, 'pylight_rejected_total{reason="max_zones"}') == 1
+    for reason in REASONS:
+        if reason not in ("bad_reading", "bad_override", "max_zones"):
+            assert sample(text, f'pylight_rejected_total{{reason="{reason}"}}') == 0, reason
+    assert sample(text, "pylight_rejected_total") is None
+    assert text.count("# TYPE pylight_rejected_total counter\n") == 1
+    assert text.count("# HELP pylight_rejected_total ") == 1
     assert sample(text, "pylight_readings_total") == 2
     assert sample(text, "pylight_orders_total") == 2
     assert sample(text, "pylight_mqtt_connected") == 1
@@ -148,6 +168,23 @@ def test_cluster_metrics_carry_the_node(daemon, web, mqtt):
     promtool_ok(text)
     assert sample(text, 'pylight_mqtt_connected{node="east"}') == 1
     assert sample(text, 'pylight_readings_total{node="west"}') == 0
+    assert sample(text, 'pylight_rejected_total{node="east",reason="bad_reading"}') == 0
+
+
+def test_counters_without_reasons_give_the_total(daemon, web, mqtt):
+    """An older pylightd publishes no rejected_by: its total is served unlabelled."""
+    east = daemon(ini={"cluster": {"node": "east"}})
+    w = web(east)
+    c = mqtt()
+    c.publish(STATS + "/old", json.dumps({"readings": 5, "orders": 1, "rejected": 4,
+                                          "mqtt_connected": True, "zones": 1,
+                                          "modes": {"auto": 1}}), retain=True)
+    text = scrape_until(w, lambda t: 'node="old"' in t and 'node="east"' in t,
+                        "both nodes in /metrics")
+    promtool_ok(text)
+    assert sample(text, 'pylight_rejected_total{node="old"}') == 4
+    assert sample(text, 'pylight_rejected_total{node="east",reason="no_zone"}') == 0
+    assert 'node="old",reason=' not in text
 
 
 def test_metrics_need_the_password(daemon, web, tmp_path):

@@ -206,6 +206,17 @@ static void test_rejected_input(void **state)
 	assert_int_equal(take(f), 0);
 	control_stats(f->ctl, &st);
 	assert_int_equal(st.rejected, 5);
+	/* each under its reason, and nothing under the others */
+	assert_int_equal(st.rejected_by[REJECT_BAD_READING], 2);
+	assert_int_equal(st.rejected_by[REJECT_PAYLOAD_TOO_LARGE], 1);
+	assert_int_equal(st.rejected_by[REJECT_NO_ZONE], 1);
+	assert_int_equal(st.rejected_by[REJECT_BAD_OVERRIDE], 1);
+	assert_int_equal(st.rejected_by[REJECT_MAX_ZONES] + st.rejected_by[REJECT_NOT_A_SENSOR] +
+				 st.rejected_by[REJECT_OUT_OF_MEMORY] +
+				 st.rejected_by[REJECT_NOT_DIMMABLE] +
+				 st.rejected_by[REJECT_BAD_LAMP_REPORT] +
+				 st.rejected_by[REJECT_BAD_PRESENCE],
+			 0);
 	assert_int_equal(st.readings, 0);
 	assert_int_equal(st.overrides, 0);
 	assert_int_equal(st.zones, 0);
@@ -231,6 +242,7 @@ static void test_max_zones(void **state)
 	control_stats(f->ctl, &st);
 	assert_int_equal(st.zones, 2);
 	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.rejected_by[REJECT_MAX_ZONES], 1);
 }
 
 static void test_dwell_hands_out_a_deadline(void **state)
@@ -367,6 +379,7 @@ static void test_sensors(void **state)
 	assert_int_equal(take(f), 0);
 	control_stats(f->ctl, &st);
 	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.rejected_by[REJECT_NOT_A_SENSOR], 1);
 	assert_int_equal(st.readings, 3);
 	assert_int_equal(st.zones, 1);
 	control_dump(f->ctl, line);
