@@ -5,55 +5,37 @@ then its history: CPU and RSS with it on and off at 1,000 zones with a reading p
 city: filtered pages and RSS at 100,000 zones (BENCH_WEB_ZONES).
 
 Called by bench.py after its own table; standard library only (the retained messages are
-written as raw MQTT 3.1.1 packets).
+written as raw MQTT 3.1.1 packets, by tests/rawmqtt.py).
 """
 
 import http.client
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: rawmqtt.py
+import rawmqtt  # noqa: E402 (after the path it is found on)
 
 RSS_TARGET_KIB = 8 * 1024
 P99_TARGET_MS = 5.0
 REQUESTS = 1000
 
 
-def _packet(kind, body):
-    n, size = len(body), bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        size.append(byte | (128 if n else 0))
-        if not n:
-            return bytes([kind]) + bytes(size) + body
-
-
-def _utf8(s):
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
 def retain(port, first, last, varied=False):
     """Retains the explanation of zones z<first>..z<last - 1>, as pylightd would; `varied`:
     a third of them OFF and one in ten overridden, as a city's would be."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(_packet(0x10, _utf8("MQTT") + bytes([4, 2, 0, 60]) +
-                          _utf8(f"bench-web-{os.getpid()}")))
-        s.recv(4)
-        batch = []
-        for z in range(first, last):
-            why = {"zone": f"z{z}", "state": "OFF" if varied and z % 3 == 0 else "ON",
-                   "mode": "override" if varied and z % 10 == 0 else "auto", "lux": 120,
-                   "smoothed": 118, "on_below": 300, "off_above": 400,
-                   "reason": "118 < on_below 300", "since": 1795312345, "switches": 3}
-            batch.append(_packet(0x31, _utf8(f"pylight/zone/z{z}") + json.dumps(why).encode()))
-            if len(batch) == 1000:
-                s.sendall(b"".join(batch))
-                batch = []
-        s.sendall(b"".join(batch) + _packet(0xE0, b""))
+    def why(z):
+        return {"zone": f"z{z}", "state": "OFF" if varied and z % 3 == 0 else "ON",
+                "mode": "override" if varied and z % 10 == 0 else "auto", "lux": 120,
+                "smoothed": 118, "on_below": 300, "off_above": 400,
+                "reason": "118 < on_below 300", "since": 1795312345, "switches": 3}
+    rawmqtt.retain_many(port, ((f"pylight/zone/z{z}", json.dumps(why(z)))
+                               for z in range(first, last)), "bench-web", batch=1000)
 
 
 def _zones(port):
@@ -163,21 +145,17 @@ def _feed(broker_port, seconds):
     """A reading for each of HISTORY_ZONES zones every HISTORY_EVERY_S s, evenly spread, for
     `seconds` (QoS 0, as sensors publish)."""
     rate = HISTORY_ZONES / HISTORY_EVERY_S
-    with socket.create_connection(("127.0.0.1", broker_port)) as s:
-        s.sendall(_packet(0x10, _utf8("MQTT") + bytes([4, 2, 0, 60]) +
-                          _utf8(f"bench-feed-{os.getpid()}")))
-        s.recv(4)
+    with rawmqtt.session(broker_port, "bench-feed") as s:
         t0 = time.monotonic()
         n = 0
         while time.monotonic() - t0 < seconds:
             due = int((time.monotonic() - t0) * rate)
             while n < due:
                 z = n % HISTORY_ZONES
-                s.sendall(_packet(0x30, _utf8(f"value/light/z{z}") +
-                                  str(100 + (n * 7) % 900).encode()))
+                s.sendall(rawmqtt.publish(f"value/light/z{z}",
+                                          str(100 + (n * 7) % 900).encode()))
                 n += 1
             time.sleep(0.01)
-        s.sendall(_packet(0xE0, b""))
     return n
 
 

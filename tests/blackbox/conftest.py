@@ -16,6 +16,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +28,8 @@ import paho.mqtt.client as paho
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# tests/rawmqtt.py, shared with the bench: many messages sent as raw packets.
+sys.path.insert(0, str(ROOT / "tests"))
 PYLIGHTD = Path(os.environ.get("PYLIGHTD", ROOT / "build/plain/pylightd")).resolve()
 PYLIGHT_WEB = Path(os.environ.get("PYLIGHT_WEB", ROOT / "build/plain/pylight-web")).resolve()
 MOSQUITTO = "/usr/sbin/mosquitto"

@@ -8,9 +8,9 @@ zone's state and mode are the test's choice; pylightd runs only for the shared r
 
 import json
 import os
-import socket
 
 import pytest
+import rawmqtt
 
 from conftest import wait_until
 from test_web import request
@@ -35,35 +35,9 @@ def explanation(zone, state="ON", mode="auto"):
                        "since": 1795312345, "switches": 3}, separators=(",", ":"))
 
 
-# --- many retained messages, fast: raw MQTT 3.1.1 packets at QoS 0 ------------------------
-
-def _packet(kind, body):
-    n, size = len(body), bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        size.append(byte | (128 if n else 0))
-        if not n:
-            return bytes([kind]) + bytes(size) + body
-
-
-def _utf8(s):
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
 def retain_many(port, messages):
     """Publishes (topic, payload) pairs retained at QoS 0 on one connection, in batches."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(_packet(0x10, _utf8("MQTT") + bytes([4, 2, 0, 60]) +
-                          _utf8(f"test-many-{os.getpid()}")))
-        assert s.recv(4)[:1] == b"\x20"
-        batch = []
-        for topic, payload in messages:
-            batch.append(_packet(0x31, _utf8(topic) + payload.encode()))
-            if len(batch) == 2000:
-                s.sendall(b"".join(batch))
-                batch = []
-        s.sendall(b"".join(batch) + _packet(0xE0, b""))
+    rawmqtt.retain_many(port, messages, "test-many")
 
 
 def zones_get(w, query="", status=200):
