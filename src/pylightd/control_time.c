@@ -9,6 +9,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "hash.h"
 #include "log.h"
 #include "monotonic.h"
 #include "presence.h"
@@ -64,24 +65,14 @@ int control_time_new(struct control *c)
 
 static void windows_clear(struct time_ctl *tm)
 {
-	struct window_seen *w, *tmp;
-
-	HASH_ITER(hh, tm->windows, w, tmp) {
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
-		HASH_DEL(tm->windows, w);
-		free(w);
-	}
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
+	HASH_FREE_ALL(tm->windows, free);
 }
 
 static void sensors_clear(struct sensor_seen **all)
 {
-	struct sensor_seen *s, *tmp;
-
-	HASH_ITER(hh, *all, s, tmp) {
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
-		HASH_DEL(*all, s);
-		free(s);
-	}
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): uthash frees its table last */
+	HASH_FREE_ALL(*all, free);
 }
 
 void control_time_free(struct control *c)

@@ -12,6 +12,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "hash.h"
 #include "topic.h"
 
 #define ID_MAX 256 /* sanitized ids longer than this are cut: the hash keeps them apart */
@@ -211,14 +212,9 @@ int discovery_new(const struct config *cfg, struct discovery **out)
 
 static void seen_clear(struct discovery *d)
 {
-	struct seen *s, *tmp;
-
-	HASH_ITER(hh, d->seen, s, tmp) {
-		/* The analyzer loses track of uthash's list links here. */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(d->seen, s);
-		free(s);
-	}
+	/* The analyzer loses track of uthash's list links here. */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+	HASH_FREE_ALL(d->seen, free);
 }
 
 void discovery_free(struct discovery *d)

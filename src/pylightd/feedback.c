@@ -8,6 +8,8 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+#include "hash.h"
+
 void feedback_init(struct feedback_state *f)
 {
 	*f = (struct feedback_state){ .deadline = DECIDE_NEVER, .manual_at = INT64_MIN / 2,
@@ -152,14 +154,9 @@ struct zone *feedback_first(struct feedback_topics *ts, const char *topic)
 
 void feedback_unlink_all(struct feedback_topics **ts)
 {
-	struct feedback_topics *t, *tmp;
-
-	HASH_ITER(hh, *ts, t, tmp) {
-		/* The analyzer loses track of uthash's list links here. */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		HASH_DEL(*ts, t);
-		free(t);
-	}
+	/* The analyzer loses track of uthash's list links here. */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+	HASH_FREE_ALL(*ts, free);
 }
 
 struct topic_list {
