@@ -84,30 +84,36 @@ void control_ha_announce_all(struct control *c)
 	zones_foreach(c->zones, announce_alive, c);
 }
 
-/* A zone came into being or was heard from: one that has no entities (any more) gets them. */
-void control_ha_heard(struct control *c, struct zone *z, int64_t now)
+/* The zone `zid` was heard from: one that has no entities (any more) gets them. */
+static void heard(struct control *c, struct zone *z, const char *zid, int64_t now)
 {
-	char zid[512];
-	int rc;
+	int rc = entities_heard(c->ent, zid, z->name, now);
 
-	discovery_zone_id(z->name, zid, sizeof(zid));
-	rc = entities_heard(c->ent, zid, z->name, now);
 	if (rc < 0)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its discovery", z->name);
 	else if (rc > 0 && !thresholds_has_section(c->t, z->name))
 		announce(c, z->name); /* zones of ref.txt were announced with it */
 }
 
-/* A reading was applied: the zone's decided lux goes out, at most once per lux_interval. */
+void control_ha_heard(struct control *c, struct zone *z, int64_t now)
+{
+	char zid[512];
+
+	discovery_zone_id(z->name, zid, sizeof(zid));
+	heard(c, z, zid, now);
+}
+
+/*
+ * A reading was applied: the zone is heard from, and its decided lux goes out, at most once
+ * per lux_interval. Its id is worked out once per reading.
+ */
 void control_ha_reading(struct control *c, struct zone *z, int64_t now)
 {
 	char zid[512];
 
-	control_ha_heard(c, z, now);
-	if (!z->own.mine || !z->st.has_reading)
-		return;
 	discovery_zone_id(z->name, zid, sizeof(zid));
-	if (entities_lux(c->ent, zid, z->st.smoothed, now))
+	heard(c, z, zid, now);
+	if (z->own.mine && z->st.has_reading && entities_lux(c->ent, zid, z->st.smoothed, now))
 		publish_lux(c, z->name, z->st.smoothed);
 }
 
