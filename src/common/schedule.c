@@ -620,7 +620,8 @@ bool schedule_at(const struct schedule *s, const struct sun_site *site, time_t n
 		}
 		if (run.from <= now && now < run.to) {
 			inside = true;
-			*next = run.to;
+			/* A run past the days looked at is known only up to them: look again then. */
+			*next = run.to < days[NDAYS].midnight ? run.to : days[NDAYS].midnight;
 			break;
 		}
 		if (run.from > now) {
