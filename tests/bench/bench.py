@@ -265,6 +265,9 @@ class Controller:
         self.bench = bench
         self.dir = bench.tmp / f"{kind}-{Controller.serial}"
         self.dir.mkdir()
+        # Not beside ref.txt: pylightd watches that folder, and a line written there per
+        # order would wake its main thread on every reading (docs/operations.md).
+        self.log_path = bench.tmp / f"{kind}-{Controller.serial}.log"
         self.proc = None
         self.client_id = None
 
@@ -273,7 +276,7 @@ class Controller:
 
     def launch(self):
         b = self.bench
-        log = open(self.dir / "stderr.log", "wb")
+        log = open(self.log_path, "wb")
         if self.kind.startswith("relay"):
             argv = [str(b.relay), "-p", str(b.broker.port), "-q", str(b.qos)]
             argv += ["-s"] if self.kind == "relay-3s" else []  # relay-fb: the plain relay
@@ -342,7 +345,7 @@ class Controller:
         return self.proc.pid
 
     def stderr(self):
-        return (self.dir / "stderr.log").read_text(errors="replace")[-2000:]
+        return self.log_path.read_text(errors="replace")[-2000:]
 
     def kill(self):
         """SIGKILL, also through a SIGSTOP; no verdict on how it ended."""
