@@ -164,7 +164,10 @@ static void explain(struct control *c, struct zone *z, const char *why)
 
 	if (!topic || !z->own.mine || explain_build(z, why, &x, &c->expl) < 0)
 		return;
-	c->out.publish(c->out.ctx, topic, c->expl.text, c->expl.len, /* retain = */ true);
+	if (c->out.publish_state)
+		c->out.publish_state(c->out.ctx, topic, c->expl.text, c->expl.len);
+	else
+		c->out.publish(c->out.ctx, topic, c->expl.text, c->expl.len, /* retain = */ true);
 }
 
 /* Publishes the zone's order, when this instance owns the zone. Returns whether it did. */

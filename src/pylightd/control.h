@@ -17,6 +17,9 @@ struct control;
 struct control_out {
 	/* Publishes at the configured QoS. Called with the control lock held. */
 	void (*publish)(void *ctx, const char *topic, const char *payload, size_t len, bool retain);
+	/* Publishes a retained state, the broker's receipt proven later (mqtt_publish_state);
+	 * NULL: publish, retained. Lock held. */
+	void (*publish_state)(void *ctx, const char *topic, const char *payload, size_t len);
 	/* The earliest zone deadline changed (monotonic_ms(), INT64_MAX = none). Lock held. */
 	void (*wake)(void *ctx, int64_t when);
 	/* Drops a subscription made at connect (may be NULL). Lock held. */

@@ -46,6 +46,13 @@ static void on_publish(void *ctx, const char *topic, const char *payload, size_t
 	mqtt_publish(d->mqtt, topic, payload, len, retain);
 }
 
+static void on_publish_state(void *ctx, const char *topic, const char *payload, size_t len)
+{
+	struct daemon *d = ctx;
+
+	mqtt_publish_state(d->mqtt, topic, payload, len);
+}
+
 static void on_wake(void *ctx, int64_t when)
 {
 	struct daemon *d = ctx;
@@ -203,8 +210,8 @@ static int serve(const char *path)
 	struct daemon d = { .signal_fd = -1 };
 	struct thresholds *t = NULL;
 	struct control_out out = {
-		.publish = on_publish, .wake = on_wake, .unsubscribe = on_unsubscribe,
-		.listen = on_listen, .wall = on_wall, .ctx = &d,
+		.publish = on_publish, .publish_state = on_publish_state, .wake = on_wake,
+		.unsubscribe = on_unsubscribe, .listen = on_listen, .wall = on_wall, .ctx = &d,
 	};
 	struct mqtt_events ev = { .message = on_message, .state = on_state, .ctx = &d };
 	char err[256], summary[160];

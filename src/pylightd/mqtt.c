@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mosq.h"
 #include "monotonic.h"
+#include "unacked.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread, readable when it exits */
@@ -48,6 +49,8 @@ struct mqtt {
 	bool connected;
 	bool keep_why; /* why holds a refusal or libmosquitto's error: on_disconnect keeps it */
 	long inflight; /* QoS > 0 publishes not yet acknowledged */
+	struct unacked *kept;  /* retained QoS 0 states the broker may have missed */
+	struct unacked *spare; /* the loop thread's, to publish those again after a connect */
 	char why[160];
 };
 
@@ -66,21 +69,57 @@ static void set_why(struct mqtt *m, bool connected, const char *why)
  * Every publish that libmosquitto will confirm through on_publish is counted, so that
  * shutdown can wait for them. QoS 0 is confirmed once written; a QoS > 0 message refused
  * with NO_CONN is queued all the same (and must never be retried: that would duplicate it).
+ * With `keep`, a copy waits until a later acknowledged message proves the broker read it
+ * (unacked.h), whether it could be sent now or not. The lock spans the publish, so that the
+ * copies and the proofs are in the order of the message ids.
  */
 static int publish_counted(struct mqtt *m, const char *topic, const void *payload, size_t len,
-			   int qos, bool retain)
+			   int qos, bool retain, bool keep)
 {
-	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+	int mid = 0, rc, kept = 0;
 
-	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && rc == MOSQ_ERR_NO_CONN)) {
-		pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&m->lock);
+	rc = mosquitto_publish(m->mosq, &mid, topic, (int)len, payload, qos, retain);
+	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && rc == MOSQ_ERR_NO_CONN))
 		m->inflight++;
-		pthread_mutex_unlock(&m->lock);
-	}
+	if (keep)
+		kept = unacked_keep(m->kept, topic, payload, len);
+	/* Sent before the connection is up (or after it went), it proves nothing. */
+	else if (qos > 0 && rc == MOSQ_ERR_SUCCESS && m->connected)
+		(void)unacked_barrier(m->kept, mid); /* on ENOMEM a later one proves as much */
+	pthread_mutex_unlock(&m->lock);
+	if (kept < 0)
+		log_msg(LOG_WARNING, "mqtt: %s: no memory to keep it until the broker has it",
+			topic);
 	return mosq_errno(rc);
 }
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str);
+
+static void publish_again(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	mqtt_publish_state(ctx, topic, payload, len);
+}
+
+/*
+ * After a connect: the retained states the broker may not have (written to a connection that
+ * went, or published while there was none) are published again, each topic's newest once.
+ */
+static void publish_kept_again(struct mqtt *m)
+{
+	struct unacked *old;
+	size_t n;
+
+	pthread_mutex_lock(&m->lock);
+	old = m->kept;
+	m->kept = m->spare;
+	m->spare = old;
+	pthread_mutex_unlock(&m->lock);
+	n = unacked_take(old, publish_again, m);
+	if (n)
+		log_msg(LOG_INFO, "mqtt: published again %zu retained state%s the broker may have "
+			"missed", n, n == 1 ? "" : "s");
+}
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
@@ -130,9 +169,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	for (size_t i = 0; i < m->nlisten; i++)
 		mosquitto_subscribe(mosq, NULL, m->listen[i], 0);
 	pthread_mutex_unlock(&m->lock);
-	publish_counted(m, m->status_topic, "online", 6, 1, /* retain = */ true);
+	publish_counted(m, m->status_topic, "online", 6, 1, /* retain = */ true, false);
 	snprintf(why, sizeof(why), "connected to %s:%d", c->mqtt_host, c->mqtt_port);
 	set_why(m, true, why);
+	publish_kept_again(m);
 	/*
 	 * With a log callback set, libmosquitto formats a debug line for every packet (about
 	 * 10,000 instructions per reading and its order, 40% of the daemon's own): listen only
@@ -154,6 +194,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	keep = m->keep_why;
 	m->keep_why = false;
 	m->connected = false;
+	unacked_lost(m->kept);
 	pthread_mutex_unlock(&m->lock);
 	if (keep)
 		return;
@@ -171,8 +212,8 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 	struct mqtt *m = obj;
 
 	(void)mosq;
-	(void)mid;
 	pthread_mutex_lock(&m->lock);
+	unacked_acked(m->kept, mid);
 	m->inflight--;
 	pthread_cond_broadcast(&m->flushed);
 	pthread_mutex_unlock(&m->lock);
@@ -253,7 +294,8 @@ int mqtt_new(const struct config *c, const struct mqtt_events *ev, struct mqtt *
 		m->status_topic = strdup(c->topics_status);
 		named = m->status_topic != NULL;
 	}
-	if (!named || !m->sub_readings || !m->sub_override ||
+	if (!named || !m->sub_readings || !m->sub_override || unacked_new(&m->kept) < 0 ||
+	    unacked_new(&m->spare) < 0 ||
 	    (c->homeassistant_discovery && discovery_new(c, &m->disc) < 0)) {
 		snprintf(err, errlen, "mqtt: %s", strerror(ENOMEM));
 		mqtt_free(m);
@@ -330,7 +372,14 @@ int mqtt_check(struct mqtt *m, long long stuck_ms)
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
 {
-	return publish_counted(m, topic, payload, len, m->cfg->mqtt_qos, retain);
+	return publish_counted(m, topic, payload, len, m->cfg->mqtt_qos, retain, false);
+}
+
+int mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len)
+{
+	/* qos = 0: the operator asked for at most once; nothing proves receipt, nothing kept. */
+	return publish_counted(m, topic, payload, len, 0, /* retain = */ true,
+			       m->cfg->mqtt_qos > 0);
 }
 
 static bool listed(const char *const *topics, size_t n, const char *topic)
@@ -396,7 +445,8 @@ void mqtt_shutdown(struct mqtt *m, int timeout_ms)
 	struct timespec deadline;
 	bool connected;
 
-	publish_counted(m, m->status_topic, "offline", 7, 1, /* retain = */ true);
+	/* Its acknowledgement also proves every retained state before it. */
+	publish_counted(m, m->status_topic, "offline", 7, 1, /* retain = */ true, false);
 	pthread_mutex_lock(&m->lock);
 	connected = m->connected;
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -430,6 +480,8 @@ void mqtt_free(struct mqtt *m)
 	free(m->sub_zone_state);
 	discovery_free(m->disc);
 	listen_free(m->listen, m->nlisten);
+	unacked_free(m->kept);
+	unacked_free(m->spare);
 	pthread_cond_destroy(&m->flushed);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

@@ -29,6 +29,13 @@ int mqtt_start(struct mqtt *m, char *err, size_t errlen);
  */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 /*
+ * Publishes a retained state (a zone's explanation) at QoS 0: one write, no acknowledgement
+ * to read. Unless the configured QoS is 0, a copy is kept until the acknowledgement of a later
+ * QoS > 0 message proves the broker has it; what a lost connection may have swallowed, or
+ * what could not be sent, is published again after the next connect. Thread-safe.
+ */
+int mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len);
+/*
  * A file descriptor that becomes readable when the loop thread has ended (a fatal
  * libmosquitto error); -1 when the kernel cannot tell (then mqtt_check polls it).
  */
