@@ -151,10 +151,11 @@ static void file_all(struct presence_index *ix, const struct thresholds *t)
 	static const char *const names[] = { "z0", "z1", "z2", "z3", "z4" };
 
 	assert_int_equal(presence_index_reset(ix, thresholds_global(t)->occupancy), 0);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(presence_index_add(ix, thresholds_get(t, names[i])->occupancy,
-						    ZONE(i)),
-				 0);
+	for (int i = 0; i < 5; i++) {
+		const struct zone_params *p = thresholds_get(t, names[i]);
+
+		assert_int_equal(presence_index_add(ix, p->occupancy, ZONE(i)), 0);
+	}
 }
 
 static void test_index_by_own_lists(void **state)
