@@ -132,10 +132,12 @@ $(BUILD)/bench/%: tests/bench/%.c
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $(LIBS)
 
 bench: deps
-	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload
+	$(MAKE) $(BUILD)/pylightd $(BUILD)/pylight-web $(BENCH_BINS) $(BUILD)/bench/reload \
+		$(BUILD)/bench/presence
 	tests/bench/bench.sh $(BUILD)
 
-$(BUILD)/bench/reload: tests/bench/reload.c $(LIBOBJS)
+# The drivers of the daemon's modules alone, without MQTT: a reload, a presence report.
+$(BUILD)/bench/reload $(BUILD)/bench/presence: $(BUILD)/bench/%: tests/bench/%.c $(LIBOBJS)
 	@mkdir -p $(BUILD)/bench
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -o $@ $< $(LIBOBJS) $(ALL_LDFLAGS) $(LIBS)
 

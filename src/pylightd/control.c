@@ -371,6 +371,7 @@ struct zone *control_zone_get(struct control *c, const char *name, int64_t now)
 	z->vacant_at = DECIDE_NEVER;
 	control_time_zone(c, z, now);
 	link_feedback(c, z);
+	control_time_link(c, z);
 	if (c->disc)
 		control_ha_heard(c, z, now);
 	return z;
@@ -578,6 +579,7 @@ static void zone_reload(struct zone *z, void *arg)
 	feedback_reparam(&z->fb, old_feedback, z->p, &a);
 	feedback_apply(r->c, z, &a);
 	link_feedback(r->c, z);
+	control_time_link(r->c, z);
 	control_time_zone(r->c, z, r->now);
 	sensors_reload(r->c->sensors, &z->st, z->p, r->now, &d);
 	control_apply(r->c, z, &d, r->now, false);

@@ -86,6 +86,11 @@ void control_time_free(struct control *c);
  * last report) and every schedule is computed again on its zones' next look.
  */
 int control_time_table(struct control *c);
+/*
+ * Files the zone under its presence topics for reports to find: a new zone, and every zone
+ * again after control_time_table, once it has its parameters from the new table.
+ */
+void control_time_link(struct control *c, struct zone *z);
 /* Appends the presence topics to v[0..n) (realloc'd); returns the new count. */
 size_t control_time_topics(struct control *c, const char ***v, size_t n);
 /*

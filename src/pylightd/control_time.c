@@ -40,6 +40,7 @@ struct window_seen {
 
 struct time_ctl {
 	struct sensor_seen *sensors;
+	struct presence_index *zones; /* the zones a report on a presence topic concerns */
 	struct window_seen *windows;
 	struct sun_site site;
 	time_t armed; /* the wall-clock time handed to out.wall; 0: none */
@@ -57,7 +58,7 @@ static time_t wall_now(void)
 int control_time_new(struct control *c)
 {
 	c->tm = calloc(1, sizeof(*c->tm));
-	if (!c->tm)
+	if (!c->tm || presence_index_new(&c->tm->zones) < 0)
 		return -ENOMEM;
 	c->tm->site = (struct sun_site){ c->cfg->site_latitude, c->cfg->site_longitude };
 	return control_time_table(c);
@@ -81,6 +82,7 @@ void control_time_free(struct control *c)
 		return;
 	windows_clear(c->tm);
 	sensors_clear(&c->tm->sensors);
+	presence_index_free(c->tm->zones);
 	free(c->tm);
 	c->tm = NULL;
 }
@@ -130,14 +132,25 @@ static void section_sensors(void *ctx, const char *zone, const struct zone_param
 int control_time_table(struct control *c)
 {
 	struct table_walk w = { .old = c->tm->sensors };
+	const struct zone_params *global = thresholds_global(c->t);
 
 	/* The old table's schedules are gone with it: every zone asks again, lazily. */
 	windows_clear(c->tm);
-	sensors_add(&w, "", thresholds_global(c->t));
+	sensors_add(&w, "", global);
 	thresholds_foreach_section(c->t, section_sensors, &w);
 	sensors_clear(&w.old);
 	c->tm->sensors = w.fresh;
+	/* Every zone is filed again by control_time_link, with its parameters from this table. */
+	if (presence_index_reset(c->tm->zones, global->occupancy) < 0)
+		w.rc = -ENOMEM;
 	return w.rc;
+}
+
+void control_time_link(struct control *c, struct zone *z)
+{
+	if (presence_index_add(c->tm->zones, z->p->occupancy, z) < 0)
+		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its presence sensors",
+			 z->name);
 }
 
 size_t control_time_topics(struct control *c, const char ***v, size_t n)
@@ -244,24 +257,17 @@ static void zone_edge(struct control *c, struct zone *z, int64_t now)
 	control_apply(c, z, &d, now, /* news = */ true);
 }
 
-/* What a presence report hands to every zone. */
+/* What a presence report hands to each of its zones. */
 struct report {
 	struct control *c;
-	const char *topic;
 	int64_t now;
 };
 
 static void zone_report(struct zone *z, void *ctx)
 {
 	const struct report *r = ctx;
-	const struct occupancy *occ = z->p->occupancy;
 	int64_t vacant_at = z->vacant_at;
-	unsigned i;
 
-	for (i = 0; occ && i < occ->n && strcmp(occ->topic[i], r->topic) != 0; i++)
-		;
-	if (!occ || i == occ->n)
-		return;
 	if (control_time_zone(r->c, z, r->now))
 		zone_edge(r->c, z, r->now);
 	else if (z->vacant_at != vacant_at && z->vacant_at < z->wake)
@@ -298,7 +304,7 @@ bool control_on_presence(struct control *c, const char *topic, const void *paylo
 		s->absent_since = retained ? INT64_MIN / 2 : now;
 	s->heard = true;
 	s->present = present;
-	zones_foreach(c->zones, zone_report, &(struct report){ c, topic, now });
+	presence_index_foreach(c->tm->zones, topic, zone_report, &(struct report){ c, now });
 	return true;
 }
 

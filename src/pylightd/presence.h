@@ -1,4 +1,4 @@
-/* presence.h -- whether a zone is occupied, from the latest report of each of its sensors */
+/* presence.h -- whether a zone is occupied, and which zones a presence topic reaches */
 #ifndef PYLIGHT_PRESENCE_H
 #define PYLIGHT_PRESENCE_H
 
@@ -33,6 +33,41 @@ void presence_report(struct presence *p, unsigned n, unsigned i, bool present, i
  */
 bool presence_occupied(const struct presence *p, unsigned n, int64_t vacancy_after, int64_t now,
 		       int64_t *deadline);
+
+/* --- the zones by the presence topics they list ------------------------------------- */
+
+struct zone;
+struct occupancy;
+
+/*
+ * Which zones a report on a presence topic concerns, without a walk over every zone: each
+ * topic's zones that list it themselves, and one set of the zones that inherit the global
+ * `occupancy` (their list is the global one itself), reached from every global topic. A zone
+ * without presence sensors costs nothing; one that inherits costs one pointer, whatever the
+ * length of the global list.
+ */
+struct presence_index;
+
+/* Returns 0 and an empty index in *out, or -ENOMEM. */
+int presence_index_new(struct presence_index **out);
+/* Frees the index (not the zones); NULL is a no-op. */
+void presence_index_free(struct presence_index *ix);
+/*
+ * Forgets every zone, for a new table whose global list is `global` (NULL: none; the index
+ * keeps the pointer, which must live until the next reset). Returns 0 or -ENOMEM.
+ */
+int presence_index_reset(struct presence_index *ix, const struct occupancy *global);
+/*
+ * Files `z`, whose list is `occ` (NULL: none, nothing to do), under each of its topics; once
+ * per zone after each reset. Returns 0 or -ENOMEM (then filed under some of them).
+ */
+int presence_index_add(struct presence_index *ix, const struct occupancy *occ, struct zone *z);
+/*
+ * Calls fn once for every zone filed under `topic`, in no particular order. fn must not add
+ * to or reset the index.
+ */
+void presence_index_foreach(const struct presence_index *ix, const char *topic,
+			    void (*fn)(struct zone *z, void *ctx), void *ctx);
 
 /*
  * For the daemon (control.c), once this is wired in:

@@ -133,6 +133,37 @@ def test_reload_subscribes_new_occupancy_topics_and_drops_old(room):
     c.wait_for(f"{ORDER}/room", "OFF", after=mark)
 
 
+def test_reload_that_moves_a_sensor_moves_its_reports(daemon, mqtt):
+    # Reports go to the zones filed under their topic: a reload files every zone again,
+    # each under its new list, a zone without a section under the global list it now has.
+    head = ("on_below = 300\noff_above = 400\nmin_on = 1h\nmin_off = 1h\n"
+            "vacancy_after = 1s\n")
+    pir3 = "sensors/pir3"
+    d = daemon(ref=head + f"[zone a]\noccupancy = {PIR1}\n[zone b]\noccupancy = {PIR2}\n")
+    c = mqtt(f"{ORDER}/#")
+    d.broker.wait_subscribed(d.client_id, [PIR1, PIR2])
+    for zone in "abc":
+        c.publish(f"{READ}/{zone}", "100")
+        c.wait_for(f"{ORDER}/{zone}", "ON")
+    # pir1 moves from a to b, pir2 from b to a; c, without a section, inherits pir3.
+    d.ref_path.write_text(head + f"occupancy = {pir3}\n"
+                          f"[zone a]\noccupancy = {PIR2}\n[zone b]\noccupancy = {PIR1}\n")
+    d.broker.wait_subscribed(d.client_id, [pir3])
+    d.wait_log(r"^notice: .*: reloaded ")
+    mark = c.mark()
+    c.publish(PIR1, "false")
+    c.wait_for(f"{ORDER}/b", "OFF", after=mark)
+    c.expect_none(f"{ORDER}/a", "OFF", within=1.5, after=mark)
+    c.expect_none(f"{ORDER}/c", "OFF", within=0.1, after=mark)
+    mark = c.mark()
+    c.publish(pir3, "false")
+    c.wait_for(f"{ORDER}/c", "OFF", after=mark)
+    c.expect_none(f"{ORDER}/a", "OFF", within=1.5, after=mark)
+    mark = c.mark()
+    c.publish(PIR2, "false")
+    c.wait_for(f"{ORDER}/a", "OFF", after=mark)
+
+
 def test_override_beats_vacancy(room):
     d, c = room()
     c.publish(f"{READ}/room", "100")
