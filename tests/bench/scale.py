@@ -31,6 +31,7 @@ of the retained ones a subscriber is sent at once (docs/web.md, docs/operations.
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def measure_shadow(binary, loadgen, relay, port, workdir, zones, pin=()):
     """CPU per reading of a shadow and of the relay, on the same readings of `zones` zones."""
     args = ["-p", str(port), "-q", "1", "-n", str(zones), "-w", "100", "-z", str(zones),
             "-O", "owner,shadow"]
-    fig = {}
+    fig = {"pinned": bool(pin)}
     rl = subprocess.Popen(list(pin) + [str(relay), "-p", str(port), "-q", "1"],
                           stdin=subprocess.DEVNULL)
     try:
@@ -317,17 +318,23 @@ def cluster_rows(fig):
              "PASS" if whole and 0 <= fo["takeover_s"] <= FAILOVER_S else "FAIL"),
             ("  the first of them (s)", f"{fo['first_s']:.2f}", "info", "info"),
             ("  a's will seen (s)", f"{fo['will_s']:.2f}", "info: the broker's part", "info"),
-            ("  b's log: owns N of M zones", f"{fo['b_owns']:,} / {fo['b_zones']:,}",
-             f"{z:,} / {z:,}", "PASS" if fo["b_owns"] == fo["b_zones"] == z else "FAIL"),
+            ("  zones b says it owns then (its log)", f"{fo['b_owns']:,}",
+             f"= {z:,} (knows {fo['b_zones']:,})",
+             "PASS" if fo["b_owns"] == fo["b_zones"] == z else "FAIL"),
             ("  orders published at the takeover", f"{fo['orders']:,.0f}",
-             "info (lamps already right)", "info"),
+             "info: lamps right already", "info"),
         ]
     if "shadow" in fig:
         rl, sh = fig["relay"]["sched_us_per_msg"], fig["shadow"]["sched_us_per_msg"]
+        # Pinned (bench.py's default), the shadow shares its CPU with the owner and loadgen and
+        # reads its socket in batches: 0.71-0.78 x the relay here. Unpinned it often has a CPU
+        # to itself and wakes for nearly every message: 0.66-1.6 x in three runs, a figure of
+        # the scheduler more than of pylightd.
+        verdict = ("PASS" if sh <= SHADOW_CPU_RATIO * rl else "FAIL") if fig["pinned"] \
+            else "info (unpinned)"
         out += [
             (f"cluster, a shadow's CPU per reading, {fig['zones']:,} zones none its own (us)",
-             f"{sh:.2f}", f"<= {SHADOW_CPU_RATIO} x relay ({sh / rl:.2f})",
-             "PASS" if sh <= SHADOW_CPU_RATIO * rl else "FAIL"),
+             f"{sh:.2f}", f"<= {SHADOW_CPU_RATIO} x relay ({sh / rl:.2f})", verdict),
             ("  the relay on the same readings (us)", f"{rl:.2f}", "info", "info"),
         ]
     return out
@@ -350,13 +357,19 @@ def main():
     build = Path(sys.argv[1]).resolve()
     zones = int(os.environ.get("BENCH_ZONES", "100000"))
     tmp = Path(tempfile.mkdtemp(prefix="pylight-scale-"))
-    broker = bench.Broker(tmp, conf=BROKER_CONF)
+    # Placed as bench.py places them: mosquitto on one CPU, the rest on another.
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = len(cpus) >= 2 and shutil.which("taskset")
+    pin_broker = ["taskset", "-c", str(cpus[0])] if pinned else []
+    pin = ["taskset", "-c", str(cpus[1])] if pinned else []
+    broker = bench.Broker(tmp, pin_broker, BROKER_CONF)
     broker.start()
     try:
-        fig = measure(build / "pylightd", build / "bench" / "loadgen", broker.port, tmp, zones)
+        fig = measure(build / "pylightd", build / "bench" / "loadgen", broker.port, tmp, zones,
+                      pin)
         fig.update(measure_cluster(build / "pylightd", build / "bench" / "loadgen",
                                    build / "bench" / "takeover", build / "bench" / "relay",
-                                   broker.port, tmp, zones))
+                                   broker.port, tmp, zones, pin))
     finally:
         broker.stop()
     print(fig)
