@@ -318,11 +318,11 @@ def cluster_rows(fig):
              "PASS" if whole and 0 <= fo["takeover_s"] <= FAILOVER_S else "FAIL"),
             ("  the first of them (s)", f"{fo['first_s']:.2f}", "info", "info"),
             ("  a's will seen (s)", f"{fo['will_s']:.2f}", "info: the broker's part", "info"),
-            ("  zones b says it owns then (its log)", f"{fo['b_owns']:,}",
-             f"= {z:,} (knows {fo['b_zones']:,})",
+            (f"  zones b then owns, of the {fo['b_zones']:,} it knows (its log)",
+             f"{fo['b_owns']:,}", f"= all, = {z:,}",
              "PASS" if fo["b_owns"] == fo["b_zones"] == z else "FAIL"),
             ("  orders published at the takeover", f"{fo['orders']:,.0f}",
-             "info: lamps right already", "info"),
+             "info: lamps were right", "info"),
         ]
     if "shadow" in fig:
         rl, sh = fig["relay"]["sched_us_per_msg"], fig["shadow"]["sched_us_per_msg"]
