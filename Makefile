@@ -125,8 +125,10 @@ check: deps
 	tests/systemd/run.sh
 
 # Benchmarks against a bare libmosquitto relay; never part of check's pass/fail.
-BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen $(BUILD)/bench/failover
-$(BUILD)/bench/loadgen $(BUILD)/bench/failover: tests/bench/client.c tests/bench/client.h
+BENCH_BINS = $(BUILD)/bench/relay $(BUILD)/bench/loadgen $(BUILD)/bench/failover \
+	     $(BUILD)/bench/takeover
+$(BUILD)/bench/loadgen $(BUILD)/bench/failover $(BUILD)/bench/takeover: tests/bench/client.c \
+	tests/bench/client.h
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(need_pkgs)$(CC) $(ALL_CFLAGS) -Isrc/pylightd -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $(LIBS)

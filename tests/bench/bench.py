@@ -18,7 +18,7 @@ clusters per failover run, default 20, 4 in a smoke run; 0 skips failover), BENC
 (the keepalives failover runs with, default "5 60", "5" in a smoke run), BENCH_KEEP (set:
 keep the temporary folder with the broker's and the controllers' logs), BENCH_ZONES (zones of
 the scale rows, scale.py: default 100000, 10000 in a smoke run, 1000000 for a city; under 2
-skips them).
+skips them; the cluster rows at that scale, failover and a shadow's CPU, are scale.py's too).
 
 Cluster mode (docs/cluster.md): "pylightd-shadow" is an instance that owns no zone of the bench (its
 node name is chosen by the zones' XXH64, from Debian's libxxhash through ctypes) beside the
@@ -951,11 +951,17 @@ def scale_table(bench):
         return
     workdir = bench.tmp / "scale"
     workdir.mkdir()
-    broker = Broker(workdir, bench.pin_broker)
+    broker = Broker(workdir, bench.pin_broker, scale.BROKER_CONF)
     broker.start()
     try:
         fig = scale.measure(bench.pylightd, bench.loadgen, broker.port, workdir, zones,
                             bench.pin_work)
+        try:  # cluster mode at this scale: failover, a shadow's CPU (rows of their own)
+            fig.update(scale.measure_cluster(bench.pylightd, bench.loadgen,
+                                             bench.loadgen.parent / "takeover", bench.relay,
+                                             broker.port, workdir, zones, bench.pin_work))
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            print(f"scale: could not measure cluster mode: {e}")
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         print(f"scale: could not measure: {e}")
         return

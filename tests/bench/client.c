@@ -1,7 +1,12 @@
-/* client.c -- the bench clients' libmosquitto connection (loadgen, failover) */
+/* client.c -- what the bench clients share: the libmosquitto connection, cluster ownership */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "client.h"
 
@@ -32,4 +37,19 @@ struct mosquitto *bench_connect(const char *prog, void *obj, const char *host, i
 		return NULL;
 	}
 	return mosq;
+}
+
+static uint64_t weight(const char *node, const char *zone)
+{
+	char key[256];
+	int n = snprintf(key, sizeof(key), "%s/%s", node, zone);
+
+	return XXH64(key, n > 0 && (size_t)n < sizeof(key) ? (size_t)n : 0, 0);
+}
+
+bool bench_owns(const char *a, const char *b, const char *zone)
+{
+	uint64_t wa = weight(a, zone), wb = weight(b, zone);
+
+	return wa > wb || (wa == wb && strcmp(a, b) > 0);
 }

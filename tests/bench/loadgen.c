@@ -30,6 +30,10 @@
  * With -f it also plays each zone's lamp: every order it receives is echoed at once as the
  * lamp's report, ON or OFF, on bench/lamp (one zone) or bench/lamp/zK.
  *
+ * With -O OWNER,OTHER the zones are not z0 .. zN-1 but the first N names zK (K = 0, 1, ...)
+ * that node OWNER owns in a cluster of OWNER and OTHER (docs/cluster.md): OTHER, alive beside
+ * it, owns none of them and only shadows them (bench.py's scale rows).
+ *
  * With -s N (odd), each zone zK has N sensors, value/light/zK/s0 .. s{N-1}, and its orders
  * come on light/order/zK: pylightd decides on their median, the relay answers each reading
  * alone. Every sensor of every zone is first seeded so that most of them read DARK; each
@@ -72,6 +76,7 @@ struct lg {
 	struct mosquitto *mosq;
 	int qos, nzones, window, nsensors;
 	bool lamps; /* -f: echo each order as its lamp's report */
+	long *names; /* -O: zone i is z<names[i]>, ascending; NULL: z<i> */
 	bool subscribed;
 	struct zone *zones;
 	struct slot *slots;
@@ -148,31 +153,80 @@ static long long proc_sched_ns(int pid)
 	return sum;
 }
 
+/* One zone on the default topic (no zone name): no -z, -s or -O. */
+static bool single(const struct lg *g)
+{
+	return g->nzones == 1 && !g->nsensors && !g->names;
+}
+
+/* The K of zone z's name zK. */
+static long zone_name(const struct lg *g, int z)
+{
+	return g->names ? g->names[z] : z;
+}
+
 static int zone_of(const struct lg *g, const char *topic)
 {
 	static const size_t base = sizeof(ORDERS) - 1;
 	char *end;
-	long z;
+	long k;
+	int lo = 0, hi = g->nzones - 1;
 
 	if (strncmp(topic, ORDERS, base) != 0)
 		return -1;
 	if (topic[base] == '\0')
-		return g->nzones == 1 && !g->nsensors ? 0 : -1;
-	if ((g->nzones == 1 && !g->nsensors) || strncmp(topic + base, "/z", 2) != 0)
+		return single(g) ? 0 : -1;
+	if (single(g) || strncmp(topic + base, "/z", 2) != 0)
 		return -1;
-	z = strtol(topic + base + 2, &end, 10);
-	return *end == '\0' && z >= 0 && z < g->nzones ? (int)z : -1;
+	k = strtol(topic + base + 2, &end, 10);
+	if (*end != '\0' || k < 0)
+		return -1;
+	if (!g->names)
+		return k < g->nzones ? (int)k : -1;
+	while (lo <= hi) { /* names[] ascends */
+		int mid = lo + (hi - lo) / 2;
+
+		if (g->names[mid] == k)
+			return mid;
+		if (g->names[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* -O OWNER,OTHER: the first nzones names that OWNER owns beside OTHER; -1 on a bad list. */
+static int pick_names(struct lg *g, const char *nodes)
+{
+	char owner[128], zone[32];
+	const char *comma = strchr(nodes, ',');
+	long k = 0;
+
+	if (!comma || comma == nodes || !comma[1] || (size_t)(comma - nodes) >= sizeof(owner))
+		return -1;
+	memcpy(owner, nodes, (size_t)(comma - nodes));
+	owner[comma - nodes] = '\0';
+	g->names = calloc((size_t)g->nzones, sizeof(*g->names));
+	if (!g->names)
+		return -1;
+	for (int i = 0; i < g->nzones; k++) {
+		snprintf(zone, sizeof(zone), "z%ld", k);
+		if (bench_owns(owner, comma + 1, zone))
+			g->names[i++] = k;
+	}
+	return 0;
 }
 
 /* The topic of zone z's reading, from its `sensor` with -s. */
 static void reading_topic(const struct lg *g, int z, int sensor, char *buf, size_t len)
 {
 	if (g->nsensors)
-		snprintf(buf, len, READINGS "/z%d/s%d", z, sensor);
-	else if (g->nzones == 1)
+		snprintf(buf, len, READINGS "/z%ld/s%d", zone_name(g, z), sensor);
+	else if (single(g))
 		snprintf(buf, len, READINGS);
 	else
-		snprintf(buf, len, READINGS "/z%d", z);
+		snprintf(buf, len, READINGS "/z%ld", zone_name(g, z));
 }
 
 /* With -s: the next sensor, in turn, that reads the side the majority leaves. */
@@ -282,10 +336,10 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		char lamp[64];
 		int rc;
 
-		if (g->nzones == 1 && !g->nsensors)
+		if (single(g))
 			snprintf(lamp, sizeof(lamp), "bench/lamp");
 		else
-			snprintf(lamp, sizeof(lamp), "bench/lamp/z%d", z);
+			snprintf(lamp, sizeof(lamp), "bench/lamp/z%ld", zone_name(g, z));
 		rc = mosquitto_publish(g->mosq, NULL, lamp, msg->payloadlen, msg->payload, g->qos,
 				       false);
 		if (rc != MOSQ_ERR_SUCCESS && g->errors++ < MAX_SHOWN)
@@ -574,21 +628,22 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-s SENSORS] [-f]\n"
-		"               [-q QOS] [-P PID] [-r REF_PATH]\n"
+		"               [-q QOS] [-P PID] [-r REF_PATH] [-O OWNER,OTHER]\n"
 		"  -w 1 is ping-pong (latency), -w 100 burst (throughput); -P PID reads that\n"
 		"  process's CPU time around the measured phase; -r times N renames of REF_PATH\n"
 		"  (pylightd, default zone) until the order they cause; -s N (odd, <= 63) gives\n"
-		"  each zone N sensors; -f echoes every order as the zone's lamp report\n");
+		"  each zone N sensors; -f echoes every order as the zone's lamp report;\n"
+		"  -O reads only zones that node OWNER owns in a cluster of OWNER and OTHER\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct lg g = { .qos = 1, .nzones = 1, .window = 1, .free_slot = 0 };
-	const char *host = "127.0.0.1", *ref = NULL;
+	const char *host = "127.0.0.1", *ref = NULL, *nodes = NULL;
 	long n = 10000;
 	int port = 0, pid = 0, c, i, rc;
 
-	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:O:")) != -1) {
 		switch (c) {
 		case 'h':
 			host = optarg;
@@ -620,6 +675,9 @@ int main(int argc, char **argv)
 		case 'r':
 			ref = optarg;
 			break;
+		case 'O':
+			nodes = optarg;
+			break;
 		default:
 			usage();
 			return 2;
@@ -627,7 +685,8 @@ int main(int argc, char **argv)
 	}
 	if (port <= 0 || n <= 0 || g.window <= 0 || g.nzones <= 0 || g.qos < 0 || g.qos > 2 ||
 	    (ref && (g.nzones != 1 || g.nsensors)) || g.nsensors < 0 || g.nsensors > 63 ||
-	    (g.nsensors && g.nsensors % 2 == 0)) {
+	    (g.nsensors && g.nsensors % 2 == 0) || (nodes && ref) ||
+	    (nodes && pick_names(&g, nodes) < 0)) {
 		usage();
 		return 2;
 	}
@@ -662,5 +721,6 @@ int main(int argc, char **argv)
 	free(g.zones);
 	free(g.slots);
 	free(g.lat);
+	free(g.names);
 	return rc < 0 || g.errors ? 1 : 0;
 }
