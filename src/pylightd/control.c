@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -142,6 +143,8 @@ void control_rearm(struct control *c)
 		when = cluster;
 	if (c->ent && entities_next(c->ent) < when)
 		when = entities_next(c->ent);
+	if (orderlog_next(&c->olog) < when)
+		when = orderlog_next(&c->olog);
 	if (when != c->armed) {
 		c->armed = when;
 		c->out.wake(c->out.ctx, when);
@@ -222,7 +225,8 @@ void control_apply(struct control *c, struct zone *z, const struct decision *d, 
 		   bool news)
 {
 	const struct config *cfg = c->cfg;
-	bool logged = d->order && z->own.mine && log_level_enabled(LOG_INFO);
+	bool logged = d->order && z->own.mine && log_level_enabled(LOG_INFO) &&
+		      orderlog_take(&c->olog, now);
 	bool explained = (d->changed || news) && cfg->topics_zone_state[0] && z->own.mine;
 	int64_t wake = d->wake;
 	char why[DECIDE_REASON_MAX];
@@ -527,6 +531,7 @@ void control_timer(struct control *c)
 	int64_t now = monotonic_ms();
 	struct zone *z;
 	struct decision d;
+	uint64_t skipped;
 
 	pthread_mutex_lock(&c->lock);
 	control_heartbeat(c, now);
@@ -551,6 +556,12 @@ void control_timer(struct control *c)
 		control_expire(c, now);
 	if (c->ent)
 		control_ha_due(c, now);
+	skipped = orderlog_due(&c->olog, now);
+	if (skipped)
+		log_msg(LOG_INFO, "%" PRIu64 " more order%s in the last %d s not logged: at most %d "
+			"lines per %d s (each is in its zone's explanation)", skipped,
+			skipped == 1 ? "" : "s", ORDERLOG_WINDOW_MS / 1000, ORDERLOG_LINES,
+			ORDERLOG_WINDOW_MS / 1000);
 	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }

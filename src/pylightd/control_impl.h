@@ -12,6 +12,7 @@
 #include "discovery.h"
 #include "explain.h"
 #include "feedback.h"
+#include "orderlog.h"
 #include "sensors.h"
 #include "takeover.h"
 #include "zones.h"
@@ -46,6 +47,7 @@ struct control {
 	char *node_needle; /* "\"node\":\"NODE\"": this instance's explanations hold it */
 	struct time_ctl *tm; /* schedules and presence sensors (control_time.c) */
 	struct explanation expl; /* the last explanation written: its buffer is reused */
+	struct orderlog olog;    /* how many order lines the journal still gets */
 };
 
 /* control.c's shell, for control_cluster.c. Every one is called with the lock held. */

@@ -100,3 +100,27 @@ def test_bad_reading_flood_keeps_the_log_quiet_and_is_counted(daemon, mqtt, noti
     assert 1 <= len(warnings) <= 1 + elapsed / 10, warnings
     assert c.payloads(ORDER + "/noisy") == ["ON", "OFF"]
     assert d.alive()
+
+
+ORDER_LINE = r"^info: zone '(.*)': (ON|OFF) \("
+COUNT_LINE = r"^info: (\d+) more orders in the last 10 s not logged: at most 100 lines per 10 s"
+
+
+def test_a_flood_of_orders_logs_100_lines_then_their_count(daemon, mqtt):
+    # A city's dusk: every lamp switches within seconds. The journal gets 100 lines in 10 s
+    # and one line counting the others; every order is published all the same.
+    d = daemon()
+    c = mqtt(ORDER + "/#")
+    zones = [f"dusk/{i}" for i in range(250)]
+    bulk_publish(mqtt(), ((f"{READ}/{z}", "100") for z in zones), qos=1)
+    wait_until(lambda: all(c.payloads(f"{ORDER}/{z}") == ["ON"] for z in zones),
+               what="an order for every zone")
+    logged = re.findall(ORDER_LINE, d.log(), re.M)
+    assert len(logged) == 100, len(logged)
+    # The count comes when the window of the first line ends: up to 10 s of waiting.
+    m = d.wait_log(COUNT_LINE, timeout=10 + 10)
+    assert int(re.search(COUNT_LINE, d.log(), re.M).group(1)) == 150, m
+    # The next order opens a new window: logged at once.
+    c.publish(f"{READ}/dusk/0", "1000")
+    c.wait_for(f"{ORDER}/dusk/0", "OFF")
+    d.wait_log(r"^info: zone 'dusk/0': OFF \(")
