@@ -13,7 +13,8 @@ struct copy {
 	UT_hash_handle hh; /* by topic */
 	struct copy *older, *newer;
 	uint64_t seq; /* the how-manieth copy kept */
-	size_t len;
+	size_t len;   /* the payload's */
+	size_t cap;   /* bytes of data: the topic, its NUL and the payload */
 	char *topic; /* in data, then the payload */
 	char data[];
 };
@@ -38,9 +39,9 @@ int unacked_new(struct unacked **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static void unlink_copy(struct unacked *u, struct copy *c)
+/* Out of the list, not of the table. */
+static void unlist(struct unacked *u, struct copy *c)
 {
-	HASH_DEL(u->by_topic, c);
 	if (c->older)
 		c->older->newer = c->newer;
 	else
@@ -50,6 +51,12 @@ static void unlink_copy(struct unacked *u, struct copy *c)
 	else
 		u->newest = c->older;
 	u->copies--;
+}
+
+static void unlink_copy(struct unacked *u, struct copy *c)
+{
+	HASH_DEL(u->by_topic, c);
+	unlist(u, c);
 }
 
 void unacked_free(struct unacked *u)
@@ -67,27 +74,9 @@ void unacked_free(struct unacked *u)
 	free(u);
 }
 
-int unacked_keep(struct unacked *u, const char *topic, const void *payload, size_t len)
+/* The newest end of the list, where each new copy goes. */
+static void append(struct unacked *u, struct copy *c)
 {
-	size_t tlen = strlen(topic);
-	struct copy *c, *old;
-
-	c = malloc(sizeof(*c) + tlen + 1 + len);
-	if (!c)
-		return -ENOMEM;
-	c->topic = c->data;
-	memcpy(c->data, topic, tlen + 1);
-	if (len)
-		memcpy(c->data + tlen + 1, payload, len);
-	c->len = len;
-	c->seq = ++u->seq;
-	/* The older message of the topic is superseded: retained, only the newest counts. */
-	HASH_FIND(hh, u->by_topic, topic, tlen, old);
-	if (old) {
-		unlink_copy(u, old);
-		free(old);
-	}
-	HASH_ADD_KEYPTR(hh, u->by_topic, c->topic, tlen, c);
 	c->newer = NULL;
 	c->older = u->newest;
 	if (u->newest)
@@ -96,6 +85,46 @@ int unacked_keep(struct unacked *u, const char *topic, const void *payload, size
 		u->oldest = c;
 	u->newest = c;
 	u->copies++;
+}
+
+/* The payload into the copy, which becomes the newest. */
+static void refill(struct unacked *u, struct copy *c, size_t tlen, const void *payload,
+		   size_t len)
+{
+	if (len)
+		memcpy(c->data + tlen + 1, payload, len);
+	c->len = len;
+	c->seq = ++u->seq;
+	append(u, c);
+}
+
+int unacked_keep(struct unacked *u, const char *topic, const void *payload, size_t len)
+{
+	size_t tlen = strlen(topic), need = tlen + 1 + len;
+	struct copy *c;
+	unsigned hash;
+
+	HASH_VALUE(topic, tlen, hash);
+	HASH_FIND_BYHASHVALUE(hh, u->by_topic, topic, tlen, hash, c);
+	/* Retained: the topic's older message no longer counts. Its copy takes the new one
+	 * when it fits (a zone's explanations are much alike), else goes. */
+	if (c && c->cap >= need) {
+		unlist(u, c);
+		refill(u, c, tlen, payload, len);
+		return 0;
+	}
+	if (c) {
+		unlink_copy(u, c);
+		free(c);
+	}
+	c = malloc(sizeof(*c) + need + need / 4); /* room for the zone's next one */
+	if (!c)
+		return -ENOMEM;
+	c->cap = need + need / 4;
+	c->topic = c->data;
+	memcpy(c->data, topic, tlen + 1);
+	HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->by_topic, c->topic, tlen, hash, c);
+	refill(u, c, tlen, payload, len);
 	return 0;
 }
 

@@ -75,6 +75,12 @@ static void test_newest_per_topic_only(void **state)
 	assert_int_equal(unacked_count(u), 2);
 	/* Oldest first: b was kept before a's newest. */
 	assert_string_equal(take(u), "z/b=OFF;z/a=OFF;");
+	/* A message longer than the room of the topic's copy replaces it all the same. */
+	keep(u, "z/a", "ON");
+	keep(u, "z/a", "a much longer explanation than the last one, by far");
+	keep(u, "z/a", "short");
+	assert_int_equal(unacked_count(u), 1);
+	assert_string_equal(take(u), "z/a=short;");
 	unacked_free(u);
 }
 
