@@ -11,6 +11,11 @@ double dim_daylight(const struct zone_params *p, int level, double lux)
 	return level > 0 ? lux - p->lamp_lux * level / 100.0 : lux;
 }
 
+double dim_daylight_shown(double daylight)
+{
+	return daylight > 0 ? daylight : 0; /* -0 too: it would print as "-0" */
+}
+
 /*
  * The level that makes up the difference, from a zone that is at `level`. A want between 0
  * and level_min is raised to level_min while ON. From OFF it is rounded to the nearer of 0 and
