@@ -579,8 +579,8 @@ static void level_reason(const struct reason *r, char *buf, size_t cap)
 static void dim_reason(const struct reason *r, char *buf, size_t cap)
 {
 	text_add(buf, cap, "%sdaylight %g %s target_lux %g: level %d", r->first ? "first reading " : "",
-		 r->smoothed, r->smoothed < r->target_lux ? "<" : ">=", r->target_lux,
-		 r->level < 0 ? 0 : r->level);
+		 dim_daylight_shown(r->smoothed), r->smoothed < r->target_lux ? "<" : ">=",
+		 r->target_lux, r->level < 0 ? 0 : r->level);
 	if (r->deferred)
 		text_add(buf, cap, ": %s deferred by %s until +%gs", light_name(r->want),
 			 r->held == LIGHT_ON ? "min_on" : "min_off", r->seconds);

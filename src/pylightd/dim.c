@@ -1,14 +1,19 @@
 /* dim.c -- the dimming controller: add just the light that daylight lacks, without hunting */
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dim.h"
 
 double dim_daylight(const struct zone_params *p, int level, double lux)
 {
 	return level > 0 ? lux - p->lamp_lux * level / 100.0 : lux;
+}
+
+double dim_daylight_shown(double daylight)
+{
+	return daylight > 0 ? daylight : 0; /* -0 too: it would print as "-0" */
 }
 
 /*
@@ -71,20 +76,49 @@ void dim_step(const struct zone_params *p, int level, double daylight, bool may_
 	r->level = r->publish ? next : from;
 }
 
+/* Writes v in decimal at p, unterminated; returns its length. */
+static size_t put_uint(char *p, unsigned v)
+{
+	char rev[10];
+	size_t n = 0;
+
+	do
+		rev[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	for (size_t i = 0; i < n; i++)
+		p[i] = rev[n - 1 - i];
+	return n;
+}
+
+/*
+ * Written by hand, not by snprintf: a dimmed zone publishes a level on most readings, and
+ * printf's machinery cost as much as the rest of deciding it (tests/unit/test_dim.c holds
+ * these bytes to snprintf's for every level).
+ */
 int dim_payload(enum level_payload kind, int level, char *buf, size_t size)
 {
-	int n;
+	static const char off[] = "{\"state\":\"OFF\"}", on[] = "{\"state\":\"ON\",\"brightness\":";
+	char text[sizeof(on) + 8];
+	size_t n;
 
 	if (level < 0)
 		level = 0;
 	else if (level > 100)
 		level = 100;
-	if (kind == LEVEL_PAYLOAD_PERCENT)
-		n = snprintf(buf, size, "%d", level);
-	else if (level == 0)
-		n = snprintf(buf, size, "{\"state\":\"OFF\"}");
-	else
-		n = snprintf(buf, size, "{\"state\":\"ON\",\"brightness\":%d}",
-			     (int)(level * 2.54 + 0.5));
-	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+	if (kind == LEVEL_PAYLOAD_PERCENT) {
+		n = put_uint(text, (unsigned)level);
+	} else if (level == 0) {
+		n = sizeof(off) - 1;
+		memcpy(text, off, n);
+	} else {
+		n = sizeof(on) - 1;
+		memcpy(text, on, n);
+		n += put_uint(text + n, (unsigned)(int)(level * 2.54 + 0.5));
+		text[n++] = '}';
+	}
+	if (n >= size)
+		return -ENOSPC;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return (int)n;
 }

@@ -35,6 +35,14 @@ struct dim_result {
 double dim_daylight(const struct zone_params *p, int level, double lux);
 
 /*
+ * The daylight estimate as the explanation and its reason show it: never below 0. A lamp
+ * weaker than lamp_lux gives less than its share, so the estimate can go negative; the
+ * controller keeps that figure (it is what raises the level), but no room has -9 lux of
+ * daylight, and an operator should not be shown any.
+ */
+double dim_daylight_shown(double daylight);
+
+/*
  * One step of a dimmed zone (p->target_lux > 0, p->lamp_lux > 0) from the level in force
  * `level` (0..100 or DIM_UNKNOWN) and the (smoothed) daylight estimate. `may_switch` says
  * whether an ON/OFF edge is allowed now (min_on/min_off); a refused edge leaves the level at

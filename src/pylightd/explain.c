@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dim.h"
 #include "number.h"
 
 /*
@@ -235,7 +236,10 @@ int explain_build(const struct zone *z, const char *why, const struct explain_ct
 	KEY(&w, "switches");
 	put_int(&w, s->switches);
 	if (z->p->target_lux > 0) {
-		/* Its "smoothed" is the smoothed daylight too: the window holds daylight. */
+		/*
+		 * Its "smoothed" is the smoothed daylight too (the window holds daylight), as the
+		 * controller has it; "daylight" is that figure as an operator reads it, at least 0.
+		 */
 		KEY(&w, "level");
 		if (s->light == LIGHT_UNKNOWN)
 			PUT(&w, "null");
@@ -245,7 +249,7 @@ int explain_build(const struct zone *z, const char *why, const struct explain_ct
 		put_number(&w, z->p->target_lux);
 		KEY(&w, "daylight");
 		if (s->has_reading)
-			put_number(&w, s->smoothed);
+			put_number(&w, dim_daylight_shown(s->smoothed));
 		else
 			PUT(&w, "null");
 	}

@@ -8,6 +8,9 @@ Controllers: the relay; "pylightd" doing what the relay does (zone_state = "" so
 publishes orders only, and log level notice so that it does not log each order: in this bench
 every reading is a switch); "pylightd+explain", as shipped: explanations on, log level info,
 judged on its CPU (SHIPPED_CPU_RATIO) and burst throughput (SHIPPED_THROUGHPUT_RATIO).
+"pylightd-dim" is "pylightd" with its zone dimmed (DIM_REF): loadgen's readings move the
+level without switching the lamp, and loadgen takes the level on light/level as the answer;
+its CPU per reading is held against the on/off zone's (DIM_CPU_RATIO), one publish each.
 
 Environment: BENCH_N (readings per measured run, default 20000), BENCH_ROUNDS (default 5),
 BENCH_IDLE (seconds of idle measurement, default 10), BENCH_QOS (default 1, for the relay,
@@ -60,10 +63,18 @@ SENSORS = 3              # sensors per zone in the "-3s" runs: pylightd decides 
 # late echo would read as a hand switching the lamp back. `ignore` keeps the bench measuring
 # the cost of feedback, not a hand that no real lamp has.
 FEEDBACK_REF = "feedback = bench/lamp\nconfirm_within = 5s\nmanual = ignore\n"
-# Every zone dimmed, so that loadgen's DARK (100) and BRIGHT (500) readings each cross the
-# ON/OFF edge in one step, as they cross the thresholds of an on/off zone: an order per
-# reading, and a level besides.
+# Every zone dimmed, and its level is loadgen's answer (-o): a dimmed zone mostly moves its
+# level while ON, one publish on light/level per reading and no order, against the on/off
+# zone's one order per reading. loadgen's readings alternate DARK (100) and DIM_BRIGHT (350):
+# at level 50 a DARK reading leaves 100 - 50 = 50 lux of daylight, short of the target by far
+# more than the lamp can give, so the level goes to 100 (max_step 100 lets it in one step);
+# at level 100 a DIM_BRIGHT reading leaves 350 - 100 = 250 lux of daylight, and the lamp must
+# make up 50 lux: level 50. Every reading publishes (100, 50, 100, ...), whatever the level
+# was before the first DARK, and none crosses the ON/OFF edge. The figures are exact in
+# binary, so no truncation drifts the level over millions of readings.
 DIM_REF = "target_lux = 300\nlamp_lux = 100\nmax_step = 100\nlevel_min = 1\ndeadband = 0\n"
+DIM_BRIGHT = 350
+DIM_ANSWERS = "light/level"
 DIM_CPU_RATIO = 1.1      # a dimmed zone against an on/off zone, in the same run
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
@@ -368,6 +379,17 @@ class Controller:
 
 # --- the bench -----------------------------------------------------------------------------
 
+def loadgen_extra(kind):
+    """loadgen's options for the traffic of `kind`, beyond count, window and zones."""
+    if kind.endswith("-3s"):
+        return ["-s", str(SENSORS)]
+    if kind.endswith("-fb"):
+        return ["-f"]
+    if kind.endswith("-dim"):
+        return ["-o", DIM_ANSWERS, "-b", str(DIM_BRIGHT)]
+    return []
+
+
 def parse_kv(line):
     out = {}
     for word in line.split():
@@ -462,8 +484,7 @@ class Bench:
             # For its first 2 s after connecting a node follows the orders it sees (it may have
             # missed their readings): the steady state, where it decides, starts after.
             time.sleep(max(0.0, ctl.connected_at + ADOPTING_S - time.monotonic()))
-        extra = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
-            ["-f"] if kind.endswith("-fb") else []
+        extra = loadgen_extra(kind)
         try:
             line = self.loadgen_run(["-n", str(self.n), "-w", str(window), "-z", str(zones)]
                                     + extra, ctl.pid)
@@ -564,10 +585,9 @@ class Bench:
         lengths = (1000, 5000)
         out = {}
         for kind in ("relay", "pylightd", "pylightd+explain", "relay-3s", "pylightd-3s", "relay-fb",
-                     "pylightd-fb"):
+                     "pylightd-fb", "pylightd-dim"):
             total = []
-            sensors = ["-s", str(SENSORS)] if kind.endswith("-3s") else \
-                ["-f"] if kind.endswith("-fb") else []
+            sensors = loadgen_extra(kind)
             for n in lengths:
                 cg = self.tmp / f"callgrind.{kind}.{n}"
                 ctl = Controller(kind, self, ["valgrind", "--tool=callgrind",
@@ -811,8 +831,10 @@ class Bench:
         if self.instructions:
             add("user instructions per msg (callgrind)", 1, self.instructions["relay-fb"],
                 self.instructions["pylightd-fb"], "info (burst)", None, 0)
-        rows.append(("a dimmed zone, orders only, one zone: each reading crosses the ON/OFF "
-                     "edge and publishes a level besides (relay column: the on/off zone)",))
+        rows.append(("a dimmed zone, orders only, one zone: each reading moves its level "
+                     "(one publish on light/level, no ON/OFF order), against an on/off zone "
+                     "whose every reading switches it (one order); relay column: the on/off "
+                     "zone",))
         for mode in ("pingpong", "burst"):
             onoff, dim = (self.med("pylightd", 1, mode, "cpu_us_per_msg"),
                           self.med("pylightd-dim", 1, mode, "cpu_us_per_msg"))
@@ -822,6 +844,9 @@ class Bench:
                 ok = "n/a (too few ticks)"
             add(f"CPU per reading, {mode} (us)", 1, onoff, dim,
                 f"<= {DIM_CPU_RATIO} x on/off", ok, 2)
+        if self.instructions:
+            add("user instructions per reading (callgrind)", 1, self.instructions["pylightd"],
+                self.instructions["pylightd-dim"], "info (burst)", None, 0)
         rows.append((f"cluster mode, orders only, one zone: node {self.shadow_node}, which owns "
                      f"no zone (it decides every reading and publishes nothing), beside the "
                      f"relay; node {SHADOW_OWNER}, the owner, answers",))

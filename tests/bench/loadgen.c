@@ -40,13 +40,19 @@
  * reading then turns one sensor of the minority's opposite to the other side, in turn, so the
  * majority (the median) flips with every reading, as the single sensor does without -s.
  *
+ * With -o PREFIX the answer to a reading is the message on PREFIX (one zone) or PREFIX/zK
+ * instead of the order: `-o light/level` times a dimmed zone's level. Such an answer must be
+ * a level 1..100 (a percentage), above the zone's last one after DARK and below it after
+ * BRIGHT: the reading moved the level the way it asked, and never switched the lamp OFF.
+ * -b LUX sets the BRIGHT reading, so that both readings can lie where a dimmed zone stays ON.
+ *
  * Prints one line of key=value pairs; exits 1 if the run could not complete.
  */
 
 #define READINGS "value/light"
 #define ORDERS "light/order"
-#define DARK 100
-#define BRIGHT 500
+#define DARK "100"
+#define BRIGHT "500"
 #define WARM_MIN 200    /* readings of warm-up, at least */
 #define WARM_WINDOW 100 /* readings in flight during warm-up */
 #define PROBE_EVERY_NS 200000000LL
@@ -70,6 +76,7 @@ struct zone {
 	bool bright;     /* the last reading sent was BRIGHT: the majority of its sensors is */
 	uint64_t lit;    /* with -s: bit i set when sensor i last read BRIGHT */
 	int next_sensor; /* with -s: where the search for the next sensor to turn starts */
+	int level;       /* with -o: the last level answered, -1 before the first */
 };
 
 struct lg {
@@ -77,6 +84,10 @@ struct lg {
 	int qos, nzones, window, nsensors;
 	bool lamps; /* -f: echo each order as its lamp's report */
 	long *names; /* -O: zone i is z<names[i]>, ascending; NULL: z<i> */
+	const char *answers; /* -o: the topic (prefix) of the answers, ORDERS by default */
+	size_t answers_len;
+	bool levels;         /* the answers are levels, not orders */
+	const char *bright;  /* -b: the BRIGHT reading's payload */
 	bool subscribed;
 	struct zone *zones;
 	struct slot *slots;
@@ -167,12 +178,12 @@ static long zone_name(const struct lg *g, int z)
 
 static int zone_of(const struct lg *g, const char *topic)
 {
-	static const size_t base = sizeof(ORDERS) - 1;
+	const size_t base = g->answers_len;
 	char *end;
 	long k;
 	int lo = 0, hi = g->nzones - 1;
 
-	if (strncmp(topic, ORDERS, base) != 0)
+	if (strncmp(topic, g->answers, base) != 0)
 		return -1;
 	if (topic[base] == '\0')
 		return single(g) ? 0 : -1;
@@ -245,7 +256,7 @@ static int sensor_to_turn(struct zone *zn, int nsensors)
 
 static int publish_reading(struct lg *g, int z, int sensor, bool bright)
 {
-	const char *payload = bright ? "500" : "100";
+	const char *payload = bright ? g->bright : DARK;
 	char topic[64];
 	int rc;
 
@@ -306,12 +317,38 @@ static int seed_zone(struct lg *g, int z)
 	return 0;
 }
 
+/* An order answers DARK with ON and BRIGHT with OFF. */
+static bool order_expected(const struct mosquitto_message *msg, bool bright)
+{
+	if (msg->payloadlen == 2 && memcmp(msg->payload, "ON", 2) == 0)
+		return !bright;
+	return bright && msg->payloadlen == 3 && memcmp(msg->payload, "OFF", 3) == 0;
+}
+
+/* A level answers DARK with a rise and BRIGHT with a fall, never to 0 (OFF). */
+static bool level_expected(struct zone *zn, const struct mosquitto_message *msg, bool bright)
+{
+	char text[8], *end;
+	long level;
+	bool ok;
+
+	if (msg->payloadlen <= 0 || msg->payloadlen >= (int)sizeof(text))
+		return false;
+	memcpy(text, msg->payload, (size_t)msg->payloadlen);
+	text[msg->payloadlen] = '\0';
+	level = strtol(text, &end, 10);
+	if (*end != '\0' || level < 1 || level > 100)
+		return false;
+	ok = zn->level < 0 || (bright ? level < zn->level : level > zn->level);
+	zn->level = (int)level;
+	return ok;
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
 	struct lg *g = obj;
 	int64_t t = now_ns();
 	int z = zone_of(g, msg->topic);
-	bool on;
 	int s;
 
 	(void)mosq;
@@ -348,11 +385,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	g->zones[z].head = g->slots[s].next;
 	if (g->zones[z].head < 0)
 		g->zones[z].tail = -1;
-	on = msg->payloadlen == 2 && memcmp(msg->payload, "ON", 2) == 0;
-	if (on == g->slots[s].bright ||
-	    (!on && !(msg->payloadlen == 3 && memcmp(msg->payload, "OFF", 3) == 0))) {
+	if (g->levels ? !level_expected(&g->zones[z], msg, g->slots[s].bright)
+		      : !order_expected(msg, g->slots[s].bright)) {
 		if (g->errors++ < MAX_SHOWN)
-			fprintf(stderr, "loadgen: wrong order '%.*s' on %s\n", msg->payloadlen,
+			fprintf(stderr, "loadgen: wrong %s '%.*s' on %s\n",
+				g->levels ? "level" : "order", msg->payloadlen,
 				(const char *)msg->payload, msg->topic);
 	}
 	if (g->recording && g->nlat < g->latcap)
@@ -628,22 +665,27 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loadgen -p PORT [-h HOST] [-n N] [-w W] [-z ZONES] [-s SENSORS] [-f]\n"
-		"               [-q QOS] [-P PID] [-r REF_PATH] [-O OWNER,OTHER]\n"
+		"               [-q QOS] [-P PID] [-r REF_PATH] [-O OWNER,OTHER] [-o PREFIX]\n"
+		"               [-b LUX]\n"
 		"  -w 1 is ping-pong (latency), -w 100 burst (throughput); -P PID reads that\n"
 		"  process's CPU time around the measured phase; -r times N renames of REF_PATH\n"
 		"  (pylightd, default zone) until the order they cause; -s N (odd, <= 63) gives\n"
 		"  each zone N sensors; -f echoes every order as the zone's lamp report;\n"
-		"  -O reads only zones that node OWNER owns in a cluster of OWNER and OTHER\n");
+		"  -O reads only zones that node OWNER owns in a cluster of OWNER and OTHER;\n"
+		"  -o PREFIX takes the message there as the answer, a level (light/level);\n"
+		"  -b LUX is the BRIGHT reading (default " BRIGHT ", DARK is " DARK ")\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct lg g = { .qos = 1, .nzones = 1, .window = 1, .free_slot = 0 };
+	struct lg g = { .qos = 1, .nzones = 1, .window = 1, .free_slot = 0, .answers = ORDERS,
+			.bright = BRIGHT };
+	char sub[256], *end;
 	const char *host = "127.0.0.1", *ref = NULL, *nodes = NULL;
 	long n = 10000;
 	int port = 0, pid = 0, c, i, rc;
 
-	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:O:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:n:w:z:s:fq:P:r:O:o:b:")) != -1) {
 		switch (c) {
 		case 'h':
 			host = optarg;
@@ -678,6 +720,12 @@ int main(int argc, char **argv)
 		case 'O':
 			nodes = optarg;
 			break;
+		case 'o':
+			g.answers = optarg;
+			break;
+		case 'b':
+			g.bright = optarg;
+			break;
 		default:
 			usage();
 			return 2;
@@ -685,8 +733,16 @@ int main(int argc, char **argv)
 	}
 	if (port <= 0 || n <= 0 || g.window <= 0 || g.nzones <= 0 || g.qos < 0 || g.qos > 2 ||
 	    (ref && (g.nzones != 1 || g.nsensors)) || g.nsensors < 0 || g.nsensors > 63 ||
-	    (g.nsensors && g.nsensors % 2 == 0) || (nodes && ref) ||
-	    (nodes && pick_names(&g, nodes) < 0)) {
+	    (g.nsensors && g.nsensors % 2 == 0) || (nodes && ref) || !*g.answers ||
+	    strchr(g.answers, '#') || strchr(g.answers, '+') || strtol(g.bright, &end, 10) <= 0 ||
+	    *end) {
+		usage();
+		return 2;
+	}
+	g.answers_len = strlen(g.answers);
+	g.levels = strcmp(g.answers, ORDERS) != 0;
+	if ((g.levels && (g.lamps || ref)) || (nodes && pick_names(&g, nodes) < 0)) {
+		fprintf(stderr, "loadgen: -f and -r need the orders as answers; -O a cluster\n");
 		usage();
 		return 2;
 	}
@@ -701,6 +757,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < g.nzones; i++) {
 		g.zones[i].head = g.zones[i].tail = -1;
 		g.zones[i].bright = true; /* so that the first reading is DARK */
+		g.zones[i].level = -1;
 	}
 	for (i = 0; i < WARM_WINDOW + g.window; i++)
 		g.slots[i].next = i + 1 < WARM_WINDOW + g.window ? i + 1 : -1;
@@ -708,7 +765,8 @@ int main(int argc, char **argv)
 	g.mosq = bench_connect("loadgen", &g, host, port, on_message, on_subscribe);
 	if (!g.mosq)
 		return 1;
-	mosquitto_subscribe(g.mosq, NULL, ORDERS "/#", g.qos);
+	snprintf(sub, sizeof(sub), "%s/#", g.answers);
+	mosquitto_subscribe(g.mosq, NULL, sub, g.qos);
 	while (!g.subscribed)
 		if (loop_once(&g, 100) < 0)
 			return 1;

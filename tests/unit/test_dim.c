@@ -211,6 +211,27 @@ static void test_payloads(void **state)
 	expect_payload(LEVEL_PAYLOAD_Z2M, 50, "{\"state\":\"ON\",\"brightness\":127}");
 	expect_payload(LEVEL_PAYLOAD_Z2M, 100, "{\"state\":\"ON\",\"brightness\":254}");
 	assert_int_equal(dim_payload(LEVEL_PAYLOAD_Z2M, 40, small, sizeof(small)), -ENOSPC);
+	assert_int_equal(dim_payload(LEVEL_PAYLOAD_PERCENT, 100, small, 3), -ENOSPC);
+	expect_payload(LEVEL_PAYLOAD_PERCENT, -5, "0");
+	expect_payload(LEVEL_PAYLOAD_PERCENT, 150, "100");
+}
+
+/* The hand-written payloads are, byte for byte, what snprintf wrote before them. */
+static void test_payloads_as_snprintf(void **state)
+{
+	char want[64];
+
+	(void)state;
+	for (int level = 0; level <= 100; level++) {
+		snprintf(want, sizeof(want), "%d", level);
+		expect_payload(LEVEL_PAYLOAD_PERCENT, level, want);
+		if (level == 0)
+			snprintf(want, sizeof(want), "{\"state\":\"OFF\"}");
+		else
+			snprintf(want, sizeof(want), "{\"state\":\"ON\",\"brightness\":%d}",
+				 (int)(level * 2.54 + 0.5));
+		expect_payload(LEVEL_PAYLOAD_Z2M, level, want);
+	}
 }
 
 /*
@@ -465,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_daylight_above_target_is_off),
 		cmocka_unit_test(test_dwell_holds_the_edges),
 		cmocka_unit_test(test_payloads),
+		cmocka_unit_test(test_payloads_as_snprintf),
 		cmocka_unit_test(test_room_converges),
 		cmocka_unit_test(test_room_daylight_enough),
 		cmocka_unit_test(test_room_daylight_ramp),

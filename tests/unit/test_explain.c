@@ -155,6 +155,29 @@ static void test_dimmed_zone_bytes(void **state)
 }
 
 /*
+ * A lamp weaker than lamp_lux: the reading is less than the lamp's share alone, and the
+ * estimate goes negative. The controller keeps it ("smoothed"); "daylight" and the reason
+ * show 0.
+ */
+static void test_dimmed_daylight_shown_at_least_0(void **state)
+{
+	struct fixture *f = *state;
+	struct zone *z = zone(f, "desk");
+	struct explain_ctx x = { .sensors = f->v, .t = f->t, .now = 7 * S };
+
+	decide_reading(&z->st, z->p, 200, 5 * S, &f->d); /* level 20 */
+	decide_reading(&z->st, z->p, 300, 6 * S, &f->d); /* level 40 */
+	decide_reading(&z->st, z->p, 100, 7 * S, &f->d); /* 100 - 40 % of 500 = -100 */
+	decide_reason(&f->d, f->why, sizeof(f->why));
+	assert_string_equal(f->why, "daylight 0 < target_lux 500: level 60");
+	expect(z, f->why, &x,
+	       "{\"zone\":\"desk\",\"state\":\"ON\",\"mode\":\"auto\",\"lux\":100,"
+	       "\"smoothed\":-100,\"on_below\":300,\"off_above\":400,"
+	       "\"reason\":\"daylight 0 < target_lux 500: level 60\",\"since\":0,"
+	       "\"switches\":1,\"level\":60,\"target_lux\":500,\"daylight\":0}");
+}
+
+/*
  * The oracle for the writer: the json-c DOM that explanations were built with before,
  * serialised as they were (plain, '/' unescaped), for a plain zone's fields.
  */
@@ -410,6 +433,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_zone_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensors_and_lamp_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dimmed_zone_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dimmed_daylight_shown_at_least_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escaping_as_json_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numbers_as_json_c, setup, teardown),
 		cmocka_unit_test(test_schedule_and_presence),
