@@ -78,7 +78,9 @@ DIM_ANSWERS = "light/level"
 DIM_CPU_RATIO = 1.1      # a dimmed zone against an on/off zone, in the same run
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
-IDLE_SETTLE = 3.0        # after traffic: pylightd's STATUS timer fires once, 1 s after it
+# After traffic, what it set off: pylightd's STATUS timer fires once, 1 s after it, and its
+# counters go out (the stats topic) at most 10 s after their first change.
+IDLE_SETTLE = 11.0
 
 # Pass marks: pylightd's CPU, p99 latency and throughput beside the relay's, its memory,
 # and how soon a reload applies.
