@@ -13,7 +13,9 @@ VERSION = 0.1.0
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libmosquitto inih libsystemd json-c
-WEB_PKGS = libmicrohttpd sqlite3
+WEB_PKGS = libmicrohttpd
+# Headers only: pylight-web opens libsqlite3 with dlopen when its history is on.
+WEB_HDR_PKGS = sqlite3
 # Header-only: xxhash is compiled in (XXH_INLINE_ALL), so it adds flags but no library.
 HDR_PKGS = libxxhash
 WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
@@ -26,11 +28,12 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # a link error far from the cause.
 PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 PLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-WEB_PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS) 2>/dev/null)
+WEB_PCFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS) $(WEB_HDR_PKGS) 2>/dev/null)
 WEB_PLIBS := $(shell $(PKG_CONFIG) --libs $(WEB_PKGS) 2>/dev/null)
-PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(HDR_PKGS) $(WEB_PKGS) 2>/dev/null || \
-	echo yes)
-need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(HDR_PKGS) $(WEB_PKGS): \
+PKGS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(HDR_PKGS) $(WEB_PKGS) $(WEB_HDR_PKGS) \
+	2>/dev/null || echo yes)
+need_pkgs = $(if $(PKGS_MISSING),$(error pkg-config cannot find all of $(PKGS) $(HDR_PKGS) \
+	$(WEB_PKGS) $(WEB_HDR_PKGS): \
 	`make deps` installs the Debian packages))
 # The caller's CPPFLAGS, CFLAGS and LDFLAGS (dpkg's hardening flags) come after the project's,
 # so that they win where both set the same option.

@@ -1,10 +1,11 @@
 /* history.c -- each zone's lux by the minute and its orders, kept in SQLite for the plot */
 #include "history.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <libgen.h>
-#include <math.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -86,6 +87,62 @@ struct history {
 	size_t readings_len, orders_len, state_len;
 };
 
+/*
+ * SQLite is opened when the history is on, not linked: linked, libsqlite3 and the libm it
+ * needs are mapped and relocated at start, about 0.5 MiB of pylight-web's resident pages
+ * at rest, and its footprint with 100 zones is held to 8 MiB. The package depends on
+ * libsqlite3-0 all the same. Each pointer has the type of the function in sqlite3.h.
+ */
+#define SQLITE_FUNCS(X)                                                                    \
+	X(open_v2) X(close_v2) X(busy_timeout) X(exec) X(errstr) X(system_errno)          \
+	X(prepare_v2) X(reset) X(step) X(finalize) X(bind_int) X(bind_int64) X(bind_null) \
+	X(bind_text) X(column_int) X(column_int64) X(column_type)
+#define SQLITE_POINTER(f) __typeof__(sqlite3_##f) *f;
+static struct {
+	SQLITE_FUNCS(SQLITE_POINTER)
+	void *handle; /* kept open for the life of the process */
+	bool ok;
+} sqlite;
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_open(void)
+{
+	void *h = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		log_msg(LOG_ERR, "history: %s", dlerror());
+		return;
+	}
+	sqlite.handle = h;
+	sqlite.ok = true;
+	/* POSIX's way to take a function from dlsym's object pointer. */
+#define SQLITE_SYM(f)                                                          \
+	*(void **)&sqlite.f = dlsym(h, "sqlite3_" #f);                         \
+	if (!sqlite.f && sqlite.ok) { /* the first missing one tells enough */ \
+		log_msg(LOG_ERR, "history: %s", dlerror());                    \
+		sqlite.ok = false;                                             \
+	}
+	SQLITE_FUNCS(SQLITE_SYM)
+}
+
+#define sqlite3_open_v2 sqlite.open_v2
+#define sqlite3_close_v2 sqlite.close_v2
+#define sqlite3_busy_timeout sqlite.busy_timeout
+#define sqlite3_exec sqlite.exec
+#define sqlite3_errstr sqlite.errstr
+#define sqlite3_system_errno sqlite.system_errno
+#define sqlite3_prepare_v2 sqlite.prepare_v2
+#define sqlite3_reset sqlite.reset
+#define sqlite3_step sqlite.step
+#define sqlite3_finalize sqlite.finalize
+#define sqlite3_bind_int sqlite.bind_int
+#define sqlite3_bind_int64 sqlite.bind_int64
+#define sqlite3_bind_null sqlite.bind_null
+#define sqlite3_bind_text sqlite.bind_text
+#define sqlite3_column_int sqlite.column_int
+#define sqlite3_column_int64 sqlite.column_int64
+#define sqlite3_column_type sqlite.column_type
+
 /* Lux are stored in tenths, as integers: 29 bytes a minute row instead of 47 as REALs. */
 static const char SCHEMA[] =
 	"PRAGMA journal_mode=WAL;"
@@ -107,6 +164,28 @@ static const char UPSERT_MINUTE[] =
 	" mean = CAST(ROUND((mean * n + excluded.mean * excluded.n) * 1.0 / (n + excluded.n))"
 	" AS INTEGER),"
 	" n = n + excluded.n, light = excluded.light, level = excluded.level";
+
+/*
+ * round() without libm, halfway cases away from zero as its: libm is not linked either (it
+ * came with libsqlite3, and would map 0.3 MiB more at start).
+ */
+static double nearest(double x)
+{
+	double i;
+
+	if (!(x > -0x1p52 && x < 0x1p52))
+		return x; /* an integer already */
+	i = (double)(int64_t)x;
+	return x - i >= 0.5 ? i + 1 : x - i <= -0.5 ? i - 1 : i;
+}
+
+/* Lux (finite, not negative) as the integer tenths stored; beyond int64, its largest. */
+static int64_t tenths(double lux)
+{
+	double t = nearest(lux * 10);
+
+	return t < 0x1p63 ? (int64_t)t : INT64_MAX;
+}
 
 /* Queues a row (lock held); the oldest rows go first when the database has been failing. */
 static void pending_add(struct history *h, struct row *r)
@@ -189,8 +268,8 @@ static void on_reading(void *ctx, const char *topic, const void *payload, size_t
 		}
 		z->n++;
 		z->sum += lux;
-		z->min = fmin(z->min, lux);
-		z->max = fmax(z->max, lux);
+		z->min = lux < z->min ? lux : z->min;
+		z->max = lux > z->max ? lux : z->max;
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -246,8 +325,12 @@ static void on_state(void *ctx, const char *topic, const void *payload, size_t l
 		light = !strcmp(json_object_get_string(v), "ON") ? 1 :
 			!strcmp(json_object_get_string(v), "OFF") ? 0 : -1;
 	if (json_object_object_get_ex(o, "level", &v) &&
-	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-		level = (int)lround(json_object_get_double(v));
+	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))) {
+		double d = nearest(json_object_get_double(v));
+
+		/* a negative level is none, as one beyond int */
+		level = d >= 0 && d <= INT_MAX ? (int)d : -1;
+	}
 	json_object_put(o);
 	pthread_mutex_lock(&h->lock);
 	z = zone_get(h, name);
@@ -397,9 +480,9 @@ static int row_write(struct history *h, sqlite3_stmt *minute, sqlite3_stmt *orde
 	sqlite3_bind_int64(st, 2, r->t);
 	if (r->kind == ROW_MINUTE) {
 		sqlite3_bind_int(st, 3, (int)r->n);
-		sqlite3_bind_int64(st, 4, llround(r->min * 10));
-		sqlite3_bind_int64(st, 5, llround(r->mean * 10));
-		sqlite3_bind_int64(st, 6, llround(r->max * 10));
+		sqlite3_bind_int64(st, 4, tenths(r->min));
+		sqlite3_bind_int64(st, 5, tenths(r->mean));
+		sqlite3_bind_int64(st, 6, tenths(r->max));
 		if (r->light < 0)
 			sqlite3_bind_null(st, 7);
 		else
@@ -558,6 +641,9 @@ int history_new(const struct config *cfg, struct bus *bus, struct history **out)
 	*out = NULL;
 	if (!cfg->web_history[0])
 		return 0;
+	pthread_once(&sqlite_once, sqlite_open);
+	if (!sqlite.ok)
+		return -ELIBACC;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -632,9 +718,9 @@ static json_object *minute_json(int64_t t, int n, double min, double mean, doubl
 	json_object_object_add(o, "t", json_object_new_int64(t));
 	json_object_object_add(o, "n", json_object_new_int(n));
 	/* tenths of lux, as stored: the minute in progress reads the same as once written */
-	json_object_object_add(o, "min", json_object_new_double(round(min * 10) / 10));
-	json_object_object_add(o, "mean", json_object_new_double(round(mean * 10) / 10));
-	json_object_object_add(o, "max", json_object_new_double(round(max * 10) / 10));
+	json_object_object_add(o, "min", json_object_new_double(nearest(min * 10) / 10));
+	json_object_object_add(o, "mean", json_object_new_double(nearest(mean * 10) / 10));
+	json_object_object_add(o, "max", json_object_new_double(nearest(max * 10) / 10));
 	json_object_object_add(o, "light", light_json(light));
 	json_object_object_add(o, "level", level < 0 ? NULL : json_object_new_int(level));
 	return o;

@@ -142,6 +142,39 @@ def test_history_off(daemon, web):
     assert not (d.dir / "history.db").exists()
 
 
+def mapped(proc):
+    """The file names of the libraries mapped in a process."""
+    with open(f"/proc/{proc.pid}/maps") as f:
+        return {os.path.basename(line.split()[5]) for line in f if len(line.split()) > 5}
+
+
+def test_sqlite_is_mapped_only_with_the_history_on(daemon, web):
+    d = daemon()
+    off = web(d, ini={"web": {"history": ""}})
+    libs = mapped(off.proc)
+    assert not any(lib.startswith("libsqlite3.") for lib in libs), libs
+    # libm came with libsqlite3 (the sanitizers' runtime links it in their build)
+    if not any(lib.startswith("libasan.") for lib in libs):
+        assert not any(lib.startswith("libm.") for lib in libs), libs
+    off.proc.terminate()  # one client id: one at a time
+    assert off.proc.wait(10) == 0
+    on = web(d)
+    assert history(on, "x")["minutes"] == []
+    assert any(lib.startswith("libsqlite3.") for lib in mapped(on.proc))
+
+
+def test_a_broken_libsqlite3_stops_the_start(daemon, web, tmp_path):
+    """SQLite is opened at start when the history is on: a library without its functions is
+    named in the log, and pylight-web exits 1 as for any other start failure."""
+    subprocess.run(["cc", "-shared", "-o", str(tmp_path / "libsqlite3.so.0"), "-x", "c",
+                    "/dev/null"], check=True)
+    w = web(daemon(), start=False)
+    w.start(wait=False, cmd_prefix=("env", f"LD_LIBRARY_PATH={tmp_path}"))
+    assert w.proc.wait(10) == 1, w.log()
+    assert re.search(r"history: .*libsqlite3\.so\.0: undefined symbol: sqlite3_", w.log()), \
+        w.log()
+
+
 def test_rows_older_than_history_days_are_pruned(daemon, fast_web, mqtt):
     d = daemon()
     w = fast_web(d, ini={"web": {"history_days": "1"}})
