@@ -97,6 +97,7 @@ struct history {
 	X(open_v2) X(close_v2) X(busy_timeout) X(exec) X(errstr) X(system_errno)          \
 	X(prepare_v2) X(reset) X(step) X(finalize) X(bind_int) X(bind_int64) X(bind_null) \
 	X(bind_text) X(column_int) X(column_int64) X(column_type)
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): f is the member's name, not an expression */
 #define SQLITE_POINTER(f) __typeof__(sqlite3_##f) *f;
 static struct {
 	SQLITE_FUNCS(SQLITE_POINTER)
@@ -169,11 +170,14 @@ static const char UPSERT_MINUTE[] =
  * round() without libm, halfway cases away from zero as its: libm is not linked either (it
  * came with libsqlite3, and would map 0.3 MiB more at start).
  */
+#define TWO_52 4503599627370496.0    /* from here on, every double is an integer */
+#define TWO_63 9223372036854775808.0 /* just above int64's largest */
+
 static double nearest(double x)
 {
 	double i;
 
-	if (!(x > -0x1p52 && x < 0x1p52))
+	if (!(x > -TWO_52 && x < TWO_52))
 		return x; /* an integer already */
 	i = (double)(int64_t)x;
 	return x - i >= 0.5 ? i + 1 : x - i <= -0.5 ? i - 1 : i;
@@ -184,7 +188,7 @@ static int64_t tenths(double lux)
 {
 	double t = nearest(lux * 10);
 
-	return t < 0x1p63 ? (int64_t)t : INT64_MAX;
+	return t < TWO_63 ? (int64_t)t : INT64_MAX;
 }
 
 /* Queues a row (lock held); the oldest rows go first when the database has been failing. */
