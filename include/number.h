@@ -34,4 +34,12 @@ void duration_format(int64_t ms, char *buf, size_t size);
  */
 void number_format(double v, char *buf, size_t size);
 
+/* The most number_put_int writes: INT64_MIN's sign and 19 digits. */
+#define NUMBER_INT_MAX 20
+/*
+ * Writes v in decimal at buf, unterminated, as "%lld" would, and returns its length (at most
+ * NUMBER_INT_MAX). Without printf: explanations, reasons, levels and -t write many of them.
+ */
+size_t number_put_int(char *buf, int64_t v);
+
 #endif

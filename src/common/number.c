@@ -176,21 +176,32 @@ static void copy_cut(char *buf, size_t size, const char *s, size_t n)
 	buf[n - 1] = '\0';
 }
 
+size_t number_put_int(char *buf, int64_t v)
+{
+	char rev[NUMBER_INT_MAX];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do
+		rev[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n)
+		buf[len++] = rev[--n];
+	return len;
+}
+
 void number_format(double v, char *buf, size_t size)
 {
 	/* Whole numbers, most thresholds, as %.15g writes them but without printf: -t writes
 	 * millions of them for a city. */
 	if (v > -1e15 && v < 1e15 && v == (double)(long long)v && (v != 0 || !signbit(v))) {
-		char tmp[24], *s = tmp + sizeof(tmp);
-		unsigned long long u = v < 0 ? (unsigned long long)-(long long)v : (unsigned long long)v;
+		char tmp[NUMBER_INT_MAX + 1];
+		size_t n = number_put_int(tmp, (int64_t)v);
 
-		*--s = '\0';
-		do
-			*--s = (char)('0' + u % 10);
-		while (u /= 10);
-		if (v < 0)
-			*--s = '-';
-		copy_cut(buf, size, s, (size_t)(tmp + sizeof(tmp) - s));
+		tmp[n] = '\0';
+		copy_cut(buf, size, tmp, n + 1);
 		return;
 	}
 	snprintf(buf, size, "%.15g", v);

@@ -8,6 +8,7 @@
 #include "decide.h"
 #include "dim.h"
 #include "names.h"
+#include "number.h"
 #include "schedule.h"
 
 /* Saturates so that a huge duration means "never" instead of a wrapped clock. */
@@ -515,23 +516,13 @@ static void str_add(char *buf, size_t cap, const char *s)
  */
 static void g_add(char *buf, size_t cap, double v)
 {
-	char text[32], *p = text + sizeof(text);
-	long n;
+	char text[32];
 
-	if (!(v > -1e6 && v < 1e6 && v == (double)(long)v) || (v == 0 && signbit(v))) {
+	if (!(v > -1e6 && v < 1e6 && v == (double)(long)v) || (v == 0 && signbit(v)))
 		snprintf(text, sizeof(text), "%g", v);
-		str_add(buf, cap, text);
-		return;
-	}
-	n = (long)v;
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + labs(n % 10));
-		n /= 10;
-	} while (n);
-	if (v < 0)
-		*--p = '-';
-	str_add(buf, cap, p);
+	else
+		text[number_put_int(text, (int64_t)v)] = '\0';
+	str_add(buf, cap, text);
 }
 
 static void level_reason(const struct reason *r, char *buf, size_t cap)

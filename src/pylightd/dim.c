@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dim.h"
+#include "number.h"
 
 double dim_daylight(const struct zone_params *p, int level, double lux)
 {
@@ -76,20 +77,6 @@ void dim_step(const struct zone_params *p, int level, double daylight, bool may_
 	r->level = r->publish ? next : from;
 }
 
-/* Writes v in decimal at p, unterminated; returns its length. */
-static size_t put_uint(char *p, unsigned v)
-{
-	char rev[10];
-	size_t n = 0;
-
-	do
-		rev[n++] = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	for (size_t i = 0; i < n; i++)
-		p[i] = rev[n - 1 - i];
-	return n;
-}
-
 /*
  * Written by hand, not by snprintf: a dimmed zone publishes a level on most readings, and
  * printf's machinery cost as much as the rest of deciding it (tests/unit/test_dim.c holds
@@ -98,7 +85,7 @@ static size_t put_uint(char *p, unsigned v)
 int dim_payload(enum level_payload kind, int level, char *buf, size_t size)
 {
 	static const char off[] = "{\"state\":\"OFF\"}", on[] = "{\"state\":\"ON\",\"brightness\":";
-	char text[sizeof(on) + 8];
+	char text[sizeof(on) + NUMBER_INT_MAX];
 	size_t n;
 
 	if (level < 0)
@@ -106,14 +93,16 @@ int dim_payload(enum level_payload kind, int level, char *buf, size_t size)
 	else if (level > 100)
 		level = 100;
 	if (kind == LEVEL_PAYLOAD_PERCENT) {
-		n = put_uint(text, (unsigned)level);
+		n = number_put_int(text, level);
 	} else if (level == 0) {
 		n = sizeof(off) - 1;
 		memcpy(text, off, n);
 	} else {
+		unsigned brightness = (unsigned)(int)(level * 2.54 + 0.5);
+
 		n = sizeof(on) - 1;
 		memcpy(text, on, n);
-		n += put_uint(text + n, (unsigned)(int)(level * 2.54 + 0.5));
+		n += number_put_int(text + n, brightness);
 		text[n++] = '}';
 	}
 	if (n >= size)

@@ -99,18 +99,7 @@ static void put_key(struct writer *w, const char *key, size_t len)
 
 static void put_int(struct writer *w, int64_t v)
 {
-	char digits[20];
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t n = 0;
-
-	if (v < 0)
-		*w->p++ = '-';
-	do {
-		digits[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n)
-		*w->p++ = digits[--n];
+	w->p += number_put_int(w->p, v);
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,22 @@ static void test_duration_format(void **state)
 	}
 }
 
+static void test_put_int_as_printf(void **state)
+{
+	static const int64_t v[] = { 0, 7, -7, 10, 99, -100, 254, 1795312345, INT64_MAX, INT64_MIN };
+	char got[NUMBER_INT_MAX + 1], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = number_put_int(got, v[i]);
+
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%lld", (long long)v[i]);
+		assert_string_equal(got, want);
+		assert_true(n <= NUMBER_INT_MAX);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_duration_rounds_to_ms),
 		cmocka_unit_test(test_duration_rejects),
 		cmocka_unit_test(test_duration_range),
+		cmocka_unit_test(test_put_int_as_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
