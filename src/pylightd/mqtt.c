@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +46,8 @@ struct mqtt {
 	pid_t loop_tid;
 	int loop_fd;           /* pidfd of the loop thread, or -1 */
 	atomic_llong cb_since; /* monotonic ms when the running callback began, 0 if none */
+	bool corked;  /* the loop thread's own, like cork_mid: see cork() */
+	int cork_mid; /* the explanation whose write ends the cork */
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t flushed;
@@ -65,19 +70,45 @@ static void set_why(struct mqtt *m, bool connected, const char *why)
 		m->ev.state(m->ev.ctx, connected, why);
 }
 
+/* The connection whose message the loop thread is delivering, if any. */
+static _Thread_local struct mqtt *delivering;
+
+/*
+ * One reading's answer leaves in one TCP segment. Delivering a message, libmosquitto's loop
+ * thread only queues what the callback publishes (its acknowledgement of the reading, the
+ * order, the explanation) and writes them one by one after the callback, each write a segment
+ * of its own (TCP_NODELAY) and a trip through the network stack. So when the callback
+ * publishes an explanation, the socket is corked; it is uncorked in on_publish, which
+ * libmosquitto calls for a QoS 0 message once it is written (the explanation is the last of
+ * what a zone's decision queues). The kernel sends what it holds after 200 ms in any case,
+ * and a new connection starts uncorked.
+ */
+static void cork(struct mqtt *m, bool on)
+{
+	int fd = mosquitto_socket(m->mosq), v = on;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+	m->corked = on;
+}
+
 /*
  * Every publish that libmosquitto will confirm through on_publish is counted, so that
  * shutdown can wait for them. QoS 0 is confirmed once written; a QoS > 0 message refused
  * with NO_CONN is queued all the same (and must never be retried: that would duplicate it).
- * With `keep`, a copy waits until a later acknowledged message proves the broker read it
- * (unacked.h), whether it could be sent now or not. The lock spans the publish, so that the
- * copies and the proofs are in the order of the message ids.
+ * A `state` (a zone's explanation) goes at QoS 0, retained; unless the operator chose QoS 0,
+ * a copy waits until a later acknowledged message proves the broker read it (unacked.h),
+ * whether it could be sent now or not. The lock spans the publish, so that the copies and the
+ * proofs are in the order of the message ids.
  */
 static int publish_counted(struct mqtt *m, const char *topic, const void *payload, size_t len,
-			   int qos, bool retain, bool keep)
+			   int qos, bool retain, bool state)
 {
 	int mid = 0, rc, kept = 0;
+	bool keep = state && m->cfg->mqtt_qos > 0, corking = state && delivering == m;
 
+	if (corking && !m->corked)
+		cork(m, true);
 	pthread_mutex_lock(&m->lock);
 	rc = mosquitto_publish(m->mosq, &mid, topic, (int)len, payload, qos, retain);
 	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && rc == MOSQ_ERR_NO_CONN))
@@ -88,6 +119,10 @@ static int publish_counted(struct mqtt *m, const char *topic, const void *payloa
 	else if (qos > 0 && rc == MOSQ_ERR_SUCCESS && m->connected)
 		(void)unacked_barrier(m->kept, mid); /* on ENOMEM a later one proves as much */
 	pthread_mutex_unlock(&m->lock);
+	if (corking && rc == MOSQ_ERR_SUCCESS)
+		m->cork_mid = mid;
+	else if (corking)
+		cork(m, false);
 	if (kept < 0)
 		log_msg(LOG_WARNING, "mqtt: %s: no memory to keep it until the broker has it",
 			topic);
@@ -195,6 +230,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	m->keep_why = false;
 	m->connected = false;
 	unacked_lost(m->kept);
+	m->corked = false; /* the socket went with the connection */
 	pthread_mutex_unlock(&m->lock);
 	if (keep)
 		return;
@@ -212,6 +248,8 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 	struct mqtt *m = obj;
 
 	(void)mosq;
+	if (m->corked && mid == m->cork_mid)
+		cork(m, false);
 	pthread_mutex_lock(&m->lock);
 	unacked_acked(m->kept, mid);
 	m->inflight--;
@@ -225,7 +263,9 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 	(void)mosq;
 	atomic_store(&m->cb_since, monotonic_ms());
+	delivering = m;
 	m->ev.message(m->ev.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen, msg->retain);
+	delivering = NULL;
 	atomic_store(&m->cb_since, 0);
 }
 
@@ -377,9 +417,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
 int mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len)
 {
-	/* qos = 0: the operator asked for at most once; nothing proves receipt, nothing kept. */
-	return publish_counted(m, topic, payload, len, 0, /* retain = */ true,
-			       m->cfg->mqtt_qos > 0);
+	return publish_counted(m, topic, payload, len, 0, /* retain = */ true, /* state = */ true);
 }
 
 static bool listed(const char *const *topics, size_t n, const char *topic)

@@ -7,8 +7,12 @@ a lost connection may have swallowed, or what could not be sent at all, is publi
 on the next connection; what the broker was proven to have is not.
 """
 
+import ctypes
 import json
+import os
 import re
+import socket
+import subprocess
 
 from conftest import ORDER, READ, STATUS, ZONE_STATE, wait_until
 
@@ -16,6 +20,7 @@ from conftest import ORDER, READ, STATUS, ZONE_STATE, wait_until
 # tests do not choose.
 INI = {"topics": {"stats": ""}}
 KEPT_LINE = r"^info: mqtt: published again (\d+) retained state"
+SYS_PIDFD_GETFD = 438  # x86-64 and arm64 alike (Linux 5.6)
 
 
 def reload_to(d, ref):
@@ -125,3 +130,61 @@ def test_with_qos_0_nothing_is_kept(daemon, mqtt, broker):
     assert not re.search(KEPT_LINE, d.log(), re.M)
     assert not any(p.topic.startswith(ZONE_STATE) for p in
                    broker.published_by(d.client_id, since_connect=True))
+
+
+def daemon_socket(pid, port):
+    """A duplicate of the daemon's TCP socket to the broker on `port` (pidfd_getfd)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                continue
+            mine = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(fd), 0)
+            if mine < 0:
+                raise OSError(ctypes.get_errno(), "pidfd_getfd")
+            s = socket.socket(fileno=mine)
+            if s.family == socket.AF_INET and s.type == socket.SOCK_STREAM:
+                try:
+                    if s.getpeername()[1] == port:
+                        return s
+                except OSError:
+                    pass
+            s.close()
+    finally:
+        os.close(pidfd)
+    raise AssertionError(f"pylightd ({pid}) has no connection to port {port}")
+
+
+def data_segments_out(s):
+    """How many segments with data the kernel sent on `s`, as `ss -i` reports it."""
+    here = "%s:%d" % s.getsockname()
+    out = subprocess.run(["ss", "-tinH", "src", here], capture_output=True, text=True,
+                         check=True).stdout
+    return int(re.search(r"\bdata_segs_out:(\d+)", out).group(1))
+
+
+def test_one_reading_is_answered_in_one_segment(daemon, mqtt, broker):
+    """The reading's acknowledgement, the order and the explanation leave together, and
+    nothing stays corked after the explanation is out."""
+    d = daemon(ini=INI)
+    c = mqtt(ORDER + "/#", ZONE_STATE + "/#")
+    c.publish(f"{READ}/a", "100")
+    c.wait_for(f"{ZONE_STATE}/a")
+    s = daemon_socket(d.pid, broker.port)
+    try:
+        before = data_segments_out(s)
+        n = 20
+        for i in range(n):
+            mark = c.mark()
+            c.publish(f"{READ}/a", "500" if i % 2 == 0 else "100")
+            c.wait_for(f"{ORDER}/a", "OFF" if i % 2 == 0 else "ON", after=mark)
+            c.wait_for(f"{ZONE_STATE}/a", after=mark)
+            # Seen by a subscriber, so written and uncorked (TCP_CORK would have held it
+            # back for 200 ms, and stays set until cleared).
+            assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0, i
+        sent = data_segments_out(s) - before
+    finally:
+        s.close()
+    # Three packets a reading, in one segment (a few to spare for anything else).
+    assert sent <= n + 3, f"{sent} segments for {n} readings"
