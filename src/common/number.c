@@ -178,18 +178,28 @@ static void copy_cut(char *buf, size_t size, const char *s, size_t n)
 
 size_t number_put_int(char *buf, int64_t v)
 {
-	char rev[NUMBER_INT_MAX];
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t n = 0, len = 0;
+	/* Two digits a step: an explanation writes ten numbers or so for each reading. */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, t = u;
+	size_t len = v < 0, end;
 
 	do
-		rev[n++] = (char)('0' + u % 10);
-	while (u /= 10);
+		len++;
+	while (t /= 10);
+	end = len;
+	while (u >= 10) {
+		len -= 2;
+		memcpy(buf + len, pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (len > (size_t)(v < 0))
+		buf[--len] = (char)('0' + u);
 	if (v < 0)
-		buf[len++] = '-';
-	while (n)
-		buf[len++] = rev[--n];
-	return len;
+		buf[0] = '-';
+	return end;
 }
 
 void number_format(double v, char *buf, size_t size)

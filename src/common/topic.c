@@ -1,7 +1,6 @@
 /* topic.c -- the zone-topic rule: `base` names the default zone "", `base/ZONE` names ZONE */
 #include "topic.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -20,13 +19,17 @@ const char *topic_zone(const char *topic, const char *base, size_t blen)
 
 const char *topic_of_zone(const char *base, const char *zone, char **buf, size_t *cap)
 {
-	size_t need;
+	size_t blen, zlen;
 
 	if (!zone[0])
 		return base;
-	need = strlen(base) + strlen(zone) + 2;
-	if (buf_grow(buf, cap, need, 1) < 0)
+	blen = strlen(base);
+	zlen = strlen(zone);
+	if (buf_grow(buf, cap, blen + zlen + 2, 1) < 0)
 		return NULL;
-	snprintf(*buf, need, "%s/%s", base, zone);
+	/* Twice per reading (the order's and the explanation's): no format to parse. */
+	memcpy(*buf, base, blen);
+	(*buf)[blen] = '/';
+	memcpy(*buf + blen + 1, zone, zlen + 1);
 	return *buf;
 }

@@ -225,6 +225,23 @@ static void test_put_int_as_printf(void **state)
 		assert_string_equal(got, want);
 		assert_true(n <= NUMBER_INT_MAX);
 	}
+	/* Every length and every pair of digits, each side of each power of ten. */
+	for (int64_t i = -100000; i <= 100000; i++) {
+		size_t n = number_put_int(got, i);
+
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%lld", (long long)i);
+		assert_string_equal(got, want);
+	}
+	for (int64_t p = 10; p <= INT64_MAX / 10; p *= 10)
+		for (int64_t d = -1; d <= 1; d++)
+			for (int sign = -1; sign <= 1; sign += 2) {
+				size_t n = number_put_int(got, sign * (p + d));
+
+				got[n] = '\0';
+				snprintf(want, sizeof(want), "%lld", (long long)(sign * (p + d)));
+				assert_string_equal(got, want);
+			}
 }
 
 int main(void)
