@@ -157,6 +157,21 @@ void control_schedule(struct control *c, struct zone *z, int64_t wake)
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its timer", z->name);
 }
 
+/*
+ * The count of the order lines a flood left out, once their window is over: from the timer
+ * at its end, or before the next order's line if that comes first.
+ */
+static void log_unlogged(struct control *c, int64_t now)
+{
+	uint64_t skipped = orderlog_due(&c->olog, now);
+
+	if (skipped)
+		log_msg(LOG_INFO, "%" PRIu64 " more order%s in the last %d s not logged: at most %d "
+			"lines per %d s (each is in its zone's explanation)", skipped,
+			skipped == 1 ? "" : "s", ORDERLOG_WINDOW_MS / 1000, ORDERLOG_LINES,
+			ORDERLOG_WINDOW_MS / 1000);
+}
+
 /* Publishes the zone's explanation; `why` is decide_reason()'s text for its decision. */
 static void explain(struct control *c, struct zone *z, const char *why)
 {
@@ -225,12 +240,15 @@ void control_apply(struct control *c, struct zone *z, const struct decision *d, 
 		   bool news)
 {
 	const struct config *cfg = c->cfg;
-	bool logged = d->order && z->own.mine && log_level_enabled(LOG_INFO) &&
-		      orderlog_take(&c->olog, now);
+	bool logged = false;
 	bool explained = (d->changed || news) && cfg->topics_zone_state[0] && z->own.mine;
 	int64_t wake = d->wake;
 	char why[DECIDE_REASON_MAX];
 
+	if (d->order && z->own.mine && log_level_enabled(LOG_INFO)) {
+		log_unlogged(c, now);
+		logged = orderlog_take(&c->olog, now);
+	}
 	/* The reason's text, written once and only when someone reads it. */
 	if (logged || explained || d->went_stale)
 		decide_reason(d, why, sizeof(why));
@@ -531,7 +549,6 @@ void control_timer(struct control *c)
 	int64_t now = monotonic_ms();
 	struct zone *z;
 	struct decision d;
-	uint64_t skipped;
 
 	pthread_mutex_lock(&c->lock);
 	control_heartbeat(c, now);
@@ -556,12 +573,7 @@ void control_timer(struct control *c)
 		control_expire(c, now);
 	if (c->ent)
 		control_ha_due(c, now);
-	skipped = orderlog_due(&c->olog, now);
-	if (skipped)
-		log_msg(LOG_INFO, "%" PRIu64 " more order%s in the last %d s not logged: at most %d "
-			"lines per %d s (each is in its zone's explanation)", skipped,
-			skipped == 1 ? "" : "s", ORDERLOG_WINDOW_MS / 1000, ORDERLOG_LINES,
-			ORDERLOG_WINDOW_MS / 1000);
+	log_unlogged(c, now);
 	control_rearm(c);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -1,4 +1,5 @@
 /* test_control.c -- unit tests of control: topics in, orders and explanations out, deadlines */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "control.h"
 #include "log.h"
 #include "monotonic.h"
+#include "orderlog.h"
 #include "thresholds.h"
 
 #define REF                                                                                 \
@@ -285,6 +287,31 @@ static void test_timer_ends_the_dwell(void **state)
 	assert_true(f->wake == INT64_MAX);
 }
 
+static void test_a_flood_of_orders_arms_the_count(void **state)
+{
+	struct fixture *f = *state;
+	int64_t before = monotonic_ms(); /* the window opens with the first order, after this */
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+	char topic[64];
+
+	assert_true(saved >= 0 && null >= 0);
+	log_set_level(LOG_INFO); /* orders are logged, the first ORDERLOG_LINES of a window */
+	dup2(null, 2);
+	for (int i = 0; i <= ORDERLOG_LINES; i++) {
+		snprintf(topic, sizeof(topic), "value/light/dusk%d", i);
+		send(f, topic, "100");
+		take(f);
+	}
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+	log_set_level(LOG_ERR);
+	/* One order was not logged: its count is due when the window ends, the timer's then. */
+	assert_int_equal(f->nwake, 1);
+	assert_true(f->wake >= before + ORDERLOG_WINDOW_MS);
+	assert_true(f->wake <= monotonic_ms() + ORDERLOG_WINDOW_MS);
+}
+
 static void test_override(void **state)
 {
 	struct fixture *f = *state;
@@ -427,6 +454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reading_orders_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_topics_and_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_flood_of_orders_arms_the_count, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_max_zones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dwell_hands_out_a_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_ends_the_dwell, setup, teardown),
