@@ -94,6 +94,18 @@ def daemon_env():
     return {k: v for k, v in os.environ.items() if k not in SYSTEMD_ENV}
 
 
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def faketime_env(**settings):
+    """Variables that run the daemon under libfaketime with `settings` (FAKETIME=...)."""
+    if not os.path.exists(FAKETIME_LIB):
+        pytest.fail("libfaketime is not installed: tests/deps.sh installs it")
+    # An ASan build wants its runtime first; libfaketime only wraps clock calls.
+    asan = ":".join(o for o in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if o)
+    return {"LD_PRELOAD": FAKETIME_LIB, "ASAN_OPTIONS": asan, **settings}
+
+
 def terminate(proc):
     """SIGTERM, and SIGKILL if the process has not gone within TIMEOUT; waits for it."""
     proc.terminate()

@@ -4,10 +4,9 @@ import re
 import signal
 import time
 
-from conftest import (ORDER, READ, WARNING_LINE, Barrier, measurable_env, sanitized, vm_rss_kib,
-                      wait_until)
+from conftest import (ORDER, READ, WARNING_LINE, Barrier, faketime_env, measurable_env,
+                      sanitized, vm_rss_kib, wait_until)
 
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 DUMP_LINE = r"^info: zone '(.*)': (ON|OFF) \w+ lux \S+ smoothed .* switches \d+$"
 
 
@@ -112,9 +111,7 @@ def jumpable_clock(path):
     reads its offset there ("+11": eleven seconds ahead) at every call, the monotonic clock
     (the daemon's timers) too."""
     path.write_text("+0\n")
-    # An ASan build wants its runtime first; libfaketime only wraps clock calls.
-    return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": str(path),
-            "FAKETIME_NO_CACHE": "1", "ASAN_OPTIONS": "verify_asan_link_order=0"}
+    return faketime_env(FAKETIME_TIMESTAMP_FILE=str(path), FAKETIME_NO_CACHE="1")
 
 
 def test_a_flood_of_orders_logs_100_lines_then_their_count(daemon, mqtt, tmp_path):

@@ -14,16 +14,14 @@ seconds later: no test waits for the real wall clock. The monotonic clock is lef
 
 import calendar
 import json
-import os
 import re
 import time
 
 import pytest
 
-from conftest import ORDER, READ, ZONE_STATE, Barrier, wait_until
+from conftest import ORDER, READ, ZONE_STATE, Barrier, faketime_env, wait_until
 from test_cluster import cluster, owner, pick  # noqa: F401 (cluster is a fixture)
 
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 PIR1, PIR2 = "sensors/pir1", "sensors/pir2"
 
 
@@ -180,19 +178,15 @@ def test_override_beats_vacancy(room):
 
 # --- schedules, under libfaketime -----------------------------------------------------------
 
-def faketime_env(start):
-    if not os.path.exists(FAKETIME_LIB):
-        pytest.fail("libfaketime is not installed: tests/deps.sh installs it")
-    # An ASan build wants its runtime first; libfaketime only wraps clock calls.
-    asan = ":".join(o for o in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if o)
-    return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "@" + start,
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "Europe/Paris", "ASAN_OPTIONS": asan}
+def schedule_clock(start):
+    return faketime_env(FAKETIME="@" + start, FAKETIME_DONT_FAKE_MONOTONIC="1",
+                        TZ="Europe/Paris")
 
 
 def test_window_start_lights_the_zone_at_the_edge(daemon, mqtt):
     c = mqtt(f"{ORDER}/#", f"{ZONE_STATE}/#")
     daemon(ref="on_below = 300\nmin_off = 1h\n[zone office]\nschedule = Mon-Fri 07:00-19:00\n",
-           env=faketime_env("2026-03-02 06:59:54"))
+           env=schedule_clock("2026-03-02 06:59:54"))
     c.publish(f"{READ}/office", "100")
     c.wait_for(f"{ORDER}/office", "OFF")
     doc = explained(c, "office", state="OFF")
@@ -212,7 +206,7 @@ def test_window_end_applies_outside(daemon, mqtt):
     daemon(ref="on_below = 300\nmin_on = 1h\n[zone a]\nschedule = Mon-Fri 07:00-19:00\n"
                "[zone b]\nschedule = Mon-Fri 07:00-19:00\noutside = hold\n"
                "[zone c]\nschedule = Mon-Fri 07:00-19:00\noutside = on\n",
-           env=faketime_env("2026-03-02 18:59:54"))
+           env=schedule_clock("2026-03-02 18:59:54"))
     for z in ("a", "b", "c"):
         c.publish(f"{READ}/{z}", "1000")
         c.wait_for(f"{ORDER}/{z}", "OFF")
@@ -230,9 +224,9 @@ def test_window_end_applies_outside(daemon, mqtt):
 
 
 def faketime_utc_env(utc):
-    """As faketime_env, from an instant given in UTC: a local time the autumn change shows
+    """As schedule_clock, from an instant given in UTC: a local time the autumn change shows
     twice would be ambiguous. The clock starts there and runs."""
-    env = faketime_env("2000-01-01 00:00:00")
+    env = schedule_clock("2000-01-01 00:00:00")
     at = calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S"))
     env["FAKETIME"] = f"{at - int(time.time()):+d}s"
     return env
@@ -243,7 +237,7 @@ def test_window_start_in_the_hour_spring_skips_comes_when_the_clock_jumps(daemon
     does not exist that night, begins at the first instant after the gap, 03:00 CEST."""
     c = mqtt(f"{ORDER}/#", f"{ZONE_STATE}/#")
     daemon(ref="on_below = 300\n[zone night]\nschedule = daily 02:30-05:00\n",
-           env=faketime_env("2026-03-29 01:59:54"))
+           env=schedule_clock("2026-03-29 01:59:54"))
     c.publish(f"{READ}/night", "100")
     c.wait_for(f"{ORDER}/night", "OFF")
     mark = c.mark()
