@@ -183,23 +183,25 @@ size_t number_put_int(char *buf, int64_t v)
 				    "25262728293031323334353637383940414243444546474849"
 				    "50515253545556575859606162636465666768697071727374"
 				    "75767778798081828384858687888990919293949596979899";
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, t = u;
-	size_t len = v < 0, end;
+	char tmp[NUMBER_INT_MAX], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
 
-	do
-		len++;
-	while (t /= 10);
-	end = len;
-	while (u >= 10) {
-		len -= 2;
-		memcpy(buf + len, pairs + 2 * (u % 100), 2);
-		u /= 100;
+	for (; u >= 100; u /= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (u % 100), 2);
 	}
-	if (len > (size_t)(v < 0))
-		buf[--len] = (char)('0' + u);
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * u, 2);
+	} else {
+		*--p = (char)('0' + u);
+	}
 	if (v < 0)
-		buf[0] = '-';
-	return end;
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(buf, p, n);
+	return n;
 }
 
 void number_format(double v, char *buf, size_t size)
