@@ -58,13 +58,26 @@ struct zone_params {
 	uint8_t level_min; /* percent 1..100: the lowest level while ON */
 	uint8_t max_step;  /* percent 1..100: the largest change one reading causes */
 	uint8_t deadband;  /* percent 0..50: smaller changes are not published */
+	uint8_t zero;      /* always 0: the struct has no padding (see below) */
 	/* Time and presence. The pointed-to values live as long as the table. */
-	enum outside outside;              /* first: it fills the bytes' padding (a city has a million) */
+	enum outside outside;              /* here, after the bytes: no padding before the pointers */
 	const struct schedule *schedule;   /* NULL: no schedule, always inside */
 	const struct occupancy *occupancy; /* NULL: no presence sensors */
 	const char *occupancy_field;       /* dotted path of the presence in a JSON report */
 	int64_t vacancy_after;
 };
+
+/*
+ * A table shares one copy of equal parameters among its sections, found by comparing bytes:
+ * that needs a struct without padding, whose bytes are all its members'.
+ */
+#define ZONE_PARAMS_MEMBERS_SIZE                                                               \
+	(3 * sizeof(double) + 4 * sizeof(int64_t) + 6 * sizeof(unsigned) +                    \
+	 2 * sizeof(const char *) + sizeof(int64_t) + 2 * sizeof(unsigned) + sizeof(double) + \
+	 4 * sizeof(uint8_t) + sizeof(enum outside) + 2 * sizeof(void *) +                 \
+	 sizeof(const char *) + sizeof(int64_t))
+_Static_assert(sizeof(struct zone_params) == ZONE_PARAMS_MEMBERS_SIZE,
+	       "struct zone_params has padding; fill it with a member");
 
 #define SMOOTHING_MAX 64
 #define SENSORS_MAX 64
@@ -101,6 +114,14 @@ void thresholds_free(struct thresholds *t);
 /* Parameters for `zone`: its [zone NAME] section if any, else the global ones. Never NULL. */
 const struct zone_params *thresholds_get(const struct thresholds *t, const char *zone);
 /*
+ * thresholds_get of each of `n` zones (at most THRESHOLDS_GET_MANY) into out[]. At a million
+ * sections each lookup reads three places that are not in the cache: this reads them for all
+ * n at once, so that their fetches overlap. A reload looks up every zone this way.
+ */
+#define THRESHOLDS_GET_MANY 64
+void thresholds_get_many(const struct thresholds *t, const char *const *zones, size_t n,
+			 const struct zone_params **out);
+/*
  * The index of the sensor `name` (a readings-topic suffix that a zone lists in `sensors`),
  * with the name of that zone in *zone; -1 when no zone lists it.
  */
@@ -123,7 +144,10 @@ void thresholds_foreach_section(const struct thresholds *t,
 				void *ctx);
 /* A one-line summary for logs and STATUS, e.g. "on_below 300 off_above 400, 2 zone sections". */
 void thresholds_describe(const struct thresholds *t, char *buf, size_t len);
-/* Writes the effective global parameters and each section's, in ref.txt syntax (for -t). */
-void thresholds_dump(const struct thresholds *t, FILE *f);
+/*
+ * Writes the effective global parameters and each section's, in ref.txt syntax (for -t).
+ * Returns 0, or -ENOMEM when the output stopped short for want of memory.
+ */
+int thresholds_dump(const struct thresholds *t, FILE *f);
 
 #endif

@@ -1,6 +1,7 @@
 /* cmdline.c -- the command line both programs take: options, usage, and the frame of -t */
 #include "cmdline.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -76,7 +77,10 @@ int cmdline_check(const char *path, cmdline_check_fn *extra)
 		site_print(&cfg);
 		config_dump(&cfg, stdout);
 		printf("\n# %s\n", cfg.thresholds_file);
-		thresholds_dump(t, stdout);
+		if (thresholds_dump(t, stdout) < 0) {
+			fprintf(stderr, "%s: out of memory\n", cfg.thresholds_file);
+			rc = -ENOMEM;
+		}
 	}
 	config_free(&cfg); /* after a failed load it holds nothing, and this is a no-op */
 	thresholds_free(t);

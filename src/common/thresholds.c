@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "names.h"
 #include "number.h"
 #include "schedule.h"
@@ -61,17 +62,14 @@ static const char *section_slot_name(const struct thresholds *t, uint32_t slot)
 }
 
 /*
- * Both indexes probe alike: from the hash of the `len` bytes at `name`, to the slot that holds
- * that name or the free one it would take. *tag gets the hash's `tag_bits`; a slot whose
+ * Both indexes probe alike: from `h`, the hash of the `len` bytes at `name`, to the slot that
+ * holds that name or the free one it would take. *tag gets the hash's `tag_bits`; a slot whose
  * tag_bits differ holds another name, and its name is not read (0 for the sensors' index).
  */
 static inline uint32_t *index_probe(const struct thresholds *t, uint32_t *index, uint32_t mask,
-			     uint32_t tag_bits, slot_name_fn *slot_name, const char *name,
-			     size_t len, uint32_t *tag)
+				    uint32_t tag_bits, slot_name_fn *slot_name, const char *name,
+				    size_t len, unsigned h, uint32_t *tag)
 {
-	unsigned h;
-
-	HASH_VALUE(name, len, h);
 	*tag = h & tag_bits;
 	for (;; h++) {
 		uint32_t *slot = &index[h & mask];
@@ -90,46 +88,153 @@ static inline uint32_t *index_probe(const struct thresholds *t, uint32_t *index,
 uint32_t *thresholds_index_slot(const struct thresholds *t, const char *name, size_t len)
 {
 	uint32_t no_tag;
+	unsigned h;
 
-	return index_probe(t, t->index, t->index_mask, 0, sensor_slot_name, name, len, &no_tag);
+	HASH_VALUE(name, len, h);
+	return index_probe(t, t->index, t->index_mask, 0, sensor_slot_name, name, len, h, &no_tag);
+}
+
+/* thresholds_section_slot of a name whose hash is known. */
+static uint32_t *section_slot_hashed(const struct thresholds *t, const char *name, size_t len,
+				     unsigned h, uint32_t *tag)
+{
+	return index_probe(t, t->by_name, t->by_name_mask, SECTION_TAG_BITS, section_slot_name,
+			   name, len, h, tag);
 }
 
 uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
 				  uint32_t *tag)
 {
-	return index_probe(t, t->by_name, t->by_name_mask, SECTION_TAG_BITS, section_slot_name,
-			   name, len, tag);
+	unsigned h;
+
+	HASH_VALUE(name, len, h);
+	return section_slot_hashed(t, name, len, h, tag);
 }
 
+/* How many slots ahead of its insertion a section's slot is fetched into the cache. */
+#define INDEX_AHEAD 16
+
 /*
- * (thresholds_impl.h) thresholds_parse asks once for all the headers the text may hold, so
- * that a million sections are not indexed again at every doubling.
+ * (thresholds_impl.h) Every name is known to be new, so a section takes the first free slot
+ * from its hash without reading any other name. At a million sections each slot is a cache
+ * miss: the slots of the sections INDEX_AHEAD further on are fetched while these are put.
  */
+int thresholds_sections_index(struct thresholds *t, size_t more)
+{
+	size_t n = 64, count = t->nsections;
+	uint32_t hashes[INDEX_AHEAD], *index;
+
+	while (n < 2 * (count + more))
+		n *= 2;
+	if (n > (size_t)UINT32_MAX + 1 || !(index = calloc(n, sizeof(*index))))
+		return -ENOMEM;
+	free(t->by_name);
+	t->by_name = index;
+	t->by_name_mask = (uint32_t)(n - 1);
+	for (size_t i = 0; i < count + INDEX_AHEAD; i++) {
+		uint32_t *hash = &hashes[i % INDEX_AHEAD]; /* section i's, after section i - AHEAD's */
+
+		if (i >= INDEX_AHEAD) {
+			uint32_t h = *hash;
+
+			while (index[h & t->by_name_mask])
+				h++;
+			index[h & t->by_name_mask] = (*hash & SECTION_TAG_BITS) |
+						     (uint32_t)(i - INDEX_AHEAD + 1);
+		}
+		if (i < count) {
+			const char *name = section_name(t, &t->sections[i]);
+			unsigned h;
+
+			HASH_VALUE(name, strlen(name), h);
+			*hash = h;
+			__builtin_prefetch(&index[h & t->by_name_mask], 1);
+		}
+	}
+	return 0;
+}
+
+/* (thresholds_impl.h) A new index is made at most a few times, each time twice as large. */
 int thresholds_sections_room(struct thresholds *t, size_t more)
 {
-	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0, n = slots ? slots : 64;
-	uint32_t *old = t->by_name;
+	size_t slots = t->by_name ? (size_t)t->by_name_mask + 1 : 0;
 
 	if (2 * (t->nsections + more) <= slots)
 		return 0;
-	while (n < 2 * (t->nsections + more))
-		n *= 2;
-	if (n > (size_t)UINT32_MAX + 1)
-		return -ENOMEM;
-	t->by_name = calloc(n, sizeof(*t->by_name));
-	if (!t->by_name) {
-		t->by_name = old;
-		return -ENOMEM;
-	}
-	t->by_name_mask = (uint32_t)(n - 1);
-	for (size_t i = 0; i < t->nsections; i++) {
-		const char *name = section_name(t, &t->sections[i]);
-		uint32_t tag, *slot = thresholds_section_slot(t, name, strlen(name), &tag);
+	return thresholds_sections_index(t, more);
+}
 
-		*slot = tag | ((uint32_t)i + 1);
+/* A hash of the parameters' bytes, a word at a time (FNV-1a's mixing, by words). */
+static uint64_t params_hash(const struct zone_params *p)
+{
+	_Static_assert(sizeof(*p) % sizeof(uint64_t) == 0, "zone_params is hashed by words");
+	uint64_t h = 14695981039346656037u, w;
+
+	for (size_t i = 0; i < sizeof(*p); i += sizeof(w)) {
+		memcpy(&w, (const char *)p + i, sizeof(w));
+		h = (h ^ w) * 1099511628211u;
 	}
-	free(old);
+	return h ^ (h >> 29);
+}
+
+/* (thresholds_impl.h) An index at most half full, doubled when it would be more. */
+int thresholds_params_intern(struct thresholds *t, const struct zone_params *p,
+			     uint32_t *number)
+{
+	uint32_t *slot;
+	uint64_t h = params_hash(p);
+
+	if (!t->params_index || 2 * (t->nparams + 1) > (size_t)t->params_mask + 1) {
+		size_t n = t->params_index ? 2 * ((size_t)t->params_mask + 1) : 64;
+		uint32_t *index;
+
+		if (t->nparams >= UINT32_MAX / 2 || !(index = calloc(n, sizeof(*index))))
+			return -ENOMEM;
+		for (size_t i = 0; i < t->nparams; i++) {
+			size_t j = params_hash(&t->params[i]);
+
+			while (index[j & (n - 1)])
+				j++;
+			index[j & (n - 1)] = (uint32_t)i + 1;
+		}
+		free(t->params_index);
+		t->params_index = index;
+		t->params_mask = (uint32_t)(n - 1);
+	}
+	for (;; h++) {
+		slot = &t->params_index[h & t->params_mask];
+		if (!*slot)
+			break;
+		/*
+		 * Equal bytes, which the struct's lack of padding makes its members' (0 and -0,
+		 * equal as numbers, are simply not shared).
+		 */
+		/* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
+		if (memcmp(&t->params[*slot - 1], p, sizeof(*p)) == 0) {
+			*number = *slot - 1;
+			return 0;
+		}
+	}
+	if (buf_grow(&t->params, &t->params_cap, t->nparams + 1, sizeof(*t->params)) < 0)
+		return -ENOMEM;
+	memcpy(&t->params[t->nparams], p, sizeof(*p));
+	*number = (uint32_t)t->nparams++;
+	*slot = *number + 1;
 	return 0;
+}
+
+void thresholds_params_done(struct thresholds *t)
+{
+	struct zone_params *fit;
+
+	free(t->params_index);
+	t->params_index = NULL;
+	t->params_mask = 0;
+	if (t->nparams && t->nparams < t->params_cap &&
+	    (fit = realloc(t->params, t->nparams * sizeof(*fit)))) {
+		t->params = fit;
+		t->params_cap = t->nparams;
+	}
 }
 
 /* How many section headers `text` may hold: its '[', or one more than max_zones allows. */
@@ -242,6 +347,8 @@ void thresholds_free(struct thresholds *t)
 	free(t->index);
 	free(t->sections);
 	free(t->by_name);
+	free(t->params);
+	free(t->params_index);
 	free(t);
 }
 
@@ -316,7 +423,7 @@ void thresholds_foreach_feedback(const struct thresholds *t,
 		}
 		if (next == t->nsections)
 			break;
-		topic = t->sections[next++].p.feedback;
+		topic = section_params(t, &t->sections[next++])->feedback;
 	}
 	HASH_CLEAR(hh, seen);
 	free(all);
@@ -326,7 +433,50 @@ const struct zone_params *thresholds_get(const struct thresholds *t, const char 
 {
 	const struct zone_section *z = section_find(t, zone);
 
-	return z ? &z->p : &t->global;
+	return z ? section_params(t, z) : &t->global;
+}
+
+/*
+ * (thresholds.h) A lookup reads a slot of the index, then the section it names, then that
+ * section's name: each pass below fetches one of the three for every zone, and the last
+ * looks each zone up with all of them in the cache.
+ */
+void thresholds_get_many(const struct thresholds *t, const char *const *zones, size_t n,
+			 const struct zone_params **out)
+{
+	unsigned hash[THRESHOLDS_GET_MANY];
+	uint32_t slot[THRESHOLDS_GET_MANY], tag;
+
+	if (n > THRESHOLDS_GET_MANY)
+		n = THRESHOLDS_GET_MANY;
+	if (!t->nsections) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = &t->global;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		HASH_VALUE(zones[i], strlen(zones[i]), hash[i]);
+		__builtin_prefetch(&t->by_name[hash[i] & t->by_name_mask]);
+	}
+	/* The first slot with the name's tag is most likely its own (or the first free one). */
+	for (size_t i = 0; i < n; i++) {
+		unsigned h = hash[i];
+
+		while ((slot[i] = t->by_name[h & t->by_name_mask]) &&
+		       (slot[i] & SECTION_TAG_BITS) != (hash[i] & SECTION_TAG_BITS))
+			h++;
+		if (slot[i])
+			__builtin_prefetch(&t->sections[section_number(slot[i]) - 1]);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (slot[i])
+			__builtin_prefetch(section_name(t, &t->sections[section_number(slot[i]) - 1]));
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t *s =
+			section_slot_hashed(t, zones[i], strlen(zones[i]), hash[i], &tag);
+
+		out[i] = *s ? section_params(t, &t->sections[section_number(*s) - 1]) : &t->global;
+	}
 }
 
 int thresholds_sensor(const struct thresholds *t, const char *name, const char **zone)
@@ -421,35 +571,33 @@ static const char *format_unsigned(unsigned v, char buf[24])
 	return s;
 }
 
-/*
- * "KEY = VALUE\n", or "KEY =\n" when VALUE is empty, without printf: -t writes 27 lines of
- * these per section, 27 million for a city.
- */
-static void put_key(FILE *f, const char *key, const char *value, const char *unit)
+/* "KEY = VALUE\n", or "KEY =\n" when VALUE is empty. */
+static void put_key(struct buf *b, const char *key, const char *value, const char *unit)
 {
-	fputs_unlocked(key, f);
-	fputs_unlocked(*value ? " = " : " =", f);
-	fputs_unlocked(value, f);
-	fputs_unlocked(unit, f);
-	putc_unlocked('\n', f);
+	buf_puts(b, key);
+	buf_puts(b, *value ? " = " : " =");
+	buf_puts(b, value);
+	buf_puts(b, unit);
+	buf_put(b, "\n", 1);
 }
 
 /* The windows in their canonical spelling; empty without a schedule. */
-static void schedule_dump(const struct schedule *s, FILE *f)
+static void schedule_put(struct buf *b, const struct schedule *s)
 {
-	char buf[SCHEDULE_WINDOWS * 48];
+	char text[SCHEDULE_WINDOWS * 48];
 
 	if (!s) {
-		fprintf(f, "schedule =\n");
+		buf_puts(b, "schedule =\n");
 		return;
 	}
-	schedule_format(s, buf, sizeof(buf));
-	fprintf(f, "schedule = %s\n", buf);
+	schedule_format(s, text, sizeof(text));
+	put_key(b, "schedule", text, "");
 }
 
-static void params_dump(const struct thresholds *t, const struct zone_params *p, FILE *f)
+/* Every key of `p` as ref.txt says it, in keys[] order. */
+static void params_put(const struct thresholds *t, const struct zone_params *p, struct buf *b)
 {
-	char buf[32];
+	char num[32];
 
 	for (size_t k = 0; k < NKEYS; k++) {
 		const void *v = (const char *)p + keys[k].offset;
@@ -457,50 +605,55 @@ static void params_dump(const struct thresholds *t, const struct zone_params *p,
 
 		switch (keys[k].type) {
 		case KEY_LUX:
-			number_format(*(const double *)v, buf, sizeof(buf));
-			put_key(f, name, buf, "");
+			number_format(*(const double *)v, num, sizeof(num));
+			put_key(b, name, num, "");
 			break;
 		case KEY_DURATION:
-			format_seconds(*(const int64_t *)v, buf, sizeof(buf));
-			put_key(f, name, buf, "s");
+			format_seconds(*(const int64_t *)v, num, sizeof(num));
+			put_key(b, name, num, "s");
 			break;
 		case KEY_COUNT:
-			put_key(f, name, format_unsigned(*(const unsigned *)v, buf), "");
+			put_key(b, name, format_unsigned(*(const unsigned *)v, num), "");
 			break;
 		case KEY_SENSORS:
 			if (!p->sensors)
 				break;
-			fprintf(f, "%s =", name);
-			for (unsigned i = 0; i < p->sensors; i++)
-				fprintf(f, " %s",
-					thresholds_sensor_name(t, p->sensor_first + i));
-			fprintf(f, "\n");
+			buf_puts(b, name);
+			buf_puts(b, " =");
+			for (unsigned i = 0; i < p->sensors; i++) {
+				buf_put(b, " ", 1);
+				buf_puts(b, thresholds_sensor_name(t, p->sensor_first + i));
+			}
+			buf_put(b, "\n", 1);
 			break;
 		case KEY_TOPIC:
 		case KEY_FIELD:
-			put_key(f, name, *(const char *const *)v, "");
+			put_key(b, name, *(const char *const *)v, "");
 			break;
 		case KEY_TARGET:
-			number_format(*(const double *)v, buf, sizeof(buf));
-			put_key(f, name, p->target_lux > 0 ? buf : "", "");
+			number_format(*(const double *)v, num, sizeof(num));
+			put_key(b, name, p->target_lux > 0 ? num : "", "");
 			break;
 		case KEY_PERCENT:
-			put_key(f, name, format_unsigned(*(const uint8_t *)v, buf), "");
+			put_key(b, name, format_unsigned(*(const uint8_t *)v, num), "");
 			break;
 		case KEY_SCHEDULE:
-			schedule_dump(p->schedule, f);
+			schedule_put(b, p->schedule);
 			break;
 		case KEY_FAILSAFE:
 		case KEY_AGGREGATE:
 		case KEY_MANUAL:
 		case KEY_OUTSIDE:
-			put_key(f, name, key_word(&keys[k], *(const unsigned *)v), "");
+			put_key(b, name, key_word(&keys[k], *(const unsigned *)v), "");
 			break;
 		case KEY_OCCUPANCY:
-			fprintf(f, "%s =", name);
-			for (unsigned i = 0; p->occupancy && i < p->occupancy->n; i++)
-				fprintf(f, " %s", p->occupancy->topic[i]);
-			fprintf(f, "\n");
+			buf_puts(b, name);
+			buf_puts(b, " =");
+			for (unsigned i = 0; p->occupancy && i < p->occupancy->n; i++) {
+				buf_put(b, " ", 1);
+				buf_puts(b, p->occupancy->topic[i]);
+			}
+			buf_put(b, "\n", 1);
 			break;
 		}
 	}
@@ -511,18 +664,40 @@ void thresholds_foreach_section(const struct thresholds *t,
 				void *ctx)
 {
 	for (size_t i = 0; i < t->nsections; i++)
-		fn(ctx, section_name(t, &t->sections[i]), &t->sections[i].p);
+		fn(ctx, section_name(t, &t->sections[i]), section_params(t, &t->sections[i]));
 }
 
-void thresholds_dump(const struct thresholds *t, FILE *f)
+/*
+ * Each section's 27 lines are those of its parameters, which it shares with most others:
+ * they are written once into a buffer and copied from there while the sections that follow
+ * share them (a city's file is a million sections of a few sets).
+ */
+int thresholds_dump(const struct thresholds *t, FILE *f)
 {
+	struct buf b = { 0 };
+	uint32_t shown = UINT32_MAX;
+	int r = 0;
+
+	params_put(t, &t->global, &b);
 	flockfile(f);
-	params_dump(t, &t->global, f);
-	for (size_t i = 0; i < t->nsections; i++) {
+	if (!b.nomem)
+		fwrite_unlocked(b.data, 1, b.len, f);
+	for (size_t i = 0; i < t->nsections && !b.nomem; i++) {
+		const struct zone_section *z = &t->sections[i];
+
+		if (z->params != shown) {
+			b.len = 0;
+			params_put(t, section_params(t, z), &b);
+			shown = z->params;
+		}
 		fputs_unlocked("\n[zone ", f);
-		fputs_unlocked(section_name(t, &t->sections[i]), f);
+		fputs_unlocked(section_name(t, z), f);
 		fputs_unlocked("]\n", f);
-		params_dump(t, &t->sections[i].p, f);
+		fwrite_unlocked(b.data, 1, b.len, f);
 	}
 	funlockfile(f);
+	if (b.nomem)
+		r = -ENOMEM;
+	buf_clear(&b);
+	return r;
 }

@@ -20,14 +20,15 @@
 #include "thresholds.h"
 
 /*
- * A parsed [zone NAME] section: the zone's effective parameters. A city has a million: they
- * are kept in one array, their names in the table's name arena, and found through an
- * open-addressing index of their numbers, with no allocation of their own.
+ * A parsed [zone NAME] section. A city has a million: they are kept in one array, their names
+ * in the table's name arena, found through an open-addressing index of their numbers, and
+ * their effective parameters are shared: a city's sections say one or two keys each, so a
+ * million of them hold a handful of distinct sets (12 bytes a section instead of 180).
  */
 struct zone_section {
-	uint32_t name; /* offset of its NUL-terminated name in `names` */
-	unsigned line; /* of its header, to point a duplicate at the first one */
-	struct zone_params p;
+	uint32_t name;   /* offset of its NUL-terminated name in `names` */
+	unsigned line;   /* of its header, to point a duplicate at the first one */
+	uint32_t params; /* its effective parameters: their number in `params` */
 };
 
 /* A sensor's zone while its section is being discarded. */
@@ -70,6 +71,10 @@ struct thresholds {
 	size_t names_len, names_cap;
 	uint32_t *index; /* sensor number + 1, 0 for a free slot; index_mask + 1 slots */
 	uint32_t index_mask;
+	struct zone_params *params; /* the sections' distinct effective parameters */
+	size_t nparams, params_cap;
+	uint32_t *params_index; /* while parsing: params number + 1, 0 free; params_mask + 1 */
+	uint32_t params_mask;
 };
 
 /*
@@ -156,6 +161,12 @@ static inline const char *sensor_name(const struct thresholds *t, const struct s
 	return t->names + sn->name;
 }
 
+static inline const struct zone_params *section_params(const struct thresholds *t,
+							const struct zone_section *z)
+{
+	return &t->params[z->params];
+}
+
 static inline const char *section_name(const struct thresholds *t, const struct zone_section *z)
 {
 	return t->names + z->name;
@@ -183,10 +194,26 @@ static inline uint32_t section_number(uint32_t slot)
  */
 uint32_t *thresholds_section_slot(const struct thresholds *t, const char *name, size_t len,
 				  uint32_t *tag);
-/* Keeps the index of sections at most half full for `more` more. Returns 0 or -ENOMEM. */
+/*
+ * Makes the index of sections anew, with room for `more` more, and puts every section in it:
+ * their names must all differ. Returns 0 or -ENOMEM (the old index is then kept).
+ */
+int thresholds_sections_index(struct thresholds *t, size_t more);
+/*
+ * Keeps the index of sections, which must hold every section, at most half full for `more`
+ * more. Returns 0 or -ENOMEM.
+ */
 int thresholds_sections_room(struct thresholds *t, size_t more);
 /* How many section headers `text` may hold: its '[', counted up to one beyond max_zones. */
 size_t thresholds_sections_bound(const char *text, size_t len, size_t max_zones);
+/*
+ * The number of a set of parameters equal to *p in `params`, added if new, in *number.
+ * Equal means equal bytes: *p's padding must be zero. Returns 0 or -ENOMEM.
+ */
+int thresholds_params_intern(struct thresholds *t, const struct zone_params *p,
+			     uint32_t *number);
+/* Parsing is over: the index of params is freed, and the array trimmed to its size. */
+void thresholds_params_done(struct thresholds *t);
 /* Puts the sections in name order, for dumps that do not depend on the file's. 0 or -ENOMEM. */
 int thresholds_sections_sort(struct thresholds *t);
 

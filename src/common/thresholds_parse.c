@@ -81,6 +81,13 @@ struct parser {
 	enum style style;
 	unsigned numbers_line;
 	bool oom;
+	/*
+	 * While each section's name is after the one before (as a generator writes them), none
+	 * can be a duplicate, and they are indexed all at once at the end, or at the first name
+	 * out of order; from there on each is looked up as it comes.
+	 */
+	bool unindexed;
+	size_t headers; /* the text's section headers, at most: the index's room */
 };
 
 
@@ -570,8 +577,8 @@ static void zone_end(struct parser *ps)
 				      eff.sensors == 1 ? "" : "s");
 	}
 	dim_check(ps, s, &eff);
-	if (s->dest)
-		s->dest->p = eff;
+	if (s->dest && thresholds_params_intern(ps->t, &eff, &s->dest->params) < 0)
+		ps->oom = true;
 }
 
 static void section_end(struct parser *ps)
@@ -593,23 +600,45 @@ static bool style_check(struct parser *ps, unsigned line, enum style style)
 	return false;
 }
 
+/* Whether the `len` bytes at `name` come after the NUL-terminated `prev`, as strcmp orders. */
+static bool name_after(const char *prev, const char *name, size_t len)
+{
+	return strncmp(prev, name, len) < 0;
+}
+
 /* Returns the new zone, NULL after reporting a duplicate or running out of memory. */
 static struct zone_section *zone_section_add(struct parser *ps, unsigned line, const char *name,
 					     size_t len)
 {
 	struct thresholds *t = ps->t;
 	struct zone_section *z;
-	uint32_t *slot, at, tag;
+	uint32_t *slot = NULL, at, tag = 0;
 
-	if (t->nsections >= SECTIONS_MAX || thresholds_sections_room(t, 1) < 0) {
+	if (t->nsections >= SECTIONS_MAX) {
 		ps->oom = true;
 		return NULL;
 	}
-	slot = thresholds_section_slot(t, name, len, &tag);
-	if (*slot) {
-		errlist_add(ps->errs, ps->path, line, "duplicate section [zone %.*s], first at line %u",
-			    (int)len, name, t->sections[section_number(*slot) - 1].line);
-		return NULL;
+	if (ps->unindexed && t->nsections &&
+	    !name_after(section_name(t, &t->sections[t->nsections - 1]), name, len)) {
+		if (thresholds_sections_index(t, ps->headers > t->nsections ?
+							 ps->headers - t->nsections : 1) < 0) {
+			ps->oom = true;
+			return NULL;
+		}
+		ps->unindexed = false;
+	}
+	if (!ps->unindexed) {
+		if (thresholds_sections_room(t, 1) < 0) {
+			ps->oom = true;
+			return NULL;
+		}
+		slot = thresholds_section_slot(t, name, len, &tag);
+		if (*slot) {
+			errlist_add(ps->errs, ps->path, line,
+				    "duplicate section [zone %.*s], first at line %u", (int)len, name,
+				    t->sections[section_number(*slot) - 1].line);
+			return NULL;
+		}
 	}
 	if (name_add(ps, name, len, &at) < 0 ||
 	    buf_grow(&t->sections, &t->section_cap, t->nsections + 1, sizeof(*t->sections)) < 0) {
@@ -619,7 +648,8 @@ static struct zone_section *zone_section_add(struct parser *ps, unsigned line, c
 	z = &t->sections[t->nsections++];
 	z->name = at;
 	z->line = line;
-	*slot = tag | (uint32_t)t->nsections;
+	if (slot)
+		*slot = tag | (uint32_t)t->nsections;
 	return z;
 }
 
@@ -824,9 +854,9 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 		return -ENOMEM;
 	}
 	ps.global.p = defaults;
+	ps.unindexed = true;
 	/* Room in the index for every '[' of the text, up to max_zones: it is made once. */
-	if (thresholds_sections_room(ps.t, thresholds_sections_bound(text, len, opts->max_zones)) < 0)
-		ps.oom = true;
+	ps.headers = thresholds_sections_bound(text, len, opts->max_zones);
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -836,7 +866,10 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 		p = nl ? nl + 1 : end;
 	}
 	section_end(&ps);
-	sensors_check(&ps);
+	if (ps.unindexed && ps.t->nsections && thresholds_sections_index(ps.t, 0) < 0)
+		ps.oom = true;
+	if (!ps.oom)
+		sensors_check(&ps);
 
 	if (ps.style == STYLE_NONE) {
 		/* A file whose only lines were rejected is not also reported empty. */
@@ -845,8 +878,9 @@ int thresholds_parse(const char *path, const char *text, size_t len,
 	} else if (!(ps.global.seen & ON_BELOW)) {
 		errlist_add(errs, path, 0, "missing on_below in the global section");
 	}
-	if (!ps.oom && errs->count == errors && thresholds_sections_sort(ps.t) < 0)
+	if (!ps.oom && errs->count == errors && !ps.unindexed && thresholds_sections_sort(ps.t) < 0)
 		ps.oom = true;
+	thresholds_params_done(ps.t);
 	if (ps.oom)
 		errlist_add(errs, path, 0, "out of memory");
 

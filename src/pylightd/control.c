@@ -578,22 +578,23 @@ void control_timer(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* What control_reload hands to every zone. */
+/* What control_reload hands to every zone: the zones whose parameters are looked up together. */
 struct reload_ctx {
 	struct control *c;
 	int64_t now;
+	struct zone *zone[THRESHOLDS_GET_MANY];
+	size_t n;
 };
 
 /* New parameters, then a fresh look with the sensors' values and the (maybe new) lamp. */
-static void zone_reload(struct zone *z, void *arg)
+static void zone_reload(struct reload_ctx *r, struct zone *z, const struct zone_params *p)
 {
-	struct reload_ctx *r = arg;
 	const char *old_feedback = z->p->feedback; /* the old table is freed after the walk */
 	double old_target = z->p->target_lux;
 	struct feedback_action a = { 0 };
 	struct decision d;
 
-	if (zones_set_params(z, thresholds_get(r->c->t, z->name)) < 0) {
+	if (zones_set_params(z, p) < 0) {
 		log_zone(LOG_ERR, z->name, "zone '%s': out of memory for its window", z->name);
 		return;
 	}
@@ -606,6 +607,29 @@ static void zone_reload(struct zone *z, void *arg)
 	control_time_zone(r->c, z, r->now);
 	sensors_reload(r->c->sensors, &z->st, z->p, r->now, &d);
 	control_apply(r->c, z, &d, r->now, false);
+}
+
+/* Reloads the zones gathered so far, their parameters looked up at once. */
+static void reload_gathered(struct reload_ctx *r)
+{
+	const char *names[THRESHOLDS_GET_MANY];
+	const struct zone_params *p[THRESHOLDS_GET_MANY];
+
+	for (size_t i = 0; i < r->n; i++)
+		names[i] = r->zone[i]->name;
+	thresholds_get_many(r->c->t, names, r->n, p);
+	for (size_t i = 0; i < r->n; i++)
+		zone_reload(r, r->zone[i], p[i]);
+	r->n = 0;
+}
+
+static void reload_gather(struct zone *z, void *arg)
+{
+	struct reload_ctx *r = arg;
+
+	r->zone[r->n++] = z;
+	if (r->n == THRESHOLDS_GET_MANY)
+		reload_gathered(r);
 }
 
 int control_reload(struct control *c, struct thresholds *t)
@@ -628,7 +652,8 @@ int control_reload(struct control *c, struct thresholds *t)
 	feedback_unlink_all(&c->fb_topics);
 	if (control_time_table(c) < 0)
 		log_msg(LOG_ERR, "reload: out of memory for the presence topics");
-	zones_foreach(c->zones, zone_reload, &r);
+	zones_foreach(c->zones, reload_gather, &r);
+	reload_gathered(&r);
 	listen_feedback(c);
 	if (c->disc)
 		control_ha_reloaded(c, old, r.now);

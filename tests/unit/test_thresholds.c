@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -361,6 +362,113 @@ static void test_dump(void **state)
 	free(text2);
 	free(text);
 	thresholds_free(again);
+}
+
+/* Whether `key_line` is among the lines of the section [zone NAME] in a dump. */
+static bool section_says(const char *text, const char *name, const char *key_line)
+{
+	char head[64];
+	const char *at, *end, *found;
+
+	snprintf(head, sizeof(head), "[zone %s]\n", name);
+	at = strstr(text, head);
+	if (!at)
+		return false;
+	end = strstr(at + 1, "\n[zone ");
+	found = strstr(at, key_line);
+	return found && (!end || found < end);
+}
+
+/* Sections with equal effective parameters share one copy; -t still shows each its own. */
+static void test_sections_share_params(void **state)
+{
+	struct thresholds *t = PARSE_OK("on_below = 300\n"
+					"[zone a]\nmin_on = 5s\n"
+					"[zone b]\n"
+					"[zone c]\nmin_on = 5\n"
+					"[zone d]\nmin_on = 6s\n"
+					"[zone e]\nmin_on = 5s\n");
+	char *text = dump(t);
+
+	(void)state;
+	assert_ptr_equal(thresholds_get(t, "a"), thresholds_get(t, "c"));
+	assert_ptr_equal(thresholds_get(t, "a"), thresholds_get(t, "e"));
+	assert_ptr_not_equal(thresholds_get(t, "a"), thresholds_get(t, "b"));
+	assert_ptr_not_equal(thresholds_get(t, "a"), thresholds_get(t, "d"));
+	assert_int_equal(thresholds_get(t, "b")->min_on, 0);
+	assert_int_equal(thresholds_get(t, "c")->min_on, 5000);
+	assert_int_equal(thresholds_get(t, "d")->min_on, 6000);
+	/* The dump's text of one set is reused only while the next section shares it. */
+	assert_true(section_says(text, "a", "min_on = 5s\n"));
+	assert_true(section_says(text, "b", "min_on = 0s\n"));
+	assert_true(section_says(text, "c", "min_on = 5s\n"));
+	assert_true(section_says(text, "d", "min_on = 6s\n"));
+	assert_true(section_says(text, "e", "min_on = 5s\n"));
+	free(text);
+	thresholds_free(t);
+}
+
+/*
+ * A file in name order (as a generator writes one) is indexed at its end; one that leaves that
+ * order is indexed from there on. Either way every section is found, and dumped in order.
+ */
+static void test_sections_in_and_out_of_order(void **state)
+{
+	enum { N = 5000 };
+	size_t cap = N * 48, n = 0;
+	char *text = malloc(cap), name[32], *out;
+	struct thresholds *t;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "on_below = 1\n");
+	for (int i = 0; i < N; i++)
+		n += (size_t)snprintf(text + n, cap - n, "[zone z%05d]\non_below = %d\n", i, i + 2);
+	t = parse_ok(text, n);
+	assert_int_equal(thresholds_sections(t), N);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "z%05d", i);
+		assert_true(thresholds_has_section(t, name));
+		assert_true(thresholds_get(t, name)->on_below == i + 2);
+	}
+	assert_false(thresholds_has_section(t, "z5000"));
+	assert_false(thresholds_has_section(t, "z0000"));
+	/* Looked up together, as a reload does: zones with a section and zones without. */
+	for (int i = 0; i < N; i += THRESHOLDS_GET_MANY / 2) {
+		char names[THRESHOLDS_GET_MANY][16];
+		const char *zones[THRESHOLDS_GET_MANY];
+		const struct zone_params *p[THRESHOLDS_GET_MANY];
+
+		for (int k = 0; k < THRESHOLDS_GET_MANY; k++) {
+			snprintf(names[k], sizeof(names[k]), k % 2 ? "z%05d" : "y%d", i + k / 2);
+			zones[k] = names[k];
+		}
+		thresholds_get_many(t, zones, THRESHOLDS_GET_MANY, p);
+		for (int k = 0; k < THRESHOLDS_GET_MANY; k++)
+			assert_ptr_equal(p[k], thresholds_get(t, zones[k]));
+		assert_true(p[1]->on_below == i + 2);
+		assert_true(p[0]->on_below == 1);
+	}
+	thresholds_free(t);
+
+	t = PARSE_OK("on_below = 1\n[zone a]\nmin_on = 1\n[zone ab]\nmin_on = 2\n[zone c]\n"
+		     "min_on = 3\n[zone b]\nmin_on = 4\n[zone aa]\nmin_on = 5\n[zone d]\nmin_on = 6\n");
+	assert_int_equal(thresholds_get(t, "a")->min_on, 1000);
+	assert_int_equal(thresholds_get(t, "ab")->min_on, 2000);
+	assert_int_equal(thresholds_get(t, "c")->min_on, 3000);
+	assert_int_equal(thresholds_get(t, "b")->min_on, 4000);
+	assert_int_equal(thresholds_get(t, "aa")->min_on, 5000);
+	assert_int_equal(thresholds_get(t, "d")->min_on, 6000);
+	assert_false(thresholds_has_section(t, "e"));
+	out = dump(t);
+	assert_true(strstr(out, "[zone a]") < strstr(out, "[zone aa]"));
+	assert_true(strstr(out, "[zone aa]") < strstr(out, "[zone ab]"));
+	assert_true(strstr(out, "[zone ab]") < strstr(out, "[zone b]"));
+	assert_true(strstr(out, "[zone b]") < strstr(out, "[zone c]"));
+	assert_true(strstr(out, "[zone c]") < strstr(out, "[zone d]"));
+	free(out);
+	thresholds_free(t);
+	free(text);
 }
 
 static void test_sensors(void **state)
@@ -913,6 +1021,11 @@ static void test_error_sections(void **state)
 	PARSE_ERRORS("on_below = 1\n[zone a]\nmin_on = 1\n[global]\nmin_on = 1\nmin_on = x\n",
 		     "ref.txt:4: unknown section [global]",
 		     "ref.txt:6: duplicate key 'min_on' in [global]");
+	/* A file in name order, then out of it: a duplicate is found either way. */
+	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone b]\n[zone c]\n[zone bb]\n[zone d]\n[zone c]\n",
+		     "ref.txt:7: duplicate section [zone c], first at line 4");
+	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone ab]\n[zone ab]\n",
+		     "ref.txt:4: duplicate section [zone ab], first at line 3");
 	PARSE_ERRORS("on_below = 1\n[zone a]\n[zone a]\nmin_on = x\n",
 		     "ref.txt:3: duplicate section [zone a], first at line 2",
 		     "ref.txt:4: bad duration 'x' for min_on in [zone a]");
@@ -1183,6 +1296,8 @@ int main(void)
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_sections_share_params),
+		cmocka_unit_test(test_sections_in_and_out_of_order),
 		cmocka_unit_test(test_error_keys),
 		cmocka_unit_test(test_error_values),
 		cmocka_unit_test(test_smoothing_bounds),
