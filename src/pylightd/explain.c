@@ -321,6 +321,18 @@ static const char *json_string_field(json_object *o, const char *key)
 		       "";
 }
 
+/* Whether `key` holds a number, then in *v. */
+static bool json_number_field(json_object *o, const char *key, double *v)
+{
+	json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) ||
+	    !(json_object_is_type(f, json_type_int) || json_object_is_type(f, json_type_double)))
+		return false;
+	*v = json_object_get_double(f);
+	return true;
+}
+
 /* Whether `key` holds a whole number, then in *v. */
 static bool json_int_field(json_object *o, const char *key, int64_t *v)
 {
@@ -353,6 +365,7 @@ void explain_parse(const void *payload, size_t len, struct explained *e)
 	json_int_field(o, "until", &e->until);
 	if (!json_int_field(o, "level", &e->level) || e->level < 0 || e->level > 100)
 		e->level = -1;
+	e->has_lux = json_number_field(o, "lux", &e->lux);
 	json_object_put(o);
 }
 
@@ -372,9 +385,16 @@ enum explain_news explain_news(const struct zone_state *s, int64_t since_wall,
 void explain_adopt(struct zone_state *s, int64_t *since_wall, const struct explained *e,
 		   int64_t now, int64_t wall, int64_t wall_ms)
 {
-	/* Its readings are older than the owner's decision: they must not undo it. */
-	s->has_reading = false;
-	s->wlen = s->wpos = 0;
+	/*
+	 * Readings older than the owner's decision must not undo it. But when this instance's
+	 * latest reading is the owner's, it only heard the same readings a moment later (its own
+	 * timer, say, a few ms behind the owner's): those stay, so that a zone lit by presence
+	 * still knows its light level when someone comes.
+	 */
+	if (!e->has_lux || !s->has_reading || s->lux != e->lux) {
+		s->has_reading = false;
+		s->wlen = s->wpos = 0;
+	}
 	s->light = e->light;
 	s->switches = (uint32_t)e->switches;
 	*since_wall = e->has_since ? e->since : wall;

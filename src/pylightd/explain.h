@@ -43,6 +43,8 @@ struct explained {
 	bool has_switches, has_since;
 	int64_t switches, since, until; /* 0 when missing */
 	int64_t level;                  /* a dimmed zone's; -1 when missing */
+	bool has_lux;                   /* "lux" is a number: the owner's latest reading */
+	double lux;
 };
 
 /* Reads an explanation (any bytes: a bad one has light LIGHT_UNKNOWN). */
@@ -79,7 +81,9 @@ enum explain_news explain_heard(struct zone *z, const void *payload, size_t len,
 				const char *needle, bool window, struct explained *e);
 /*
  * Takes a zone's light, mode, switches, last change (*since_wall) and override end from an
- * explanation, at `now` (monotonic ms), `wall` (time(), seconds) and `wall_ms`.
+ * explanation, at `now` (monotonic ms), `wall` (time(), seconds) and `wall_ms`. The zone's
+ * readings are dropped (they may be older than the decision, and would undo it) unless its
+ * latest is the owner's: a shadow a moment behind its owner keeps them.
  */
 void explain_adopt(struct zone_state *s, int64_t *since_wall, const struct explained *e,
 		   int64_t now, int64_t wall, int64_t wall_ms);

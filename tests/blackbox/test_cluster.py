@@ -559,7 +559,9 @@ def test_a_newer_explanation_of_another_instance_is_taken_in_an_older_one_is_not
     mark = cl.watch.mark()
     for z, switches in ((newer, docs[newer]["switches"] + 1),
                         (older, docs[older]["switches"] - 1)):
-        fake = dict(docs[z], state="ON", node="x", switches=switches)
+        # As another instance would explain ON: from a dark reading this one never had.
+        fake = dict(docs[z], state="ON", node="x", switches=switches, lux=int(DARK),
+                    smoothed=int(DARK), reason=f"{DARK} < on_below 300")
         cl.watch.publish(ztopic(z), json.dumps(fake))
     cl.explanation(newer, after=mark, node="a", state="ON",
                    switches=docs[newer]["switches"] + 1)

@@ -321,6 +321,12 @@ static void test_parse(void **state)
 	assert_int_equal(e.switches, 7);
 	assert_int_equal(e.since, 120);
 	assert_int_equal(e.until, 900);
+	assert_false(e.has_lux);
+	explain_parse("{\"state\":\"ON\",\"lux\":12.5}", 25, &e);
+	assert_true(e.has_lux);
+	assert_true(e.lux == 12.5);
+	explain_parse("{\"state\":\"ON\",\"lux\":null}", 25, &e);
+	assert_false(e.has_lux);
 	explain_parse("{\"state\":\"DIM\",\"since\":1.5}", 27, &e);
 	assert_int_equal(e.light, LIGHT_UNKNOWN);
 	assert_int_equal(e.mode, -1);
@@ -380,6 +386,18 @@ static void test_adopt(void **state)
 	explain_adopt(&s, &since, &e, 50 * S, 1000, 1000 * S);
 	assert_int_equal(since, 1000);
 	assert_int_equal(s.mode, MODE_FAILSAFE);
+	/* A shadow whose latest reading is the owner's keeps its readings; one behind does not. */
+	s = (struct zone_state){ .has_reading = true, .wlen = 3, .wpos = 1, .lux = 100 };
+	e = (struct explained){ .light = LIGHT_OFF, .mode = MODE_VACANT, .switches = 2,
+				.has_lux = true, .lux = 100 };
+	explain_adopt(&s, &since, &e, 50 * S, 1000, 1000 * S);
+	assert_true(s.has_reading);
+	assert_int_equal(s.wlen, 3);
+	assert_int_equal(s.light, LIGHT_OFF);
+	e.lux = 120;
+	explain_adopt(&s, &since, &e, 50 * S, 1000, 1000 * S);
+	assert_false(s.has_reading);
+	assert_int_equal(s.wlen, 0);
 }
 
 static void test_heard(void **state)
