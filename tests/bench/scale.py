@@ -57,7 +57,7 @@ FAILOVER_S = 1.5 * KEEPALIVE + 1  # docs/cluster.md's bound after a dead host
 # shown above it. The takeover publishes an explanation per zone that moves: half a million at
 # a million zones take longer than keepalive 5's bound. A shadow's lookups in a million-zone
 # table miss the caches and the TLB (about 1 us of its 24-25 us a reading, perf): 0.79-0.81 x
-# the relay there, against 0.74-0.78 x at 100,000 (docs/cluster.md).
+# the relay there, against 0.74-0.82 x at 100,000 (docs/cluster.md).
 CLUSTER_JUDGED_ZONES = 100000
 SHADOW_CPU_RATIO = 0.8   # as bench.py's: a shadow decides every reading and publishes nothing
 SHADOW_RUNS = 3          # each of the relay and the shadow, the median counts
@@ -336,17 +336,18 @@ def rows(fig):
 def cluster_rows(fig):
     """The cluster mode rows, when fig has them."""
     out = []
+    z = fig["zones"]
+    judged = z <= CLUSTER_JUDGED_ZONES
     fo = fig.get("failover")
     if fo:
-        z = fig["zones"]
         whole = fo["taken"] == fo["owned"] and fo["b_owns"] == fo["b_zones"] == z
         out += [
             (f"cluster, kill -9 of node a: node b has explained all {fo['owned']:,.0f} of a's "
              f"zones (s)", f"{fo['takeover_s']:.2f}" if fo["takeover_s"] >= 0 else
              f"{fo['taken']:,.0f} only", f"<= {FAILOVER_S:g} s (keepalive {KEEPALIVE})"
-             if z <= CLUSTER_JUDGED_ZONES else
+             if judged else
              f"info (<= {FAILOVER_S:g} s to {CLUSTER_JUDGED_ZONES:,} zones)",
-             "FAIL" if not whole else "info" if z > CLUSTER_JUDGED_ZONES else
+             "FAIL" if not whole else "info" if not judged else
              "PASS" if 0 <= fo["takeover_s"] <= FAILOVER_S else "FAIL"),
             ("  the first of them (s)", f"{fo['first_s']:.2f}", "info", "info"),
             ("  a's will seen (s)", f"{fo['will_s']:.2f}", "info: the broker's part", "info"),
@@ -362,13 +363,12 @@ def cluster_rows(fig):
         # reads its socket in batches: 0.71-0.78 x the relay here. Unpinned it often has a CPU
         # to itself and wakes for nearly every message: 0.66-1.6 x in three runs, a figure of
         # the scheduler more than of pylightd.
-        judged = fig["zones"] <= CLUSTER_JUDGED_ZONES
         verdict = "info (unpinned)" if not fig["pinned"] else "info" if not judged else \
             "PASS" if sh <= SHADOW_CPU_RATIO * rl else "FAIL"
         target = f"<= {SHADOW_CPU_RATIO} x relay" if judged else \
             f"info (<= {SHADOW_CPU_RATIO} x to {CLUSTER_JUDGED_ZONES:,} zones)"
         out += [
-            (f"cluster, a shadow's CPU per reading, {fig['zones']:,} zones none its own (us)",
+            (f"cluster, a shadow's CPU per reading, {z:,} zones none its own (us)",
              f"{sh:.2f}", f"{target} ({sh / rl:.2f})", verdict),
             ("  the relay on the same readings (us)", f"{rl:.2f}", "info", "info"),
         ]
